@@ -1,0 +1,11 @@
+"""omnigan: a multi-task generator (depth d, segmentation s, height h, water w, adaptation a) with a SPADE
+translation decoder t, multiscale PatchGAN discriminators and a domain classifier.
+
+The training logic lives in models/omnigan_model.py; this package holds the networks and losses.
+"""
+from .classifier import DOMAINS, DomainClassifier
+from .discriminators import MultiscaleDiscriminator, OmniDiscriminator
+from .generator import ALL_TASKS, CONDITION_TASKS, OmniGenerator, parse_tasks
+
+__all__ = ["DOMAINS", "DomainClassifier", "MultiscaleDiscriminator", "OmniDiscriminator", "ALL_TASKS",
+           "CONDITION_TASKS", "OmniGenerator", "parse_tasks"]

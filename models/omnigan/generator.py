@@ -1,0 +1,118 @@
+"""OmniGenerator: one shared encoder, task decoders d/s/h/w, adaptation decoders a[r|s] and
+SPADE translation decoders t[f|n].
+
+Adaptation and translation have one decoder per *target* domain: `a["s"]` renders an image in the
+simulated style, `a["r"]` in the real style, `t["f"]` a flooded image and `t["n"]` a non-flooded one.
+"""
+import torch
+import torch.nn as nn
+
+from .decoders import SpadeTranslationDecoder, TaskDecoder
+from .encoders import DeeplabV2Encoder, MunitContentEncoder
+
+ALL_TASKS = ("a", "d", "h", "s", "t", "w")
+# order of the maps concatenated into the translation condition (the seed's SPADE([h, d, s, w]))
+CONDITION_TASKS = ("h", "d", "s", "w")
+
+
+def parse_tasks(tasks):
+    """'d,s,t' or ['d', 's', 't'] -> sorted tuple of task keys; clear error for unknown keys."""
+    if isinstance(tasks, str):
+        tasks = [t.strip() for t in tasks.split(",") if t.strip()]
+    tasks = tuple(sorted(set(tasks)))
+    unknown = [t for t in tasks if t not in ALL_TASKS]
+    if unknown:
+        raise ValueError(f"unknown omnigan task(s) {unknown}: choose from {','.join(ALL_TASKS)}")
+    if not tasks:
+        raise ValueError(f"--tasks is empty: choose some of {','.join(ALL_TASKS)}")
+    return tasks
+
+
+class OmniGenerator(nn.Module):
+    """Encoder + per-task decoders; see the module docstring for the decoder dictionary layout."""
+
+    def __init__(self, tasks=ALL_TASKS, input_nc=3, encoder="munit", enc_dim=64, n_downsample=2, enc_n_res=4,
+                 dec_n_res=1, n_classes=19, norm="in", deeplab_layers=(3, 4, 23, 3), deeplab_weights="",
+                 deeplab_proj_dim=512, spade_nhidden=128, spade_norm="instance", spade_spectral=False):
+        super().__init__()
+        self.tasks = parse_tasks(tasks)
+        self.n_classes = n_classes
+        if encoder == "munit":
+            self.encoder = MunitContentEncoder(input_nc, enc_dim, n_downsample, enc_n_res, norm=norm)
+        elif encoder == "deeplabv2":
+            self.encoder = DeeplabV2Encoder(input_nc, deeplab_layers, deeplab_proj_dim, enc_n_res, norm=norm,
+                                            weights_path=deeplab_weights)
+        else:
+            raise ValueError(f"unknown --omni_encoder '{encoder}': use munit or deeplabv2")
+        z_nc, n_up = self.encoder.output_dim, self.encoder.n_downsample
+
+        def task_decoder(out_nc, output_activation="none"):
+            # decoders upsample as many times as the encoder downsampled so outputs match the input size
+            return TaskDecoder(z_nc, out_nc, n_up, dec_n_res, output_activation=output_activation)
+
+        out_channels = {"d": 1, "h": 1, "w": 1, "s": n_classes}
+        self.decoders = nn.ModuleDict()
+        for task in ("d", "h", "s", "w"):
+            if task in self.tasks:
+                self.decoders[task] = task_decoder(out_channels[task])
+        if "a" in self.tasks:
+            self.decoders["a"] = nn.ModuleDict({dom: task_decoder(input_nc, "tanh") for dom in ("r", "s")})
+        self.condition_tasks = tuple(t for t in CONDITION_TASKS if t in self.tasks)
+        self.cond_nc = sum(out_channels[t] for t in self.condition_tasks)
+        if "t" in self.tasks:
+            self.decoders["t"] = nn.ModuleDict({
+                dom: SpadeTranslationDecoder(z_nc, self.cond_nc, n_up, input_nc, spade_nhidden, spade_norm,
+                                             spade_spectral)
+                for dom in ("f", "n")})
+
+    # ------------------------------------------------------------------ pieces
+    def encode(self, x):
+        return self.encoder(x)
+
+    def decode(self, task, z):
+        """Raw output of task decoder d|h|s|w (logits for s and w)."""
+        return self.decoders[task](z)
+
+    def adapt(self, z, target):
+        """Adaptation decoder towards domain style `target` in {r, s}; image in [-1, 1]."""
+        return self.decoders["a"][target](z)
+
+    @staticmethod
+    def condition_from(preds, tasks):
+        """Concatenate task predictions into the SPADE condition: s as softmax, w as sigmoid, d/h raw."""
+        maps = []
+        for task in tasks:
+            p = preds[task]
+            if task == "s":
+                p = p.softmax(dim=1)
+            elif task == "w":
+                p = p.sigmoid()
+            maps.append(p)
+        return torch.cat(maps, dim=1)
+
+    def condition(self, z, preds=None):
+        preds = dict(preds or {})
+        for task in self.condition_tasks:
+            if task not in preds:
+                preds[task] = self.decode(task, z)
+        return self.condition_from(preds, self.condition_tasks)
+
+    def translate(self, z, target, cond=None):
+        """Translation decoder towards `target` in {f (flooded), n (not flooded)}; image in [-1, 1]."""
+        if cond is None:
+            cond = self.condition(z)
+        return self.decoders["t"][target](z, cond)
+
+    def forward(self, x):
+        """Every head on `x`: {'z', 'd', 'h', 's', 'w', 'a': {r, s}, 't': {f, n}} (enabled ones only)."""
+        z = self.encode(x)
+        out = {"z": z}
+        for task in ("d", "h", "s", "w"):
+            if task in self.decoders:
+                out[task] = self.decode(task, z)
+        if "a" in self.decoders:
+            out["a"] = {dom: self.adapt(z, dom) for dom in ("r", "s")}
+        if "t" in self.decoders:
+            cond = self.condition(z, out)
+            out["t"] = {dom: self.translate(z, dom, cond) for dom in ("f", "n")}
+        return out

@@ -1,0 +1,130 @@
+"""Dataset modes: every ``data/<name>_dataset.py`` defines ``<Name>Dataset(BaseDataset)``, selected by
+--dataset_mode <name>, and :func:`create_dataset` wraps it in a resumable, shardable data loader."""
+import itertools
+import os
+import sys
+
+import torch.utils.data
+from torch.utils.data.distributed import DistributedSampler
+
+from util.registry import Registry
+
+
+def _base_dataset():
+    from data.base_dataset import BaseDataset
+    return BaseDataset
+
+
+DATASETS = Registry('data', 'dataset', _base_dataset, 'dataset mode')
+
+
+def register_dataset(name, cls):
+    """Register a dataset class defined outside this repository (see ZOO_PLUGINS in the README)."""
+    return DATASETS.register(name, cls)
+
+
+def dataset_names():
+    return DATASETS.names()
+
+
+def find_dataset_using_name(dataset_name):
+    return DATASETS.get(dataset_name)
+
+
+def get_option_setter(dataset_name):
+    return find_dataset_using_name(dataset_name).modify_commandline_options
+
+
+def create_dataset(opt):
+    """Build the dataset mode named by opt.dataset_mode and its loader.
+
+    >>> dataset = create_dataset(opt)
+    >>> dataset.set_epoch(1)
+    >>> for batch in dataset: ...
+    """
+    return DataLoader(opt)
+
+
+class EpochIndexedDataset(torch.utils.data.Dataset):
+    """Receives (epoch, index) from the sampler so that workers know the epoch for their augmentation seed,
+    and optionally replaces unreadable images by the next readable item."""
+
+    def __init__(self, dataset, skip_bad_images):
+        self.dataset = dataset
+        self.skip_bad_images = skip_bad_images
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, epoch_index):
+        from data.base_dataset import BadImageError
+        epoch, index = epoch_index
+        self.dataset.epoch = epoch
+        for attempt in range(len(self.dataset)):
+            try:
+                return self.dataset[(index + attempt) % len(self.dataset)]
+            except BadImageError as exc:
+                if not self.skip_bad_images:
+                    raise
+                print(f'warning: skipped bad image: {exc}', file=sys.stderr)
+        raise BadImageError(f'every image of the dataset is unreadable (last error: {exc})')
+
+
+class ResumableSampler(DistributedSampler):
+    """A DistributedSampler (also for one process) that yields (epoch, index) and can start mid-epoch.
+
+    The order of an epoch depends only on (seed, epoch), so a resumed run sees the same batches as an
+    uninterrupted one after skipping the ones already consumed.
+    """
+
+    def __init__(self, dataset, num_replicas, rank, shuffle, seed):
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed)
+        self.start_index = 0
+
+    def set_epoch(self, epoch, start_index=0):
+        super().set_epoch(epoch)
+        self.start_index = start_index
+
+    def __iter__(self):
+        indices = itertools.islice(super().__iter__(), self.start_index, None)
+        return ((self.epoch, i) for i in indices)
+
+    def __len__(self):
+        return self.num_samples - self.start_index
+
+
+class DataLoader:
+    """Wraps a dataset mode in a torch DataLoader with a resumable (and distributed) sampler."""
+
+    def __init__(self, opt):
+        self.opt = opt
+        dataset_class = find_dataset_using_name(opt.dataset_mode)
+        self.dataset = dataset_class(opt)
+        if getattr(opt, 'rank', 0) == 0:
+            print(f'dataset [{type(self.dataset).__name__}] was created ({len(self.dataset)} items)')
+        self.sampler = ResumableSampler(self.dataset, num_replicas=getattr(opt, 'world_size', 1),
+                                        rank=getattr(opt, 'rank', 0), shuffle=not opt.serial_batches,
+                                        seed=int(opt.seed))
+        workers = min(int(opt.num_threads), os.cpu_count() or 1)
+        self.dataloader = torch.utils.data.DataLoader(
+            EpochIndexedDataset(self.dataset, getattr(opt, 'skip_bad_images', False)),
+            batch_size=opt.batch_size, sampler=self.sampler, num_workers=workers,
+            persistent_workers=workers > 0, pin_memory=opt.device.type == 'cuda',
+            generator=torch.Generator().manual_seed(int(opt.seed)))  # keeps the global RNG untouched (exact resume)
+
+    def load_data(self):
+        return self
+
+    def set_epoch(self, epoch, start_batch=0):
+        """Select the epoch's order and skip the first ``start_batch`` batches (when resuming mid-epoch)."""
+        self.sampler.set_epoch(epoch, start_batch * self.opt.batch_size)
+
+    def batches_per_epoch(self):
+        return (self.sampler.num_samples + self.opt.batch_size - 1) // self.opt.batch_size
+
+    def __len__(self):
+        """Number of items this process sees per epoch."""
+        return min(self.sampler.num_samples, self.opt.max_dataset_size)
+
+    def __iter__(self):
+        yield from self.dataloader

@@ -1,0 +1,393 @@
+"""BaseModel: the contract every model of the zoo implements, and the machinery they share.
+
+A model defines its networks (``self.net<Name>``), losses (``self.loss_<name>``), visuals and optimizers,
+and implements ``set_input``, ``forward`` and ``optimize_parameters``. BaseModel provides device placement,
+mixed precision, channels_last and compilation, learning-rate schedules, the exact-resume training state,
+atomic checkpoints and checks that a checkpoint matches the options.
+"""
+import contextlib
+import glob
+import os
+import re
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+
+import torch
+import torch.nn as nn
+
+from options.base_options import ARCHITECTURE_OPTIONS
+from util import util
+from . import networks
+
+TRAINING_STATE_FORMAT = 1
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that is missing or does not match the options; the message says what to change."""
+
+
+def unwrap(net):
+    """The plain module under DistributedDataParallel / torch.compile wrappers (whose keys we save)."""
+    while True:
+        if isinstance(net, nn.parallel.DistributedDataParallel) or isinstance(net, nn.DataParallel):
+            net = net.module
+        elif hasattr(net, '_orig_mod'):
+            net = net._orig_mod
+        else:
+            return net
+
+
+class BaseModel(ABC):
+    """Abstract base of all models; see models/pix2pix_model.py for a complete small example."""
+
+    def __init__(self, opt):
+        self.opt = opt
+        self.gpu_ids = opt.gpu_ids
+        self.isTrain = opt.isTrain
+        self.device = opt.device
+        self.save_dir = os.path.join(opt.checkpoints_dir, opt.name)
+        self.loss_names = []
+        self.model_names = []
+        self.visual_names = []
+        self.optimizers = []
+        self.schedulers = []
+        self.image_paths = []
+        self.image_pools = OrderedDict()
+        self.metric = 0  # used by the plateau learning-rate policy
+        self.amp_dtype = {'none': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}[getattr(opt, 'amp', 'none')]
+        self.scaler = torch.amp.GradScaler('cuda', enabled=self.amp_dtype == torch.float16)
+        if self.device.type == 'cuda' and opt.preprocess != 'none':
+            torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick the fastest kernels
+
+    @staticmethod
+    def modify_commandline_options(parser, is_train):
+        """Add model-specific options and change the defaults of shared ones."""
+        return parser
+
+    @abstractmethod
+    def set_input(self, input):
+        """Unpack a batch from the data loader (and move it to the device with :meth:`to_device`)."""
+
+    @abstractmethod
+    def forward(self):
+        """Run the networks; called by optimize_parameters and test."""
+
+    @abstractmethod
+    def optimize_parameters(self):
+        """Compute losses and gradients and update the networks for one batch."""
+
+    # ------------------------------------------------------------------ devices and precision
+
+    def to_device(self, tensor):
+        """Move an input tensor to the model's device (and memory format)."""
+        tensor = tensor.to(self.device, non_blocking=True)
+        if getattr(self.opt, 'channels_last', False) and tensor.dim() == 4:
+            tensor = tensor.contiguous(memory_format=torch.channels_last)
+        return tensor
+
+    def autocast(self):
+        """Mixed-precision context for forward passes (a no-op with --amp none)."""
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+
+    def backward(self, loss, **kwargs):
+        """Backward pass through the gradient scaler (fp16) or plainly."""
+        self.scaler.scale(loss).backward(**kwargs)
+
+    def step(self, optimizer):
+        """Optimizer step through the gradient scaler (skipped by fp16 when gradients overflowed)."""
+        self.scaler.step(optimizer)
+
+    def train_step(self):
+        """One training iteration: the model's optimize_parameters, then the gradient scaler's update."""
+        self.optimize_parameters()
+        if self.scaler.is_enabled():
+            self.scaler.update()
+
+    def make_optimizer(self, params, lr=None, beta1=None):
+        """An optimizer of the kind chosen by --optimizer (adam by default) with the options' lr and betas."""
+        opt = self.opt
+        return networks.make_optimizer(params, name=opt.optimizer, lr=opt.lr if lr is None else lr,
+                                       beta1=opt.beta1 if beta1 is None else beta1, beta2=opt.beta2,
+                                       lookahead=opt.lookahead)
+
+    def make_pool(self, name):
+        """An ImagePool of --pool_size whose state is part of the training checkpoint."""
+        from util.image_pool import ImagePool
+        pool = ImagePool(self.opt.pool_size, seed=int(self.opt.seed) + len(self.image_pools))
+        self.image_pools[name] = pool
+        return pool
+
+    def networks(self):
+        """(name, module) for every network in model_names."""
+        return [(name, getattr(self, 'net' + name)) for name in self.model_names]
+
+    def _place_networks(self):
+        channels_last = getattr(self.opt, 'channels_last', False)
+        for name, net in self.networks():
+            net.to(self.device)
+            if channels_last:
+                net.to(memory_format=torch.channels_last)
+        self.wrap_networks()
+        if getattr(self.opt, 'compile', False):
+            import torch._dynamo
+            torch._dynamo.config.suppress_errors = True  # fall back to eager (with a warning) where compilation fails
+            for name, net in self.networks():
+                setattr(self, 'net' + name, torch.compile(net))
+
+    def wrap_networks(self):
+        """Hook for distributed training to wrap the trained networks (see util/distributed.py)."""
+
+    # ------------------------------------------------------------------ setup, test, schedules
+
+    def setup(self, opt):
+        """Place the networks, create schedulers, load weights for testing and print the networks."""
+        if self.isTrain:
+            self.schedulers = [networks.get_scheduler(optimizer, opt) for optimizer in self.optimizers]
+        if not self.isTrain:
+            self.load_networks(self.checkpoint_label(opt))
+        self._place_networks()
+        if getattr(opt, 'rank', 0) == 0:
+            self.print_networks(opt.verbose)
+
+    @staticmethod
+    def checkpoint_label(opt):
+        return f'iter_{opt.load_iter}' if opt.load_iter > 0 else str(opt.epoch)
+
+    def eval(self):
+        for _, net in self.networks():
+            net.eval()
+
+    def train(self):
+        for _, net in self.networks():
+            net.train()
+
+    def test(self):
+        """Forward pass without gradients, used by test.py."""
+        with torch.inference_mode(), self.autocast():
+            self.forward()
+            self.compute_visuals()
+
+    def compute_visuals(self):
+        """Compute extra images to show (called after the forward pass at test time)."""
+
+    def get_image_paths(self):
+        return self.image_paths
+
+    def update_learning_rate(self):
+        """Step every scheduler once (at the end of an epoch) and report the new learning rate."""
+        old_lr = self.optimizers[0].param_groups[0]['lr']
+        for scheduler in self.schedulers:
+            if self.opt.lr_policy == 'plateau':
+                scheduler.step(self.metric)
+            else:
+                scheduler.step()
+        lr = self.optimizers[0].param_groups[0]['lr']
+        if getattr(self.opt, 'rank', 0) == 0:
+            print(f'learning rate {old_lr:.7f} -> {lr:.7f}')
+        return lr
+
+    def get_current_visuals(self):
+        """OrderedDict of visual name -> image batch (float, in [-1, 1])."""
+        visual_ret = OrderedDict()
+        for name in self.visual_names:
+            value = getattr(self, name, None)
+            if torch.is_tensor(value):
+                visual_ret[name] = value.detach().float()
+        return visual_ret
+
+    def get_current_losses(self):
+        """OrderedDict of loss name -> float for the last iteration."""
+        errors_ret = OrderedDict()
+        for name in self.loss_names:
+            value = getattr(self, 'loss_' + name, None)
+            if value is not None:
+                errors_ret[name] = float(value.detach()) if torch.is_tensor(value) else float(value)
+        return errors_ret
+
+    # ------------------------------------------------------------------ network checkpoints
+
+    def network_path(self, label, name):
+        return os.path.join(self.save_dir, f'{label}_net_{name}.pth')
+
+    def save_networks(self, label):
+        """Save every network as ``<label>_net_<name>.pth`` (plain state_dict, classic key names)."""
+        for name, net in self.networks():
+            state = {k: v.detach().cpu() for k, v in unwrap(net).state_dict().items()}
+            util.atomic_torch_save(state, self.network_path(label, name))
+
+    def available_labels(self):
+        """Checkpoint labels saved for this experiment (epochs, iter_N, latest)."""
+        labels = set()
+        for path in glob.glob(os.path.join(self.save_dir, '*_net_*.pth')) + \
+                glob.glob(os.path.join(self.save_dir, '*_train_state.pth')):
+            match = re.match(r'(.+?)_(net_.+|train_state)\.pth$', os.path.basename(path))
+            if match:
+                labels.add(match.group(1))
+        return sorted(labels, key=lambda s: (not s.isdigit(), int(s) if s.isdigit() else 0, s))
+
+    def load_networks(self, label):
+        """Load ``<label>_net_<name>.pth`` into every network, after checking the architecture options."""
+        self.check_architecture(self.saved_architecture(), 'the training options in ' + self.save_dir)
+        for name, net in self.networks():
+            path = self.network_path(label, name)
+            if not os.path.isfile(path):
+                available = ', '.join(self.available_labels()) or 'none'
+                raise CheckpointError(f"no checkpoint '{path}' (saved labels for this experiment: {available}); "
+                                      f"check --name, --checkpoints_dir and --epoch")
+            if getattr(self.opt, 'rank', 0) == 0:
+                print(f'loading the model from {path}')
+            state_dict = torch.load(path, map_location=self.device, weights_only=True)
+            self.load_network_state(unwrap(net), state_dict, path)
+
+    def load_network_state(self, net, state_dict, path):
+        """load_state_dict with a short explanation instead of a long key diff when it does not fit."""
+        state_dict = _drop_instance_norm_stats(net, state_dict)
+        own = net.state_dict()
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        mismatched = [f'{k}: checkpoint {list(state_dict[k].shape)} vs model {list(own[k].shape)}'
+                      for k in own if k in state_dict and state_dict[k].shape != own[k].shape]
+        if missing or unexpected or mismatched:
+            parts = []
+            if missing:
+                parts.append(f'{len(missing)} missing keys (e.g. {missing[0]})')
+            if unexpected:
+                parts.append(f'{len(unexpected)} unexpected keys (e.g. {unexpected[0]})')
+            if mismatched:
+                parts.append(f'{len(mismatched)} shape mismatches (e.g. {mismatched[0]})')
+            arch = ' '.join(f'--{k} {getattr(self.opt, k)}' for k in ARCHITECTURE_OPTIONS if hasattr(self.opt, k))
+            raise CheckpointError(f"'{path}' does not fit the network built from {arch}: {'; '.join(parts)}. "
+                                  f"Pass the options it was trained with.")
+        net.load_state_dict(state_dict)
+
+    def saved_architecture(self):
+        """Architecture options recorded by the training run (train_opt.yaml), or {} for foreign weights."""
+        import yaml
+        path = os.path.join(self.save_dir, 'train_opt.yaml')
+        if not os.path.isfile(path):
+            return {}
+        with open(path) as f:
+            saved = yaml.safe_load(f) or {}
+        return {k: saved[k] for k in self.architecture_options() if k in saved}
+
+    def architecture_options(self):
+        """Options that shape the saved networks; models with more add theirs here."""
+        return ARCHITECTURE_OPTIONS
+
+    def check_architecture(self, saved, source):
+        """Raise CheckpointError naming the first option whose value differs from the saved one."""
+        for key in self.architecture_options():
+            if key in saved and hasattr(self.opt, key) and saved[key] != getattr(self.opt, key):
+                raise CheckpointError(f"the checkpoint was trained with --{key} {saved[key]} but this run uses "
+                                      f"--{key} {getattr(self.opt, key)} (from {source}); pass --{key} {saved[key]}")
+
+    # ------------------------------------------------------------------ exact-resume training state
+
+    def state_dict_extra(self):
+        """Model-specific training state (schedules, EMA networks, phases...) to save for exact resume."""
+        return {}
+
+    def load_state_dict_extra(self, state):
+        """Restore what :meth:`state_dict_extra` returned."""
+
+    def training_state_path(self, label):
+        return os.path.join(self.save_dir, f'{label}_train_state.pth')
+
+    def save_training_state(self, label, epoch, epoch_iter, total_iters):
+        """Save everything needed to continue training exactly: networks, optimizers, schedulers, gradient
+        scaler, image pools, RNG states and counters, in one atomically written file."""
+        state = {
+            'format': TRAINING_STATE_FORMAT,
+            'epoch': epoch, 'epoch_iter': epoch_iter, 'total_iters': total_iters,
+            'architecture': {k: getattr(self.opt, k) for k in self.architecture_options() if hasattr(self.opt, k)},
+            'networks': {name: unwrap(net).state_dict() for name, net in self.networks()},
+            'optimizers': [o.state_dict() for o in self.optimizers],
+            'schedulers': [s.state_dict() for s in self.schedulers],
+            'scaler': self.scaler.state_dict(),
+            'pools': {name: pool.state_dict() for name, pool in self.image_pools.items()},
+            'rng': util.get_rng_states(),
+            'extra': self.state_dict_extra(),
+        }
+        util.atomic_torch_save(state, self.training_state_path(label))
+
+    def load_training_state(self, label):
+        """Restore a training state saved by :meth:`save_training_state`; returns (epoch, epoch_iter, total_iters).
+
+        Call after :meth:`setup`. RNG states are restored last, so the run continues as if never stopped.
+        """
+        path = self.training_state_path(label)
+        if not os.path.isfile(path):
+            available = ', '.join(self.available_labels()) or 'none'
+            raise CheckpointError(f"cannot resume: no training state '{path}' (saved labels: {available}); "
+                                  f"check --name/--epoch/--load_iter or train without --continue_train")
+        try:
+            state = torch.load(path, map_location='cpu', weights_only=True)
+        except Exception as exc:  # a truncated or foreign file: say which one
+            raise CheckpointError(f"cannot read training state '{path}' ({exc}); resume from another --epoch") from exc
+        if state.get('format') != TRAINING_STATE_FORMAT:
+            raise CheckpointError(f"'{path}' has training-state format {state.get('format')}, expected {TRAINING_STATE_FORMAT}")
+        self.check_architecture(state['architecture'], path)
+        for name, net in self.networks():
+            self.load_network_state(unwrap(net), state['networks'][name], path)
+        for optimizer, saved in zip(self.optimizers, state['optimizers']):
+            optimizer.load_state_dict(saved)
+        for scheduler, saved in zip(self.schedulers, state['schedulers']):
+            scheduler.load_state_dict(saved)
+        self.scaler.load_state_dict(state['scaler'])
+        for name, pool in self.image_pools.items():
+            pool.load_state_dict(state['pools'][name], self.device)
+        self.load_state_dict_extra(state['extra'])
+        util.set_rng_states(state['rng'])
+        return state['epoch'], state['epoch_iter'], state['total_iters']
+
+    # ------------------------------------------------------------------ misc
+
+    def print_networks(self, verbose):
+        print('---------- Networks initialized -------------')
+        for name, net in self.networks():
+            num_params = sum(p.numel() for p in net.parameters())
+            if verbose:
+                print(net)
+            print(f'[Network {name}] Total number of parameters : {num_params / 1e6:.3f} M')
+        print('-----------------------------------------------')
+
+    def set_requires_grad(self, nets, requires_grad=False):
+        """Freeze or unfreeze networks (avoids computing gradients for a discriminator while updating G)."""
+        if not isinstance(nets, (list, tuple)):
+            nets = [nets]
+        for net in nets:
+            if net is not None:
+                for param in net.parameters():
+                    param.requires_grad = requires_grad
+
+    def discriminator_loss(self, netD, real, fake):
+        """D loss 0.5 * (L(D(real), real) + L(D(fake), fake)), plus the gradient penalty for WGAN-GP.
+
+        Returns (total, real term, fake term); the fake input is detached so G gets no gradient from it.
+        """
+        fake = fake.detach()
+        with self.autocast():
+            pred_real = netD(real)
+            pred_fake = netD(fake)
+        loss_real = self.criterionGAN(pred_real, True)
+        loss_fake = self.criterionGAN(pred_fake, False)
+        loss = 0.5 * (loss_real + loss_fake)
+        if self.criterionGAN.gan_mode == 'wgangp' and self.opt.lambda_gp > 0:
+            loss = loss + networks.gradient_penalty(netD, real, fake, lambda_gp=self.opt.lambda_gp)
+        return loss, loss_real, loss_fake
+
+
+def _drop_instance_norm_stats(net, state_dict):
+    """Old published weights carry running stats for InstanceNorm layers that track none: drop them."""
+    own = net.state_dict()
+    dropped = {}
+    for key, value in state_dict.items():
+        if key not in own and key.rsplit('.', 1)[-1] in ('running_mean', 'running_var', 'num_batches_tracked'):
+            module_name = key.rsplit('.', 1)[0]
+            module = dict(net.named_modules()).get(module_name)
+            if isinstance(module, nn.InstanceNorm2d) and not module.track_running_stats:
+                continue
+        dropped[key] = value
+    return dropped

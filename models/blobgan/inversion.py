@@ -1,0 +1,71 @@
+"""Inverting images into BlobGAN: encoder estimate of the layout-MLP latent, then optimisation.
+
+Stage 1 optimises the latent at layer ``mlp_idx`` (starting from the encoder output, or the mean latent);
+stage 2 optimises the blob parameters themselves (the result OCTET stores as ``blob_optim``).
+Loss: pixel L1 (+ VGG perceptual loss when a ``VGGPerceptualLoss`` is given).
+"""
+import torch
+import torch.nn.functional as F
+
+from .layout import LAYOUT_KEYS, clone_layout
+
+
+@torch.no_grad()
+def mean_latent(generator, mlp_idx=-1, n=1024, seed=0):
+    """Average layout-MLP activation at ``mlp_idx`` over ``n`` noise samples (encoder-free start point)."""
+    gen = torch.Generator().manual_seed(seed)
+    z = generator.sample_noise(n, generator=gen)
+    return generator.layout_net.latent(z, mlp_idx).mean(0, keepdim=True)
+
+
+def reconstruction_loss(recon, target, perceptual=None, lambda_l1=1.0, lambda_perc=1.0):
+    """Per-batch reconstruction loss: lambda_l1 * L1 + lambda_perc * VGG perceptual (if given)."""
+    loss = lambda_l1 * F.l1_loss(recon, target)
+    if perceptual is not None and lambda_perc > 0:
+        loss = loss + lambda_perc * perceptual(recon, target)
+    return loss
+
+
+def invert(generator, images, latent_init=None, mlp_idx=-1, n_iter_latent=100, n_iter_blobs=0, lr_latent=0.01,
+           lr_blobs=0.01, perceptual=None, lambda_l1=1.0, lambda_perc=1.0, blob_keys=LAYOUT_KEYS, callback=None):
+    """Optimisation-based inversion of ``images`` (N,3,H,W in [-1,1]).
+
+    Returns dict: 'latent' (N, D), 'layout' (optimised blob dict), 'recon' (images), 'history' (loss per step).
+    The generator is used with fixed noise and is not modified.
+    """
+    generator.eval()
+    for p in generator.parameters():
+        p.requires_grad_(False)
+    if latent_init is None:
+        latent_init = mean_latent(generator, mlp_idx).to(images.device).expand(images.shape[0], -1)
+    latent = latent_init.detach().clone().requires_grad_(True)
+    history = []
+    opt = torch.optim.Adam([latent], lr=lr_latent)
+    for step in range(n_iter_latent):
+        recon = generator.from_latent(latent, mlp_idx, noise_mode='const')
+        loss = reconstruction_loss(recon, images, perceptual, lambda_l1, lambda_perc)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        history.append(float(loss))
+        if callback:
+            callback('latent', step, float(loss))
+    with torch.no_grad():
+        layout = generator.layout_net.forward_from(latent.detach(), mlp_idx)
+    layout = clone_layout(layout)
+    params = [layout[k].requires_grad_(True) for k in blob_keys]
+    if n_iter_blobs > 0:
+        opt = torch.optim.Adam(params, lr=lr_blobs)
+        for step in range(n_iter_blobs):
+            recon = generator.render(layout, noise_mode='const')
+            loss = reconstruction_loss(recon, images, perceptual, lambda_l1, lambda_perc)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            history.append(float(loss))
+            if callback:
+                callback('blobs', step, float(loss))
+    layout = clone_layout(layout)
+    with torch.no_grad():
+        recon = generator.render(layout, noise_mode='const')
+    return {'latent': latent.detach(), 'layout': layout, 'recon': recon, 'history': history}

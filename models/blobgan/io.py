@@ -1,0 +1,95 @@
+"""Saving and loading BlobGAN generators / encoders together with the hyperparameters that rebuild them.
+
+A *bundle* is ``{'format': ..., 'config': {...}, 'state_dict': {...}}`` written atomically. Scripts take a
+bundle path; a plain ``*_net_G_ema.pth`` state dict also works when a ``blobgan_config.json`` written by
+the training run sits next to it.
+"""
+import json
+import os
+import tempfile
+
+import torch
+
+from .discriminator import BlobEncoder
+from .generator import BlobGenerator
+
+GEN_FORMAT = 'blobgan-generator-v1'
+ENC_FORMAT = 'blobgan-encoder-v1'
+CONFIG_NAME = 'blobgan_config.json'
+
+
+def atomic_torch_save(obj, path):
+    """torch.save to a temporary file in the same folder, then os.replace (no half-written checkpoints)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.tmp')
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def save_generator(path, generator):
+    """Writes a generator bundle (config + state dict)."""
+    atomic_torch_save({'format': GEN_FORMAT, 'config': dict(generator.config),
+                       'state_dict': generator.state_dict()}, path)
+
+
+def _load(path, what):
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'{what} checkpoint {path!r} not found: train one first or check the path')
+    try:
+        return torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as err:  # corrupt file, not a torch checkpoint
+        raise ValueError(f'cannot read {what} checkpoint {path!r}: {err}') from None
+
+
+def load_generator(path, device='cpu'):
+    """Loads a generator from a bundle, or from a plain state dict with blobgan_config.json beside it."""
+    obj = _load(path, 'generator')
+    if isinstance(obj, dict) and obj.get('format') == GEN_FORMAT:
+        config, state = obj['config'], obj['state_dict']
+    else:
+        cfg_path = os.path.join(os.path.dirname(os.path.abspath(path)), CONFIG_NAME)
+        if not os.path.isfile(cfg_path):
+            raise ValueError(f'{path!r} is not a BlobGAN generator bundle and no {CONFIG_NAME} sits next to it; '
+                             f'use the <epoch>_blobgan_G_ema.ckpt file written by training')
+        with open(cfg_path) as f:
+            config = json.load(f)['generator']
+        state = obj
+    gen = BlobGenerator(**config)
+    gen.load_state_dict(state)
+    return gen.to(device).eval()
+
+
+def save_encoder(path, encoder, extra=None):
+    """Writes an encoder bundle (config incl. target mlp_idx, state dict, optional extra info)."""
+    atomic_torch_save({'format': ENC_FORMAT, 'config': dict(encoder.config), 'state_dict': encoder.state_dict(),
+                       'extra': extra or {}}, path)
+
+
+def make_encoder(generator, mlp_idx=-1, channel_max=None, channel_base=None):
+    """Encoder matching a generator's image shape and the latent at layout-MLP layer ``mlp_idx``."""
+    cfg = generator.config
+    config = dict(latent_dim=generator.layout_net.latent_dim(mlp_idx), size=cfg['size'],
+                  aspect_ratio=cfg['aspect_ratio'], channel_max=channel_max or cfg['channel_max'],
+                  channel_base=channel_base or cfg['channel_base'])
+    enc = BlobEncoder(**config)
+    enc.config = dict(config, mlp_idx=mlp_idx)
+    return enc
+
+
+def load_encoder(path, device='cpu'):
+    """Loads an encoder bundle; returns (encoder, mlp_idx, extra)."""
+    obj = _load(path, 'encoder')
+    if not (isinstance(obj, dict) and obj.get('format') == ENC_FORMAT):
+        raise ValueError(f'{path!r} is not a BlobGAN encoder bundle (write one with scripts/pretrain_encoder.py)')
+    config = dict(obj['config'])
+    mlp_idx = config.pop('mlp_idx')
+    enc = BlobEncoder(**config)
+    enc.config = dict(config, mlp_idx=mlp_idx)
+    enc.load_state_dict(obj['state_dict'])
+    return enc.to(device).eval(), mlp_idx, obj.get('extra', {})

@@ -1,0 +1,80 @@
+"""pix2pix (Isola et al., CVPR 2017): conditional GAN with a U-Net generator, a PatchGAN on (input, output)
+pairs and an L1 reconstruction term."""
+import torch
+
+from .base_model import BaseModel
+from . import networks
+
+
+class Pix2PixModel(BaseModel):
+    """Learns A -> B (or B -> A with --direction BtoA) from paired images (--dataset_mode aligned).
+
+    Objective: GAN(G, D) + lambda_L1 * ||G(A) - B||_1 with a conditional discriminator D(A, .).
+    """
+
+    @staticmethod
+    def modify_commandline_options(parser, is_train=True):
+        parser.set_defaults(norm='batch', netG='unet_256', dataset_mode='aligned')
+        if is_train:
+            parser.set_defaults(pool_size=0, gan_mode='vanilla')
+            parser.add_argument('--lambda_L1', type=float, default=100.0, help='weight for the L1 loss')
+        return parser
+
+    def __init__(self, opt):
+        super().__init__(opt)
+        self.loss_names = ['G_GAN', 'G_L1', 'D_real', 'D_fake']
+        self.visual_names = ['real_A', 'fake_B', 'real_B']
+        self.model_names = ['G', 'D'] if self.isTrain else ['G']
+        self.netG = networks.define_G(opt.input_nc, opt.output_nc, opt.ngf, opt.netG, opt.norm, not opt.no_dropout,
+                                      opt.init_type, opt.init_gain, dropout_rate=opt.dropout_rate)
+        if self.isTrain:
+            self.netD = networks.define_D(opt.input_nc + opt.output_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.norm,
+                                          opt.init_type, opt.init_gain, opt=opt)
+            self.criterionGAN = networks.GANLoss(opt.gan_mode).to(self.device)
+            self.criterionL1 = torch.nn.L1Loss()
+            self.optimizer_G = self.make_optimizer(self.netG.parameters())
+            self.optimizer_D = self.make_optimizer(self.netD.parameters())
+            self.optimizers = [self.optimizer_G, self.optimizer_D]
+
+    def set_input(self, input):
+        AtoB = self.opt.direction == 'AtoB'
+        self.real_A = self.to_device(input['A' if AtoB else 'B'])
+        self.real_B = self.to_device(input['B' if AtoB else 'A'])
+        self.image_paths = input['A_paths' if AtoB else 'B_paths']
+
+    def forward(self):
+        self.fake_B = self.netG(self.real_A)
+
+    def backward_D(self):
+        real_AB = torch.cat((self.real_A, self.real_B), 1)
+        fake_AB = torch.cat((self.real_A, self.fake_B), 1)
+        self.loss_D, self.loss_D_real, self.loss_D_fake = self.discriminator_loss(self.netD, real_AB, fake_AB)
+        self.backward(self.loss_D)
+
+    def generator_adversarial_loss(self):
+        """GAN term of the generator: the conditional D should call (A, G(A)) real."""
+        with self.autocast():
+            pred_fake = self.netD(torch.cat((self.real_A, self.fake_B), 1))
+        return self.criterionGAN(pred_fake, True, for_discriminator=False)
+
+    def reconstruction_loss(self):
+        """Paired term of the generator: lambda_L1 * L1(G(A), B). Variants (perceptual, ...) override this."""
+        return self.criterionL1(self.fake_B.float(), self.real_B.float()) * self.opt.lambda_L1
+
+    def backward_G(self):
+        self.loss_G_GAN = self.generator_adversarial_loss()
+        self.loss_G_L1 = self.reconstruction_loss()
+        self.loss_G = self.loss_G_GAN + self.loss_G_L1
+        self.backward(self.loss_G)
+
+    def optimize_parameters(self):
+        with self.autocast():
+            self.forward()
+        self.set_requires_grad(self.netD, True)
+        self.optimizer_D.zero_grad(set_to_none=True)
+        self.backward_D()
+        self.step(self.optimizer_D)
+        self.set_requires_grad(self.netD, False)
+        self.optimizer_G.zero_grad(set_to_none=True)
+        self.backward_G()
+        self.step(self.optimizer_G)

@@ -1,0 +1,280 @@
+"""Options shared by training and testing, and the parsing machinery.
+
+Option values come from, in increasing priority: the parser defaults, the defaults a model or dataset mode
+sets in ``modify_commandline_options``, the options saved by the training run (test only), a ``--config``
+YAML/JSON file, and the command line.
+"""
+import argparse
+import json
+import os
+import sys
+
+import torch
+import yaml
+
+import data
+import models
+from util import util
+from util.registry import load_plugins
+
+# Options describing what a checkpoint contains: test.py takes them from the training run even when testing
+# with a different model (e.g. --model test on a cycle_gan run).
+ARCHITECTURE_OPTIONS = ('input_nc', 'output_nc', 'ngf', 'ndf', 'netG', 'netD', 'n_layers_D', 'norm',
+                        'no_dropout', 'dropout_rate', 'init_type', 'init_gain')
+# Options that describe one run rather than the trained model: never taken from the saved training options.
+RUN_OPTIONS = ('name', 'checkpoints_dir', 'gpu_ids', 'config', 'phase', 'epoch', 'load_iter', 'batch_size',
+               'serial_batches', 'no_flip', 'num_threads', 'results_dir', 'num_test', 'eval', 'verbose', 'suffix',
+               'display_id', 'max_dataset_size', 'continue_train', 'seed', 'load_size')
+
+
+class OptionError(ValueError):
+    """A wrong option value; train.py/test.py print its message alone."""
+
+
+def load_config_file(path):
+    """Read a flat mapping of option name -> value from a YAML or JSON file."""
+    if not os.path.isfile(path):
+        raise OptionError(f"--config {path}: no such file")
+    with open(path) as f:
+        text = f.read()
+    try:
+        values = json.loads(text) if path.endswith('.json') else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise OptionError(f"--config {path} is not valid {'JSON' if path.endswith('.json') else 'YAML'}: {exc}")
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise OptionError(f"--config {path} must contain a mapping of option names to values")
+    return {str(k).replace('-', '_'): v for k, v in values.items()}
+
+
+def _config_value(value):
+    """Lists in a config file become the comma-separated strings the command line would give."""
+    if isinstance(value, (list, tuple)):
+        return ','.join(str(v) for v in value)
+    return value
+
+
+class BaseOptions:
+    """Defines the shared options and parses ``args`` (default: sys.argv) into an option namespace."""
+
+    is_train = False
+
+    def __init__(self, args=None):
+        self.args = list(sys.argv[1:] if args is None else args)
+
+    def initialize(self, parser):
+        # basic parameters
+        parser.add_argument('--dataroot', default=None,
+                            help='path to images (should have subfolders trainA, trainB, valA, valB, ... or train, val, ...)')
+        parser.add_argument('--name', type=str, default='experiment_name',
+                            help='name of the experiment; it decides where to store samples and models')
+        parser.add_argument('--gpu_ids', type=str, default='0',
+                            help='gpu ids: e.g. 0  0,1,2  0,2; use -1 for CPU (CPU is used when no GPU exists)')
+        parser.add_argument('--checkpoints_dir', type=str, default='./checkpoints', help='models are saved here')
+        parser.add_argument('--config', type=str, default=None,
+                            help='YAML or JSON file of option values; flags given on the command line override it')
+        parser.add_argument('--seed', type=int, default=None,
+                            help='random seed for Python, NumPy, PyTorch and data augmentation; chosen at random '
+                                 'and recorded in the options when not given')
+        # model parameters
+        parser.add_argument('--model', type=str, default='cycle_gan', choices=models.model_names(),
+                            help='chooses which model to use')
+        parser.add_argument('--input_nc', type=int, default=3, help='# of input image channels: 3 for RGB and 1 for grayscale')
+        parser.add_argument('--output_nc', type=int, default=3, help='# of output image channels: 3 for RGB and 1 for grayscale')
+        parser.add_argument('--ngf', type=int, default=64, help='# of gen filters in the last conv layer')
+        parser.add_argument('--ndf', type=int, default=64, help='# of discrim filters in the first conv layer')
+        parser.add_argument('--netD', type=str, default='basic',
+                            help='discriminator: basic (70x70 PatchGAN), n_layers (--n_layers_D layers), pixel (1x1 PatchGAN), '
+                                 'or another registered discriminator')
+        parser.add_argument('--netG', type=str, default='resnet_9blocks',
+                            help='generator: resnet_9blocks | resnet_6blocks | resnet_<n>blocks | unet_256 | unet_128 | unet_<size>')
+        parser.add_argument('--n_layers_D', type=int, default=3, help='only used if netD==n_layers')
+        parser.add_argument('--norm', type=str, default='instance', choices=['instance', 'batch', 'syncbatch', 'none'],
+                            help='normalization: instance, batch, syncbatch (batch norm synchronised across GPUs) or none')
+        parser.add_argument('--init_type', type=str, default='normal', choices=['normal', 'xavier', 'kaiming', 'orthogonal'],
+                            help='network initialization')
+        parser.add_argument('--init_gain', type=float, default=0.02, help='scaling factor for normal, xavier and orthogonal')
+        parser.add_argument('--no_dropout', action='store_true', help='no dropout for the generator')
+        parser.add_argument('--dropout_rate', type=float, default=0.5, help='dropout probability in the generator')
+        # dataset parameters
+        parser.add_argument('--dataset_mode', type=str, default='unaligned', choices=data.dataset_names(),
+                            help='chooses how datasets are loaded')
+        parser.add_argument('--direction', type=str, default='AtoB', choices=['AtoB', 'BtoA'], help='AtoB or BtoA')
+        parser.add_argument('--serial_batches', action='store_true',
+                            help='if true, takes images in order to make batches, otherwise takes them randomly')
+        parser.add_argument('--num_threads', default=4, type=int, help='# threads (worker processes) for loading data')
+        parser.add_argument('--batch_size', type=int, default=1, help='input batch size')
+        parser.add_argument('--load_size', type=int, default=286, help='scale images to this size')
+        parser.add_argument('--crop_size', type=int, default=256, help='then crop to this size')
+        parser.add_argument('--max_dataset_size', type=int, default=float('inf'),
+                            help='maximum number of samples allowed per dataset; only a subset is loaded if the folder has more')
+        parser.add_argument('--preprocess', type=str, default='resize_and_crop',
+                            choices=['resize_and_crop', 'crop', 'scale_width', 'scale_width_and_crop', 'none'],
+                            help='scaling and cropping of images at load time')
+        parser.add_argument('--no_flip', action='store_true', help='if specified, do not flip the images for data augmentation')
+        parser.add_argument('--skip_bad_images', action='store_true',
+                            help='skip (and count) unreadable or corrupt images instead of stopping with their path')
+        # additional parameters
+        parser.add_argument('--epoch', type=str, default='latest', help='which epoch to load? set to latest to use latest cached model')
+        parser.add_argument('--load_iter', type=int, default=0,
+                            help='which iteration to load? if load_iter > 0, load models by iter_[load_iter]; otherwise by [epoch]')
+        parser.add_argument('--verbose', action='store_true', help='if specified, print more debugging information')
+        parser.add_argument('--suffix', default='', type=str,
+                            help='customized suffix: opt.name = opt.name + suffix: e.g., {model}_{netG}_size{load_size}')
+        # precision and speed
+        parser.add_argument('--amp', type=str, default='none', choices=['none', 'bf16', 'fp16'],
+                            help='mixed precision: bf16 (CPU and GPU) or fp16 (CUDA, with a gradient scaler)')
+        parser.add_argument('--channels_last', action='store_true', help='use the channels_last memory format for networks and images')
+        parser.add_argument('--compile', action='store_true',
+                            help='torch.compile the networks (falls back to eager with a warning where compilation fails)')
+        return parser
+
+    # ------------------------------------------------------------------ parsing
+
+    def _new_parser(self, add_help):
+        return argparse.ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter, add_help=add_help,
+                                       description='Image-to-image GAN model zoo')
+
+    def saved_training_options(self, known):
+        """Options saved by the training run of --name (used by test.py); empty for training."""
+        return {}
+
+    def gather_options(self):
+        """Build the parser in two passes: shared options first, then those of the chosen model and dataset."""
+        load_plugins()
+        parser = self.initialize(self._new_parser(add_help=False))
+        known, _ = parser.parse_known_args(self.args)
+        config = load_config_file(known.config) if known.config else {}
+        saved = self.saved_training_options(known)
+        given = self._given_on_command_line(parser)
+
+        def pick(key):
+            if key in given:
+                return getattr(known, key)
+            if key in config:
+                return config[key]
+            if key in saved:
+                return saved[key]
+            return parser.get_default(key)
+
+        model_name = pick('model')
+        if model_name not in models.model_names():
+            parser.error(f"argument --model: invalid choice: '{model_name}' (choose from {', '.join(models.model_names())})")
+        if saved and saved.get('model') != model_name:
+            saved = {k: v for k, v in saved.items() if k in ARCHITECTURE_OPTIONS}
+
+        parser = self.initialize(self._new_parser(add_help=False))
+        parser = models.get_option_setter(model_name)(parser, self.is_train)
+        known, _ = parser.parse_known_args(self.args)
+        dataset_name = known.dataset_mode
+        if 'dataset_mode' not in given:
+            dataset_name = config.get('dataset_mode', saved.get('dataset_mode', dataset_name))
+        if dataset_name not in data.dataset_names():
+            parser.error(f"argument --dataset_mode: invalid choice: '{dataset_name}' (choose from {', '.join(data.dataset_names())})")
+        parser = data.get_option_setter(dataset_name)(parser, self.is_train)
+        parser.add_argument('-h', '--help', action='help', help='show this help message (with the options of --model '
+                                                                  'and --dataset_mode) and exit')
+
+        valid = {action.dest for action in parser._actions}
+        parser.set_defaults(**{k: v for k, v in saved.items() if k in valid})
+        unknown = sorted(set(config) - valid)
+        if unknown:
+            parser.error(f"--config {known.config}: unknown option(s) {', '.join(unknown)} for --model {model_name}")
+        parser.set_defaults(**{k: _config_value(v) for k, v in config.items()})
+        parser.set_defaults(model=model_name, dataset_mode=dataset_name)
+        self.parser = parser
+        return parser.parse_args(self.args)
+
+    def _given_on_command_line(self, parser):
+        """Destinations of the options spelled out in self.args (so they beat config and saved values)."""
+        given = set()
+        for action in parser._actions:
+            for flag in action.option_strings:
+                if any(arg == flag or arg.startswith(flag + '=') for arg in self.args):
+                    given.add(action.dest)
+        return given
+
+    # ------------------------------------------------------------------ reporting
+
+    def format_options(self, opt):
+        lines = ['----------------- Options ---------------']
+        for k, v in sorted(vars(opt).items()):
+            if k in ('device', 'rank', 'world_size', 'local_rank', 'isTrain'):
+                continue
+            default = self.parser.get_default(k)
+            comment = f'\t[default: {default}]' if v != default else ''
+            lines.append(f'{k:>25}: {str(v):<30}{comment}')
+        lines.append('----------------- End -------------------')
+        return '\n'.join(lines)
+
+    def options_dict(self, opt):
+        """The options as plain YAML-serialisable values."""
+        skip = ('device', 'rank', 'world_size', 'local_rank')
+        out = {}
+        for k, v in sorted(vars(opt).items()):
+            if k in skip:
+                continue
+            if isinstance(v, float) and v == float('inf'):
+                v = 'inf'
+            out[k] = v
+        return out
+
+    def save_options(self, opt, phase):
+        """Write <phase>_opt.txt (readable, non-defaults marked) and <phase>_opt.yaml (machine readable)."""
+        expr_dir = os.path.join(opt.checkpoints_dir, opt.name)
+        util.mkdirs(expr_dir)
+        text = self.format_options(opt)
+        util.atomic_write_text(os.path.join(expr_dir, f'{phase}_opt.txt'), text + '\n')
+        util.atomic_write_text(os.path.join(expr_dir, f'{phase}_opt.yaml'),
+                               yaml.safe_dump(self.options_dict(opt), sort_keys=True))
+        return text
+
+    # ------------------------------------------------------------------ entry point
+
+    def parse(self):
+        """Parse options, derive the device and seed, and (rank 0) print and save them."""
+        opt = self.gather_options()
+        opt.isTrain = self.is_train
+        if opt.max_dataset_size == 'inf':
+            opt.max_dataset_size = float('inf')
+        if opt.suffix:
+            opt.name = opt.name + '_' + opt.suffix.format(**vars(opt))
+        opt.rank = int(os.environ.get('RANK', 0))
+        opt.local_rank = int(os.environ.get('LOCAL_RANK', 0))
+        opt.world_size = int(os.environ.get('WORLD_SIZE', 1))
+        self.set_device(opt)
+        if opt.seed is None:
+            opt.seed = int.from_bytes(os.urandom(4), 'little') % (2 ** 31)
+        self.check(opt)
+        if opt.rank == 0:
+            print(self.save_options(opt, 'train' if self.is_train else 'test'))
+        self.opt = opt
+        return opt
+
+    def set_device(self, opt):
+        """Turn --gpu_ids into a list and pick opt.device; without CUDA everything runs on the CPU."""
+        try:
+            gpu_ids = [int(x) for x in str(opt.gpu_ids).split(',') if x.strip() != '']
+        except ValueError:
+            raise OptionError(f"--gpu_ids '{opt.gpu_ids}' should be comma-separated integers, or -1 for CPU")
+        gpu_ids = [g for g in gpu_ids if g >= 0]
+        if gpu_ids and not torch.cuda.is_available():
+            gpu_ids = []
+        for g in gpu_ids:
+            if g >= torch.cuda.device_count():
+                raise OptionError(f"--gpu_ids {opt.gpu_ids}: GPU {g} does not exist "
+                                  f"({torch.cuda.device_count()} visible); use -1 for CPU")
+        if gpu_ids and opt.world_size > 1:
+            gpu_ids = [gpu_ids[opt.local_rank % len(gpu_ids)]]
+        opt.gpu_ids = gpu_ids
+        opt.device = torch.device(f'cuda:{gpu_ids[0]}') if gpu_ids else torch.device('cpu')
+        if gpu_ids:
+            torch.cuda.set_device(opt.device)
+
+    def check(self, opt):
+        """Cross-option checks that argparse cannot express."""
+        if opt.amp == 'fp16' and opt.device.type != 'cuda':
+            raise OptionError('--amp fp16 needs a CUDA GPU; use --amp bf16 on the CPU')
+        if opt.batch_size < 1:
+            raise OptionError('--batch_size must be at least 1')

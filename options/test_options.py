@@ -1,0 +1,34 @@
+"""Options used by test.py only; architecture options default to those saved by the training run."""
+import os
+
+import yaml
+
+from .base_options import BaseOptions, OptionError, RUN_OPTIONS
+
+
+class TestOptions(BaseOptions):
+    is_train = False
+
+    def initialize(self, parser):
+        parser = BaseOptions.initialize(self, parser)
+        parser.add_argument('--results_dir', type=str, default='./results/', help='saves results here.')
+        parser.add_argument('--aspect_ratio', type=float, default=1.0, help='aspect ratio of result images')
+        parser.add_argument('--phase', type=str, default='test', help='train, val, test, etc')
+        parser.add_argument('--eval', action='store_true', help='use eval mode (batch norm statistics, no dropout) during test time')
+        parser.add_argument('--num_test', type=int, default=50, help='how many test images to run')
+        parser.set_defaults(load_size=parser.get_default('crop_size'))
+        return parser
+
+    def saved_training_options(self, known):
+        """The options of the training run --name, minus those describing a run (see RUN_OPTIONS)."""
+        path = os.path.join(known.checkpoints_dir, known.name, 'train_opt.yaml')
+        if not os.path.isfile(path):
+            return {}
+        with open(path) as f:
+            saved = yaml.safe_load(f) or {}
+        return {k: v for k, v in saved.items() if k not in RUN_OPTIONS}
+
+    def check(self, opt):
+        super().check(opt)
+        if opt.dataroot is None:
+            raise OptionError('--dataroot is required (the training run of --name did not record one)')

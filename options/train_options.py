@@ -1,0 +1,52 @@
+"""Options used by train.py only."""
+from .base_options import BaseOptions, OptionError
+
+
+class TrainOptions(BaseOptions):
+    is_train = True
+
+    def initialize(self, parser):
+        parser = BaseOptions.initialize(self, parser)
+        # visualisation and logging
+        parser.add_argument('--print_freq', type=int, default=100, help='frequency (iterations) of printing losses on the console and the loss log')
+        parser.add_argument('--display_freq', type=int, default=400, help='frequency (iterations) of showing training results')
+        parser.add_argument('--update_html_freq', type=int, default=1000, help='frequency (iterations) of saving training results to html')
+        parser.add_argument('--no_html', action='store_true',
+                            help='do not save intermediate training results to [checkpoints_dir]/[name]/web/')
+        # saving and loading
+        parser.add_argument('--save_latest_freq', type=int, default=5000, help='frequency (iterations) of saving the latest training state')
+        parser.add_argument('--save_epoch_freq', type=int, default=5, help='frequency (epochs) of saving checkpoints at the end of epochs')
+        parser.add_argument('--save_by_iter', action='store_true',
+                            help='also keep the training state of every --save_latest_freq save as iter_<N>')
+        parser.add_argument('--continue_train', action='store_true',
+                            help='resume training exactly where the saved training state (--epoch / --load_iter) stopped')
+        parser.add_argument('--epoch_count', type=int, default=1,
+                            help='the starting epoch count of a new run (resumed runs take it from the checkpoint)')
+        parser.add_argument('--phase', type=str, default='train', help='train, val, test, etc')
+        # training parameters
+        parser.add_argument('--n_epochs', type=int, default=100, help='number of epochs with the initial learning rate')
+        parser.add_argument('--n_epochs_decay', type=int, default=100, help='number of epochs to linearly decay learning rate to zero')
+        parser.add_argument('--optimizer', type=str, default='adam',
+                            help='optimizer: adam or any other torch.optim / torch-optimizer name (adamw, sgd, radam, adabelief, lamb, ...)')
+        parser.add_argument('--lookahead', action='store_true', help='wrap the optimizer in Lookahead (torch-optimizer)')
+        parser.add_argument('--beta1', type=float, default=0.5, help='momentum term (beta1) of adam-like optimizers')
+        parser.add_argument('--beta2', type=float, default=0.999, help='beta2 of adam-like optimizers')
+        parser.add_argument('--lr', type=float, default=0.0002, help='initial learning rate')
+        parser.add_argument('--gan_mode', type=str, default='lsgan',
+                            choices=['vanilla', 'lsgan', 'wgangp', 'hinge', 'original', 'ls', 'w'],
+                            help='GAN objective: vanilla (original), lsgan (ls), wgangp (w, Wasserstein with gradient penalty) or hinge')
+        parser.add_argument('--lambda_gp', type=float, default=10.0,
+                            help='weight of the gradient penalty for --gan_mode wgangp/w (0 disables it)')
+        parser.add_argument('--pool_size', type=int, default=50, help='the size of image buffer that stores previously generated images')
+        parser.add_argument('--lr_policy', type=str, default='linear', choices=['linear', 'step', 'plateau', 'cosine'],
+                            help='learning rate policy')
+        parser.add_argument('--lr_decay_iters', type=int, default=50, help='multiply by a gamma every lr_decay_iters epochs (step policy)')
+        return parser
+
+    def check(self, opt):
+        super().check(opt)
+        if opt.continue_train and opt.epoch_count != 1:
+            raise OptionError('--epoch_count is read from the checkpoint when resuming; drop it with --continue_train')
+        if opt.dataroot is None:
+            raise OptionError('--dataroot is required for training (e.g. --dataroot datasets/synthetic_facades; '
+                              'make one with python datasets/make_synthetic_dataset.py)')

@@ -1,0 +1,152 @@
+"""Train any model of the zoo.
+
+    python train.py --dataroot ./datasets/synthetic_facades --name facades_pix2pix --model pix2pix --direction BtoA
+
+Checkpoints, options, the loss log and the training web page go to ./checkpoints/NAME/. Stop with Ctrl-C
+(or SIGTERM) at any time: the current state is saved and ``--continue_train`` resumes exactly there.
+"""
+import signal
+import sys
+import time
+
+from tqdm import tqdm
+
+from data import create_dataset
+from models import create_model
+from options.train_options import TrainOptions
+from util.cli import run_cli
+from util.util import seed_everything
+from util.visualizer import Visualizer
+
+
+class StopRequest:
+    """Turns the first SIGINT/SIGTERM into a request to save and stop after the current iteration."""
+
+    def __init__(self):
+        self.requested = False
+        self.previous = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:  # a second signal stops at once
+            raise KeyboardInterrupt
+        self.requested = True
+        print(f'\nreceived signal {signum}: saving the training state after this iteration '
+              f'(send it again to stop immediately)', file=sys.stderr)
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+class Trainer:
+    """The training loop: epochs of batches, periodic logging and checkpoints, exact resume."""
+
+    def __init__(self, opt):
+        self.opt = opt
+        seed_everything(opt.seed)
+        self.dataset = create_dataset(opt)
+        self.model = create_model(opt)
+        self.model.setup(opt)
+        self.visualizer = Visualizer(opt)
+        self.is_main = getattr(opt, 'rank', 0) == 0
+        self.epoch, self.epoch_batch, self.total_iters = opt.epoch_count, 0, 0
+        if opt.continue_train:
+            label = self.model.checkpoint_label(opt)
+            self.epoch, self.epoch_batch, self.total_iters = self.model.load_training_state(label)
+            self.log(f'resumed from {label}: epoch {self.epoch}, batch {self.epoch_batch} of the epoch, '
+                     f'{self.total_iters} images seen')
+        self.last_epoch = opt.n_epochs + opt.n_epochs_decay
+        self.images_per_step = opt.batch_size * getattr(opt, 'world_size', 1)
+
+    def log(self, message):
+        if self.is_main:
+            tqdm.write(message)
+
+    def save(self, labels):
+        """Save networks and the training state under each label (rank 0 only)."""
+        if not self.is_main:
+            return
+        for label in labels:
+            self.model.save_networks(label)
+            self.model.save_training_state(label, self.epoch, self.epoch_batch, self.total_iters)
+
+    def run(self):
+        opt = self.opt
+        with StopRequest() as stop:
+            while self.epoch <= self.last_epoch:
+                if not self.run_epoch(stop):
+                    self.save(['latest'])
+                    self.log(f'stopped: training state saved as latest; resume with the same command plus --continue_train')
+                    return False
+        self.save(['latest'])
+        self.log(f'training finished after {self.last_epoch} epochs; checkpoints are in {self.model.save_dir}')
+        return True
+
+    def run_epoch(self, stop):
+        """Train the rest of the current epoch; False when a stop was requested."""
+        opt, model = self.opt, self.model
+        self.dataset.set_epoch(self.epoch, self.epoch_batch)
+        self.visualizer.reset()
+        epoch_start = time.time()
+        bar = tqdm(total=self.dataset.batches_per_epoch(), initial=self.epoch_batch,
+                   desc=f'epoch {self.epoch}/{self.last_epoch}', unit='it', leave=False,
+                   disable=not (self.is_main and sys.stderr.isatty()))
+        t_data_start = time.time()
+        for data in self.dataset:
+            t_data = time.time() - t_data_start
+            t_start = time.time()
+            model.set_input(data)
+            model.train_step()
+            self.epoch_batch += 1
+            self.total_iters += self.images_per_step
+            t_comp = time.time() - t_start
+            bar.update(1)
+            self.after_step(t_comp, t_data)
+            if stop.requested:
+                bar.close()
+                return False
+            t_data_start = time.time()
+        bar.close()
+        model.update_learning_rate()
+        self.log(f'end of epoch {self.epoch} / {self.last_epoch} \t time taken: {time.time() - epoch_start:.1f} s')
+        self.epoch += 1
+        self.epoch_batch = 0
+        if (self.epoch - 1) % opt.save_epoch_freq == 0:
+            self.log(f'saving the model at the end of epoch {self.epoch - 1}, iters {self.total_iters}')
+            self.save(['latest', str(self.epoch - 1)])
+        return True
+
+    def after_step(self, t_comp, t_data):
+        """Periodic display, loss printing and latest-state saving, triggered by images seen."""
+        opt, model = self.opt, self.model
+        total, step = self.total_iters, self.images_per_step
+        crossed = lambda freq: freq > 0 and total // freq != (total - step) // freq
+        if crossed(opt.display_freq):
+            model.compute_visuals()
+            save_result = crossed(opt.update_html_freq)
+            self.visualizer.display_current_results(model.get_current_visuals(), self.epoch, save_result, total)
+        if crossed(opt.print_freq):
+            losses = model.get_current_losses()
+            self.visualizer.print_current_losses(self.epoch, self.epoch_batch * opt.batch_size, losses,
+                                                 t_comp / opt.batch_size, t_data / opt.batch_size)
+            self.visualizer.plot_current_losses(self.epoch, self.epoch_batch / max(1, self.dataset.batches_per_epoch()),
+                                                losses)
+        if crossed(opt.save_latest_freq):
+            labels = ['latest'] + ([f'iter_{total}'] if opt.save_by_iter else [])
+            self.log(f'saving the latest model (epoch {self.epoch}, total_iters {total})')
+            self.save(labels)
+
+
+def main(args=None):
+    opt = TrainOptions(args).parse()
+    finished = Trainer(opt).run()
+    return 0 if finished else 130
+
+
+if __name__ == '__main__':
+    sys.exit(run_cli(main))

@@ -1,0 +1,24 @@
+"""Entry-point wrapper: user mistakes end with one clear line on stderr, not a traceback."""
+import os
+import sys
+
+from data.base_dataset import BadImageError
+from models.base_model import CheckpointError
+from options.base_options import OptionError
+
+USER_ERRORS = (OptionError, CheckpointError, BadImageError, FileNotFoundError, ValueError, ImportError)
+
+
+def run_cli(main, args=None):
+    """Call ``main(args)``; errors caused by the input print 'error: ...' and exit with status 2.
+
+    Set ZOO_TRACEBACK=1 to see the full traceback instead.
+    """
+    try:
+        return main(args)
+    except USER_ERRORS as exc:
+        if os.environ.get('ZOO_TRACEBACK'):
+            raise
+        message = str(exc).strip() or type(exc).__name__
+        print(f'error: {message}', file=sys.stderr)
+        sys.exit(2)

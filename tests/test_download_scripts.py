@@ -10,6 +10,7 @@ import io
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tarfile
 import threading
@@ -78,7 +79,7 @@ def _env(base_url, downloader=None):
     return env
 
 
-def run_script(script, *args, base_url="http://127.0.0.1:9", downloader=None):
+def run_script(script, *args, base_url="http://127.0.0.1:1", downloader=None):
     return subprocess.run(["bash", str(script), *map(str, args)], env=_env(base_url, downloader),
                           capture_output=True, text=True, timeout=60)
 
@@ -229,16 +230,15 @@ def test_archive_without_expected_folders_is_rejected(server, tmp_path):
 
 def test_archive_with_parent_paths_is_refused(server, tmp_path):
     base, root = server
-    members = prefixed("facades", _files(["train", "val", "test"]))
-    members["facades/../../escape.txt"] = b"evil"
-    write_tar_gz(root / "pix2pix/datasets/facades.tar.gz", members)
+    members = prefixed("edges2handbags", _files(["train", "val"]))
+    members["edges2handbags/../../escape.txt"] = b"evil"
+    write_tar_gz(root / "pix2pix/datasets/edges2handbags.tar.gz", members)
     dest = tmp_path / "a" / "b"
-    res = run_script(PIX2PIX_DATA, "--datasets_dir", dest, "facades", base_url=base)
+    res = run_script(PIX2PIX_DATA, "--datasets_dir", dest, "edges2handbags", base_url=base)
     assert res.returncode == 1
     assert "'..'" in res.stderr
     assert list(tmp_path.rglob("escape.txt")) == []
     assert not (tmp_path / "a").exists()
-    write_tar_gz(root / "pix2pix/datasets/facades.tar.gz", prefixed("facades", _files(["train", "val", "test"])))
 
 
 def test_interrupted_download_leaves_nothing(server, tmp_path):
@@ -277,8 +277,10 @@ def test_dataset_404_fails_cleanly(server, tmp_path):
 
 
 def test_unreachable_server_fails_cleanly(tmp_path):
-    # Port 9 (discard) on localhost is closed in test environments: connection refused.
-    res = run_script(PIX2PIX_DATA, "--datasets_dir", tmp_path, "facades", base_url="http://127.0.0.1:9")
+    with socket.socket() as sock:  # a port that was just free, so nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    res = run_script(PIX2PIX_DATA, "--datasets_dir", tmp_path, "facades", base_url=f"http://127.0.0.1:{port}")
     assert res.returncode == 1
     assert "download failed" in res.stderr
     assert list(tmp_path.iterdir()) == []
@@ -401,13 +403,18 @@ RUN_SCRIPTS = {
 }
 
 
-@pytest.mark.parametrize("script", list(RUN_SCRIPTS))
-def test_run_scripts_call_entry_point_from_repo_root(script, tmp_path):
+def _recording_python(tmp_path):
+    """An interpreter stand-in (via $PYTHON) that records its working folder and arguments."""
     fake = tmp_path / "fakepython"
     fake.write_text(FAKE_PYTHON)
     fake.chmod(0o755)
     record = tmp_path / "argv.txt"
-    env = dict(os.environ, PYTHON=str(fake), RECORD=str(record))
+    return dict(os.environ, PYTHON=str(fake), RECORD=str(record)), record
+
+
+@pytest.mark.parametrize("script", list(RUN_SCRIPTS))
+def test_run_scripts_call_entry_point_from_repo_root(script, tmp_path):
+    env, record = _recording_python(tmp_path)
     res = subprocess.run(["bash", str(REPO / "scripts" / script), "--name", "mine", "--gpu_ids", "-1"],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30)
     assert res.returncode == 0, res.stderr
@@ -421,3 +428,23 @@ def test_run_scripts_call_entry_point_from_repo_root(script, tmp_path):
         if value is not None:
             assert args[args.index(option) + 1] == value
     assert args[-4:] == ["--name", "mine", "--gpu_ids", "-1"]  # user arguments come last and win
+
+
+@pytest.mark.parametrize("script", list(RUN_SCRIPTS))
+def test_run_script_options_are_accepted_by_the_option_parser(script, tmp_path):
+    """Every option a script passes must exist for its --model/--dataset_mode (catches drift)."""
+    env, record = _recording_python(tmp_path)
+    subprocess.run(["bash", str(REPO / "scripts" / script), "--checkpoints_dir", str(tmp_path / "ck")],
+                   env=env, check=True, capture_output=True, timeout=30)
+    entry, *args = record.read_text().splitlines()[1:]
+    options = pytest.importorskip("options.train_options" if entry == "train.py" else "options.test_options")
+    cls = options.TrainOptions if entry == "train.py" else options.TestOptions
+    opt = cls(args).gather_options()  # argparse exits (SystemExit) on any unknown option
+    for option, value in RUN_SCRIPTS[script][1].items():
+        parsed = getattr(opt, option.lstrip("-"))
+        if value is None:
+            assert parsed is True
+        elif isinstance(parsed, (int, float)) and not isinstance(parsed, bool):
+            assert parsed == float(value)
+        else:
+            assert str(parsed) == value

@@ -112,6 +112,7 @@ class Trainer:
                 return False
             t_data_start = time.time()
         bar.close()
+        model.end_of_epoch(self.epoch, self.visualizer)  # validation and schedule hooks (no-op by default)
         model.update_learning_rate()
         self.log(f'end of epoch {self.epoch} / {self.last_epoch} \t time taken: {time.time() - epoch_start:.1f} s')
         self.epoch += 1

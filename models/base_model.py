@@ -131,8 +131,8 @@ class BaseModel(ABC):
                 net.to(memory_format=torch.channels_last)
         self.wrap_networks()
         if getattr(self.opt, 'compile', False):
-            import torch._dynamo
-            torch._dynamo.config.suppress_errors = True  # fall back to eager (with a warning) where compilation fails
+            from torch import _dynamo  # a plain `import torch._dynamo` here would make `torch` a local name
+            _dynamo.config.suppress_errors = True  # fall back to eager (with a warning) where compilation fails
             for name, net in self.networks():
                 setattr(self, 'net' + name, torch.compile(net))
 
@@ -174,6 +174,12 @@ class BaseModel(ABC):
 
     def get_image_paths(self):
         return self.image_paths
+
+    def end_of_epoch(self, epoch, visualizer):
+        """Hook called by train.py after each epoch's last batch (validation, task schedules...); no-op here.
+
+        ``visualizer`` offers print_current_metrics(epoch, metrics) and log_message(text) for what it reports.
+        """
 
     def update_learning_rate(self):
         """Step every scheduler once (at the end of an epoch) and report the new learning rate."""

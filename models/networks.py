@@ -161,6 +161,24 @@ class ResnetGenerator(nn.Module):
         return self.model(x)
 
 
+def split_resnet_generator(net):
+    """Split a ResnetGenerator into (encoder, decoder) sharing its modules.
+
+    The encoder is everything up to and including the last residual block (the two downsamplings when there
+    are none), the decoder the upsamplings and output layer, so ``decoder(encoder(x)) == net(x)``. Both are
+    slices of ``net.model`` and keep its child indices as state_dict keys: ``encoder.N.*`` / ``decoder.N.*``
+    map back to the generator's ``model.N.*`` (see models/liss for a model built on it).
+    """
+    if not isinstance(net, ResnetGenerator):
+        raise ValueError(f'only resnet_<n>blocks generators can be split into encoder and decoder, '
+                         f'not {type(net).__name__}; use --netG resnet_9blocks (or another resnet_<n>blocks)')
+    layers = list(net.model)
+    blocks = [i for i, layer in enumerate(layers) if isinstance(layer, ResnetBlock)]
+    # without residual blocks: cut after the last downsampling (its ReLU precedes the first ConvTranspose2d)
+    cut = blocks[-1] + 1 if blocks else next(i for i, l in enumerate(layers) if isinstance(l, nn.ConvTranspose2d))
+    return net.model[:cut], net.model[cut:]
+
+
 class ResnetBlock(nn.Module):
     """Residual block: x + conv-norm-relu-(dropout)-conv-norm(x)."""
 
@@ -275,16 +293,24 @@ def _pixel(input_nc, ndf, n_layers_D, norm_layer, opt=None):
     return PixelDiscriminator(input_nc, ndf, norm_layer=norm_layer)
 
 
-def define_D(input_nc, ndf, netD, n_layers_D=3, norm='batch', init_type='normal', init_gain=0.02, opt=None):
+def define_D(input_nc, ndf, netD, n_layers_D=3, norm='batch', init_type='normal', init_gain=0.02, opt=None,
+             condition_nc=0):
     """Create a discriminator by its --netD name; ``opt`` gives extra options to discriminators that need them.
 
     Every discriminator returns a prediction tensor, or a list with one entry per scale where each entry is
     a prediction tensor or a list of intermediate features ending with the prediction; ``GANLoss`` accepts
     all of these forms.
+
+    ``condition_nc``: how many leading channels of the input are the condition (conditional models such as
+    pix2pix feed ``cat(condition, image)``). Builders that declare a ``condition_nc`` parameter receive it
+    (e.g. ``sesame`` processes the condition in a separate stream); the others just see ``input_nc`` channels.
     """
     if netD not in DISCRIMINATORS:
         raise ValueError(f"unknown --netD '{netD}'; choose one of {', '.join(sorted(DISCRIMINATORS))}")
-    net = DISCRIMINATORS[netD](input_nc, ndf, n_layers_D, get_norm_layer(norm), opt)
+    builder = DISCRIMINATORS[netD]
+    kwargs = {'condition_nc': condition_nc} if 'condition_nc' in inspect.signature(builder).parameters else {}
+    net = builder(input_nc, ndf, n_layers_D, get_norm_layer(norm), opt, **kwargs)
+    net.condition_nc = condition_nc  # lets callers and tests see how the input is split
     return init_net(net, init_type, init_gain)
 
 
@@ -327,6 +353,137 @@ class PixelDiscriminator(nn.Module):
 
     def forward(self, x):
         return self.net(x)
+
+
+class FeaturePatchDiscriminator(nn.Module):
+    """A PatchGAN whose forward returns the output of every block (the last one is the prediction), so that
+    the generator can be trained with feature matching (pix2pixHD).
+
+    Convolutions use 4x4 kernels with padding 2, which keeps every block at least 2 pixels wide even on the
+    coarse scales of a multiscale discriminator at 32-64 px.
+    """
+
+    def __init__(self, input_nc, ndf=64, n_layers=3, norm_layer=nn.BatchNorm2d, final_conv=True):
+        super().__init__()
+        use_bias = uses_bias(norm_layer)
+        kw, padw = 4, 2
+        blocks = [nn.Sequential(nn.Conv2d(input_nc, ndf, kernel_size=kw, stride=2, padding=padw),
+                                nn.LeakyReLU(0.2, True))]
+        nf = ndf
+        for n in range(1, n_layers + 1):
+            nf_prev, nf = nf, min(nf * 2, ndf * 8)
+            stride = 2 if n < n_layers else 1  # the last feature block keeps the resolution
+            blocks.append(nn.Sequential(
+                nn.Conv2d(nf_prev, nf, kernel_size=kw, stride=stride, padding=padw, bias=use_bias),
+                norm_layer(nf), nn.LeakyReLU(0.2, True)))
+        self.out_channels = nf
+        if final_conv:
+            blocks.append(nn.Sequential(nn.Conv2d(nf, 1, kernel_size=kw, stride=1, padding=padw)))
+        self.blocks = nn.ModuleList(blocks)
+
+    def forward(self, x):
+        features = []
+        for block in self.blocks:
+            x = block(x)
+            features.append(x)
+        return features
+
+
+def downsample_for_next_scale(x):
+    """3x3 average pooling with stride 2 (padding not counted), the input of the next coarser scale."""
+    return F.avg_pool2d(x, kernel_size=3, stride=2, padding=1, count_include_pad=False)
+
+
+class MultiscaleDiscriminator(nn.Module):
+    """pix2pixHD-style discriminator: ``num_D`` PatchGANs, the k-th one seeing the input average-pooled k times.
+
+    Returns ``[[features..., prediction] for each scale]`` (finest first): GANLoss uses the predictions
+    (:func:`final_predictions`) and :func:`feature_matching_loss` the features.
+    """
+
+    def __init__(self, input_nc, ndf=64, n_layers=3, norm_layer=nn.BatchNorm2d, num_D=2):
+        super().__init__()
+        if num_D < 1:
+            raise ValueError(f'--num_D must be at least 1 (got {num_D})')
+        self.num_D = num_D
+        self.scales = nn.ModuleList(FeaturePatchDiscriminator(input_nc, ndf, n_layers, norm_layer)
+                                    for _ in range(num_D))
+
+    def forward(self, x):
+        outputs = []
+        for i, netD in enumerate(self.scales):
+            if i > 0:
+                x = downsample_for_next_scale(x)
+            outputs.append(netD(x))
+        return outputs
+
+
+class SesameScale(nn.Module):
+    """One scale of the SESAME discriminator (Ntavelis et al., ECCV 2020): two streams of the same shape,
+    one on the image and one on the label (condition), merged at the end by a projection term.
+
+    prediction = head(h) + sum_c(h * s), with h the image-stream and s the label-stream features at each
+    location: the inner product of image features with label features (a per-pixel projection, as in
+    projection discriminators) lets the label decide which image features count as real, instead of
+    mixing label and image at the input as a concatenating PatchGAN does.
+    """
+
+    def __init__(self, image_nc, condition_nc, ndf=64, n_layers=3, norm_layer=nn.BatchNorm2d):
+        super().__init__()
+        self.image_stream = FeaturePatchDiscriminator(image_nc, ndf, n_layers, norm_layer, final_conv=False)
+        self.label_stream = FeaturePatchDiscriminator(condition_nc, ndf, n_layers, norm_layer, final_conv=False)
+        self.head = nn.Conv2d(self.image_stream.out_channels, 1, kernel_size=3, stride=1, padding=1)
+
+    def forward(self, condition, image):
+        features = self.image_stream(image)
+        h = features[-1]
+        s = self.label_stream(condition)[-1]
+        prediction = self.head(h) + (h * s).sum(dim=1, keepdim=True)
+        # only image features are compared by feature matching: the label stream sees the same input for
+        # real and fake pairs
+        return features + [prediction]
+
+
+class SesameDiscriminator(nn.Module):
+    """Multiscale two-stream SESAME discriminator for conditional models.
+
+    Its input is ``cat(condition, image)`` like every pix2pix discriminator; the first ``condition_nc``
+    channels are split off inside and go to the label stream, so models need no special case.
+    Output: ``[[image features..., prediction] for each scale]``, like :class:`MultiscaleDiscriminator`.
+    """
+
+    def __init__(self, input_nc, condition_nc, ndf=64, n_layers=3, norm_layer=nn.BatchNorm2d, num_D=2):
+        super().__init__()
+        if condition_nc <= 0 or condition_nc >= input_nc:
+            raise ValueError('--netD sesame needs a conditional model whose discriminator input is '
+                             '(condition, image), such as pix2pix and its variants; use --netD multiscale otherwise')
+        if num_D < 1:
+            raise ValueError(f'--num_D must be at least 1 (got {num_D})')
+        self.condition_nc = condition_nc
+        self.num_D = num_D
+        self.scales = nn.ModuleList(SesameScale(input_nc - condition_nc, condition_nc, ndf, n_layers, norm_layer)
+                                    for _ in range(num_D))
+
+    def forward(self, x):
+        condition, image = x[:, :self.condition_nc], x[:, self.condition_nc:]
+        outputs = []
+        for i, netD in enumerate(self.scales):
+            if i > 0:
+                condition, image = downsample_for_next_scale(condition), downsample_for_next_scale(image)
+            outputs.append(netD(condition, image))
+        return outputs
+
+
+@register_discriminator('multiscale')
+def _multiscale(input_nc, ndf, n_layers_D, norm_layer, opt=None):
+    return MultiscaleDiscriminator(input_nc, ndf, n_layers=n_layers_D, norm_layer=norm_layer,
+                                   num_D=getattr(opt, 'num_D', 2))
+
+
+@register_discriminator('sesame')
+def _sesame(input_nc, ndf, n_layers_D, norm_layer, opt=None, condition_nc=0):
+    return SesameDiscriminator(input_nc, condition_nc, ndf, n_layers=n_layers_D, norm_layer=norm_layer,
+                               num_D=getattr(opt, 'num_D', 2))
 
 
 ###############################################################################
@@ -391,6 +548,25 @@ class GANLoss(nn.Module):
         predictions = final_predictions(prediction)
         losses = [self._single(p, target_is_real, for_discriminator) for p in predictions]
         return sum(losses) / len(losses)
+
+
+def feature_matching_loss(pred_fake, pred_real):
+    """pix2pixHD feature matching: L1 between the discriminator's intermediate features on fake and real
+    inputs, summed over layers and averaged over scales (real features are targets: no gradient to them).
+
+    Needs a discriminator that returns features (``multiscale``, ``sesame``): lists ending with the prediction.
+    """
+    def scales(pred):
+        if torch.is_tensor(pred) or not all(isinstance(p, (list, tuple)) for p in pred):
+            raise ValueError('feature matching (--lambda_feat > 0) needs a discriminator that returns intermediate '
+                             'features: use --netD multiscale or --netD sesame, or set --lambda_feat 0')
+        return pred
+    fake_scales, real_scales = scales(pred_fake), scales(pred_real)
+    total = 0.0
+    for fake_feats, real_feats in zip(fake_scales, real_scales):
+        for fake, real in zip(fake_feats[:-1], real_feats[:-1]):
+            total = total + F.l1_loss(fake.float(), real.detach().float())
+    return total / len(fake_scales)
 
 
 def gradient_penalty(netD, real_data, fake_data, constant=1.0, lambda_gp=10.0, type='mixed'):
@@ -462,14 +638,25 @@ def _torch_optimizer_package():
 
 def optimizer_names():
     """Every name accepted by --optimizer: torch.optim first, then the extra ones of torch-optimizer."""
-    names = dict(_torch_optimizer_package())
+    extra = _torch_optimizer_package()
+    names = dict(extra)
     names.update(_torch_optimizers())
-    return sorted(names)
+    return sorted(names) + sorted(f'torch_optimizer.{name}' for name in extra)
 
 
 def get_optimizer_class(name):
-    """Resolve an --optimizer name; torch.optim wins where both packages define one (e.g. radam)."""
+    """Resolve an --optimizer name; torch.optim wins where both packages define one (e.g. radam).
+
+    ``torch_optimizer.<name>`` (e.g. ``torch_optimizer.radam``) always picks the torch-optimizer class.
+    """
     key = name.lower()
+    if key.startswith('torch_optimizer.'):
+        extra = _torch_optimizer_package()
+        if not extra:
+            raise ImportError(f"--optimizer {name} needs the torch-optimizer package: pip install torch-optimizer")
+        if key.split('.', 1)[1] not in extra:
+            raise ValueError(f"unknown --optimizer '{name}'; torch-optimizer has {', '.join(sorted(extra))}")
+        return extra[key.split('.', 1)[1]]
     torch_names = _torch_optimizers()
     if key in torch_names:
         return torch_names[key]

@@ -69,6 +69,18 @@ class Visualizer:
     def plot_current_losses(self, epoch, counter_ratio, losses):
         """Hook for plotting backends (the console visualizer has none)."""
 
+    def log_message(self, message):
+        """Print a line (e.g. a training-phase switch) and append it to loss_log.txt."""
+        if not self.enabled:
+            return
+        print(message)
+        with open(self.log_name, 'a') as log_file:
+            log_file.write(message + '\n')
+
+    def print_current_metrics(self, epoch, metrics, split='val'):
+        """Print one line of per-epoch metrics (e.g. validation scores) and append it to loss_log.txt."""
+        self.log_message(f'(epoch: {epoch}, {split}) ' + ' '.join(f'{k}: {v:.4f}' for k, v in metrics.items()))
+
     def print_current_losses(self, epoch, iters, losses, t_comp, t_data):
         """Print one loss line and append it to loss_log.txt.
 

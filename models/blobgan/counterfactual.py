@@ -214,7 +214,7 @@ def counterfactuals(generator, decision, layout, attribute, target_features=LAYO
                 for c in range(a + 1, n_diverse):
                     div = div + F.cosine_similarity(changes[a], changes[c], dim=1, eps=1e-8).mean()
             total = total + lambda_div * div / (n_diverse * (n_diverse - 1) / 2)
-        history.append(float(total))
+        history.append(float(total.detach()) if torch.is_tensor(total) else float(total))
         if step == n_iter or (stop_when_flipped and all(bool(d.all()) for d in done)):
             break
         opt.zero_grad(set_to_none=True)

@@ -47,9 +47,9 @@ def invert(generator, images, latent_init=None, mlp_idx=-1, n_iter_latent=100, n
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        history.append(float(loss))
+        history.append(loss.item())
         if callback:
-            callback('latent', step, float(loss))
+            callback('latent', step, loss.item())
     with torch.no_grad():
         layout = generator.layout_net.forward_from(latent.detach(), mlp_idx)
     layout = clone_layout(layout)
@@ -62,9 +62,9 @@ def invert(generator, images, latent_init=None, mlp_idx=-1, n_iter_latent=100, n
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            history.append(float(loss))
+            history.append(loss.item())
             if callback:
-                callback('blobs', step, float(loss))
+                callback('blobs', step, loss.item())
     layout = clone_layout(layout)
     with torch.no_grad():
         recon = generator.render(layout, noise_mode='const')

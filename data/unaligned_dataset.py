@@ -5,6 +5,7 @@ from data.base_dataset import BaseDataset, get_params, get_transform, load_image
 from data.image_folder import make_dataset
 
 LAYOUT = '  DATAROOT/trainA/*.jpg  DATAROOT/trainB/*.jpg  (and testA, testB for test.py)'
+AUXILIARY_FOLDERS = ('depths',)  # per-image annotations stored beside the images (see unaligned_depth)
 
 
 class UnalignedDataset(BaseDataset):
@@ -14,8 +15,8 @@ class UnalignedDataset(BaseDataset):
         super().__init__(opt)
         self.dir_A = os.path.join(opt.dataroot, opt.phase + 'A')
         self.dir_B = os.path.join(opt.dataroot, opt.phase + 'B')
-        self.A_paths = make_dataset(self.dir_A, opt.max_dataset_size, LAYOUT)
-        self.B_paths = make_dataset(self.dir_B, opt.max_dataset_size, LAYOUT)
+        self.A_paths = make_dataset(self.dir_A, opt.max_dataset_size, LAYOUT, AUXILIARY_FOLDERS)
+        self.B_paths = make_dataset(self.dir_B, opt.max_dataset_size, LAYOUT, AUXILIARY_FOLDERS)
         self.A_size = len(self.A_paths)
         self.B_size = len(self.B_paths)
         btoA = opt.direction == 'BtoA'

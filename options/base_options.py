@@ -20,11 +20,18 @@ from util.registry import load_plugins
 # Options describing what a checkpoint contains: test.py takes them from the training run even when testing
 # with a different model (e.g. --model test on a cycle_gan run).
 ARCHITECTURE_OPTIONS = ('input_nc', 'output_nc', 'ngf', 'ndf', 'netG', 'netD', 'n_layers_D', 'norm',
-                        'no_dropout', 'dropout_rate', 'init_type', 'init_gain')
+                        'no_dropout', 'dropout_rate', 'init_type', 'init_gain', 'num_D')
 # Options that describe one run rather than the trained model: never taken from the saved training options.
 RUN_OPTIONS = ('name', 'checkpoints_dir', 'gpu_ids', 'config', 'phase', 'epoch', 'load_iter', 'batch_size',
                'serial_batches', 'no_flip', 'num_threads', 'results_dir', 'num_test', 'eval', 'verbose', 'suffix',
                'display_id', 'max_dataset_size', 'continue_train', 'seed', 'load_size')
+
+
+def int_or_inf(value):
+    """argparse type for counts where 'inf' means no limit."""
+    if str(value).lower() == 'inf':
+        return float('inf')
+    return int(value)
 
 
 class OptionError(ValueError):
@@ -89,7 +96,10 @@ class BaseOptions:
                                  'or another registered discriminator')
         parser.add_argument('--netG', type=str, default='resnet_9blocks',
                             help='generator: resnet_9blocks | resnet_6blocks | resnet_<n>blocks | unet_256 | unet_128 | unet_<size>')
-        parser.add_argument('--n_layers_D', type=int, default=3, help='only used if netD==n_layers')
+        parser.add_argument('--n_layers_D', type=int, default=3,
+                            help='layers of the discriminator for --netD n_layers, and of each scale for multiscale/sesame')
+        parser.add_argument('--num_D', type=int, default=2,
+                            help='number of scales (PatchGANs on average-pooled inputs) for --netD multiscale and sesame')
         parser.add_argument('--norm', type=str, default='instance', choices=['instance', 'batch', 'syncbatch', 'none'],
                             help='normalization: instance, batch, syncbatch (batch norm synchronised across GPUs) or none')
         parser.add_argument('--init_type', type=str, default='normal', choices=['normal', 'xavier', 'kaiming', 'orthogonal'],
@@ -107,7 +117,7 @@ class BaseOptions:
         parser.add_argument('--batch_size', type=int, default=1, help='input batch size')
         parser.add_argument('--load_size', type=int, default=286, help='scale images to this size')
         parser.add_argument('--crop_size', type=int, default=256, help='then crop to this size')
-        parser.add_argument('--max_dataset_size', type=int, default=float('inf'),
+        parser.add_argument('--max_dataset_size', type=int_or_inf, default=float('inf'),
                             help='maximum number of samples allowed per dataset; only a subset is loaded if the folder has more')
         parser.add_argument('--preprocess', type=str, default='resize_and_crop',
                             choices=['resize_and_crop', 'crop', 'scale_width', 'scale_width_and_crop', 'none'],
@@ -120,6 +130,9 @@ class BaseOptions:
         parser.add_argument('--load_iter', type=int, default=0,
                             help='which iteration to load? if load_iter > 0, load models by iter_[load_iter]; otherwise by [epoch]')
         parser.add_argument('--verbose', action='store_true', help='if specified, print more debugging information')
+        parser.add_argument('--fidelity_weights', type=str, default=None,
+                            help="local InceptionV3 weights file for FID/KID/IS (test.py --metrics, train.py --eval_freq); "
+                                 "default: torch-fidelity's own download")
         parser.add_argument('--suffix', default='', type=str,
                             help='customized suffix: opt.name = opt.name + suffix: e.g., {model}_{netG}_size{load_size}')
         # precision and speed
@@ -210,7 +223,7 @@ class BaseOptions:
 
     def options_dict(self, opt):
         """The options as plain YAML-serialisable values."""
-        skip = ('device', 'rank', 'world_size', 'local_rank')
+        skip = ('device', 'rank', 'world_size', 'local_rank', 'isTrain')
         out = {}
         for k, v in sorted(vars(opt).items()):
             if k in skip:
@@ -236,8 +249,6 @@ class BaseOptions:
         """Parse options, derive the device and seed, and (rank 0) print and save them."""
         opt = self.gather_options()
         opt.isTrain = self.is_train
-        if opt.max_dataset_size == 'inf':
-            opt.max_dataset_size = float('inf')
         if opt.suffix:
             opt.name = opt.name + '_' + opt.suffix.format(**vars(opt))
         opt.rank = int(os.environ.get('RANK', 0))
@@ -273,7 +284,7 @@ class BaseOptions:
             torch.cuda.set_device(opt.device)
 
     def check(self, opt):
-        """Cross-option checks that argparse cannot express."""
+        """Cross-option checks that argparse cannot express, and values derived from several options."""
         if opt.amp == 'fp16' and opt.device.type != 'cuda':
             raise OptionError('--amp fp16 needs a CUDA GPU; use --amp bf16 on the CPU')
         if opt.batch_size < 1:

@@ -7,6 +7,8 @@ from .base_options import BaseOptions, OptionError, RUN_OPTIONS
 
 
 class TestOptions(BaseOptions):
+    __test__ = False  # not a pytest test class
+
     is_train = False
 
     def initialize(self, parser):
@@ -30,5 +32,7 @@ class TestOptions(BaseOptions):
 
     def check(self, opt):
         super().check(opt)
+        if 'load_size' not in self._given_on_command_line(self.parser):
+            opt.load_size = opt.crop_size  # test images are resized to the crop size, never randomly cropped
         if opt.dataroot is None:
             raise OptionError('--dataroot is required (the training run of --name did not record one)')

@@ -15,6 +15,7 @@ from data import create_dataset
 from models import create_model
 from options.train_options import TrainOptions
 from util.cli import run_cli
+from util.reproducibility import write_run_info
 from util.util import seed_everything
 from util.visualizer import Visualizer
 
@@ -136,7 +137,7 @@ class Trainer:
             self.visualizer.print_current_losses(self.epoch, self.epoch_batch * opt.batch_size, losses,
                                                  t_comp / opt.batch_size, t_data / opt.batch_size)
             self.visualizer.plot_current_losses(self.epoch, self.epoch_batch / max(1, self.dataset.batches_per_epoch()),
-                                                losses)
+                                                losses, total_iters=total)
         if crossed(opt.save_latest_freq):
             labels = ['latest'] + ([f'iter_{total}'] if opt.save_by_iter else [])
             self.log(f'saving the latest model (epoch {self.epoch}, total_iters {total})')
@@ -145,7 +146,12 @@ class Trainer:
 
 def main(args=None):
     opt = TrainOptions(args).parse()
-    finished = Trainer(opt).run()
+    write_run_info(opt, args)  # git commit, command line, library versions (rank 0)
+    trainer = Trainer(opt)
+    try:
+        finished = trainer.run()
+    finally:
+        trainer.visualizer.close()  # final loss plot, pending visdom posts, comet archive
     return 0 if finished else 130
 
 

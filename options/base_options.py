@@ -130,6 +130,8 @@ class BaseOptions:
         parser.add_argument('--load_iter', type=int, default=0,
                             help='which iteration to load? if load_iter > 0, load models by iter_[load_iter]; otherwise by [epoch]')
         parser.add_argument('--verbose', action='store_true', help='if specified, print more debugging information')
+        parser.add_argument('--display_winsize', type=int, default=256,
+                            help='display width (pixels) of each image on the training and results web pages')
         parser.add_argument('--fidelity_weights', type=str, default=None,
                             help="local InceptionV3 weights file for FID/KID/IS (test.py --metrics, train.py --eval_freq); "
                                  "default: torch-fidelity's own download")

@@ -1,5 +1,6 @@
 """Options used by train.py only."""
 from .base_options import BaseOptions, OptionError
+from util.visualizer import Visualizer
 
 
 class TrainOptions(BaseOptions):
@@ -13,6 +14,7 @@ class TrainOptions(BaseOptions):
         parser.add_argument('--update_html_freq', type=int, default=1000, help='frequency (iterations) of saving training results to html')
         parser.add_argument('--no_html', action='store_true',
                             help='do not save intermediate training results to [checkpoints_dir]/[name]/web/')
+        parser = Visualizer.modify_commandline_options(parser)  # visdom, comet and HTML page options
         # saving and loading
         parser.add_argument('--save_latest_freq', type=int, default=5000, help='frequency (iterations) of saving the latest training state')
         parser.add_argument('--save_epoch_freq', type=int, default=5, help='frequency (epochs) of saving checkpoints at the end of epochs')

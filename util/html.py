@@ -1,10 +1,21 @@
-"""Static HTML pages of images built with dominate (training snapshots and test results)."""
+"""Static HTML pages of images built with dominate (training snapshots and test results).
+
+All image paths are relative to the page, so a results or web folder can be moved, zipped or served as is.
+A results page shows ``metrics.json`` (next to index.html) as a table when the file is there when the page is
+written; :func:`update_metrics_section` adds or replaces that table in an existing page.
+"""
+import json
 import os
+import re
+from html import escape
 
 import dominate
-from dominate.tags import a, br, h3, img, meta, p, table, td, tr
+from dominate.tags import a, br, div, h3, img, meta, p, table, td, th, tr
+from dominate.util import raw
 
 from util import util
+
+METRICS_BEGIN, METRICS_END = '<!-- metrics:begin -->', '<!-- metrics:end -->'
 
 
 class HTML:
@@ -21,6 +32,9 @@ class HTML:
         if refresh > 0:
             with self.doc.head:
                 meta(http_equiv='refresh', content=str(refresh))
+        self.metrics = None  # dict shown at the top of the page (see add_metrics)
+        self.results_table = None  # the table add_result_row appends to
+        self.results_columns = None
 
     def get_image_dir(self):
         return self.img_dir
@@ -61,6 +75,139 @@ class HTML:
                     for cell in row:
                         td(str(cell), style='padding: 4px;')
 
+    def add_result_row(self, name, ims, txts, width=256):
+        """One row of the results table: the image name, then its visuals (input, outputs, targets) with links.
+
+        A header row names the columns; a row with different visuals starts a new table.
+        """
+        if self.results_table is None or list(txts) != self.results_columns:
+            self.results_columns = list(txts)
+            self.results_table = table(border=1, style='border-collapse: collapse; table-layout: fixed;')
+            self.doc.add(self.results_table)
+            with self.results_table:
+                with tr():
+                    th('image', style='padding: 4px;')
+                    for txt in txts:
+                        th(txt, style='padding: 4px;')
+        with self.results_table:
+            with tr():
+                td(name, style='padding: 4px; word-wrap: break-word;', valign='middle')
+                for im, txt in zip(ims, txts):
+                    with td(style='padding: 4px;', halign='center', valign='top'):
+                        with a(href=os.path.join('images', im)):
+                            img(style=f'width:{width}px', src=os.path.join('images', im), alt=f'{name} {txt}')
+
+    def add_metrics(self, metrics):
+        """Show a dict of metrics (nested dicts are flattened to dotted names) at the top of the page."""
+        self.metrics = metrics
+
+    def render(self):
+        body = self.doc.render()
+        metrics = self.metrics
+        if metrics is None:
+            metrics = read_metrics(os.path.join(self.web_dir, 'metrics.json'))
+        section = metrics_section(metrics) if metrics else METRICS_BEGIN + METRICS_END
+        return body.replace('<body>', f'<body>\n<h3>{escape(self.title)}</h3>\n' + section, 1)
+
     def save(self):
-        """Write the page atomically."""
-        util.atomic_write_text(os.path.join(self.web_dir, self.filename), self.doc.render())
+        """Write the page atomically (with metrics.json as a table when it is next to the page)."""
+        util.atomic_write_text(os.path.join(self.web_dir, self.filename), self.render())
+
+
+def flatten_metrics(metrics, prefix=''):
+    """{'a': {'b': 1}} -> [('a.b', 1)]."""
+    rows = []
+    for key, value in metrics.items():
+        name = f'{prefix}{key}'
+        if isinstance(value, dict):
+            rows.extend(flatten_metrics(value, name + '.'))
+        else:
+            rows.append((name, value))
+    return rows
+
+
+def _format_value(value):
+    if isinstance(value, float):
+        return f'{value:.4g}'
+    return str(value)
+
+
+def metrics_section(metrics):
+    """The metrics table as HTML, between markers so it can be replaced later."""
+    t = table(border=1, style='border-collapse: collapse; margin-bottom: 1em;')
+    with t:
+        with tr():
+            th('metric', style='padding: 4px;')
+            th('value', style='padding: 4px;')
+        for name, value in flatten_metrics(metrics):
+            with tr():
+                td(name, style='padding: 4px;')
+                td(_format_value(value), style='padding: 4px; text-align: right;')
+    return f'{METRICS_BEGIN}<h3>Metrics</h3>{t.render()}{METRICS_END}'
+
+
+def read_metrics(path):
+    """The dict in a metrics.json file, or None when there is none (a broken file is shown as an error row)."""
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path) as f:
+            metrics = json.load(f)
+    except (OSError, ValueError) as exc:
+        return {'error': f'could not read {os.path.basename(path)}: {exc}'}
+    return metrics if isinstance(metrics, dict) else {'error': f'{os.path.basename(path)} is not a JSON object'}
+
+
+def update_metrics_section(page_path, metrics):
+    """Put ``metrics`` (a dict) into an existing results page, replacing the previous metrics table."""
+    with open(page_path) as f:
+        text = f.read()
+    section = metrics_section(metrics)
+    pattern = re.compile(re.escape(METRICS_BEGIN) + '.*?' + re.escape(METRICS_END), re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section, text, count=1)
+    else:
+        text = text.replace('<body>', '<body>\n' + section, 1)
+    util.atomic_write_text(page_path, text)
+
+
+# -------------------------------------------------------------------------- training pages (util/visualizer.py)
+
+
+def snapshot_fragment(header, entries, width):
+    """One training snapshot (a header and a row of [label, image name] entries) rendered once as HTML."""
+    block = div(cls='snapshot')
+    with block:
+        h3(header)
+        with table(border=1, style='table-layout: fixed;'):
+            with tr():
+                for label, name in entries:
+                    with td(style='word-wrap: break-word;', halign='center', valign='top'):
+                        with a(href=os.path.join('images', name)):
+                            img(style=f'width:{width}px', src=os.path.join('images', name), alt=label)
+                        br()
+                        p(label)
+    return block.render()
+
+
+def write_snapshot_page(path, title, fragments, links=(), plot=None, refresh=0):
+    """A page of already rendered snapshot fragments (newest first), an optional plot and links to other pages.
+
+    Its cost depends only on the fragments given, not on the length of the run.
+    """
+    doc = dominate.document(title=title)
+    if refresh > 0:
+        with doc.head:
+            meta(http_equiv='refresh', content=str(refresh))
+    with doc:
+        h3(title)
+        if plot:
+            img(src=plot, alt='loss curves', style='max-width: 100%;')
+        if links:
+            with p():
+                for href, text in links:
+                    a(text, href=href)
+                    raw(' ')
+        for fragment in fragments:
+            raw(fragment)
+    util.atomic_write_text(path, doc.render())

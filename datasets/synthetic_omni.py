@@ -10,11 +10,15 @@ what scripts/process_data.py expects, and the lists <domain>_train / <domain>_va
 Real domains carry pseudo-labels d, s (and w for rf) as images; simulated ones d, s, h as .npy arrays and w.
 """
 import os
+import sys
 
 import numpy as np
 from PIL import Image
 
-from data.omni_dataset import DOMAINS, items_from_folders, relative_items, write_list
+if __name__ == "__main__":  # run as a script: make the repository importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from data.omni_dataset import DOMAINS, items_from_folders, relative_items, write_list  # noqa: E402
 
 ROAD, BUILDING, VEGETATION, SKY, IGNORE = 0, 2, 8, 10, 255
 # which labels each domain gets, and in which file format

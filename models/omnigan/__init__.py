@@ -6,6 +6,7 @@ The training logic lives in models/omnigan_model.py; this package holds the netw
 from .classifier import DOMAINS, DomainClassifier
 from .discriminators import MultiscaleDiscriminator, OmniDiscriminator
 from .generator import ALL_TASKS, CONDITION_TASKS, OmniGenerator, parse_tasks
+from .summary import count_parameters, parameter_report
 
 __all__ = ["DOMAINS", "DomainClassifier", "MultiscaleDiscriminator", "OmniDiscriminator", "ALL_TASKS",
-           "CONDITION_TASKS", "OmniGenerator", "parse_tasks"]
+           "CONDITION_TASKS", "OmniGenerator", "parse_tasks", "count_parameters", "parameter_report"]

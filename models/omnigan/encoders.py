@@ -150,13 +150,14 @@ class DeeplabV2Encoder(nn.Module):
     _BGR_MEAN = (104.00698793, 116.66876762, 122.67891434)
 
     def __init__(self, input_nc=3, layers=(3, 4, 23, 3), proj_dim=512, n_res=1, norm="in",
-                 activation="relu", pad_type="reflect", weights_path=""):
+                 activation="relu", pad_type="reflect", weights_path="", load_weights=True):
         super().__init__()
         if input_nc != 3:
             raise ValueError(f"the DeepLab-v2 encoder takes RGB images (input_nc=3), got input_nc={input_nc}")
         self.backbone = DeeplabV2ResNet(layers)
-        if weights_path:
-            load_deeplab_weights(self.backbone, weights_path)
+        self.weights_path = weights_path
+        if weights_path and load_weights:
+            self.load_pretrained()
         for m in self.backbone.modules():
             if isinstance(m, nn.BatchNorm2d):
                 for p in m.parameters():
@@ -167,6 +168,11 @@ class DeeplabV2Encoder(nn.Module):
         self.register_buffer("bgr_mean", torch.tensor(self._BGR_MEAN).view(1, 3, 1, 1), persistent=False)
         self.output_dim = proj_dim
         self.n_downsample = 3
+
+    def load_pretrained(self):
+        """(Re)load the trunk from `weights_path` (after a global weight init, for instance); no-op without one."""
+        if self.weights_path:
+            load_deeplab_weights(self.backbone, self.weights_path)
 
     def train(self, mode=True):
         super().train(mode)

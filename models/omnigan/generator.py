@@ -33,7 +33,8 @@ class OmniGenerator(nn.Module):
 
     def __init__(self, tasks=ALL_TASKS, input_nc=3, encoder="munit", enc_dim=64, n_downsample=2, enc_n_res=4,
                  dec_n_res=1, n_classes=19, norm="in", deeplab_layers=(3, 4, 23, 3), deeplab_weights="",
-                 deeplab_proj_dim=512, spade_nhidden=128, spade_norm="instance", spade_spectral=False):
+                 deeplab_proj_dim=512, spade_nhidden=128, spade_norm="instance", spade_spectral=False,
+                 load_pretrained=True):
         super().__init__()
         self.tasks = parse_tasks(tasks)
         self.n_classes = n_classes
@@ -41,7 +42,7 @@ class OmniGenerator(nn.Module):
             self.encoder = MunitContentEncoder(input_nc, enc_dim, n_downsample, enc_n_res, norm=norm)
         elif encoder == "deeplabv2":
             self.encoder = DeeplabV2Encoder(input_nc, deeplab_layers, deeplab_proj_dim, enc_n_res, norm=norm,
-                                            weights_path=deeplab_weights)
+                                            weights_path=deeplab_weights, load_weights=load_pretrained)
         else:
             raise ValueError(f"unknown --omni_encoder '{encoder}': use munit or deeplabv2")
         z_nc, n_up = self.encoder.output_dim, self.encoder.n_downsample
@@ -64,6 +65,11 @@ class OmniGenerator(nn.Module):
                 dom: SpadeTranslationDecoder(z_nc, self.cond_nc, n_up, input_nc, spade_nhidden, spade_norm,
                                              spade_spectral)
                 for dom in ("f", "n")})
+
+    def load_pretrained(self):
+        """Reload pretrained encoder weights (DeepLab-v2 file) if any, e.g. after a global weight init."""
+        if hasattr(self.encoder, "load_pretrained"):
+            self.encoder.load_pretrained()
 
     # ------------------------------------------------------------------ pieces
     def encode(self, x):

@@ -14,6 +14,7 @@ from data import create_dataset
 from models import create_model
 from options.test_options import TestOptions
 from util import html
+from util import result_metrics
 from util.cli import run_cli
 from util.util import seed_everything
 from util.visualizer import save_images
@@ -52,10 +53,31 @@ def run_test(opt):
             done += 1
         if done % 50 < len(paths):
             print(f'processing ({done:04d}) images... {paths[0]}')
+    metrics = report_metrics(opt, model, web_dir, webpage)
     webpage.save()
     page = os.path.join(web_dir, 'index.html')
     print(f'results page: {page}')
     return page
+
+
+def report_metrics(opt, model, web_dir, webpage):
+    """Score the written images (--metrics) and add what the model measured (e.g. diversity of --n_samples):
+    printed, saved to <web_dir>/metrics.json and appended to the results page. Returns the metrics."""
+    metrics = {}
+    if opt.metrics:
+        metrics.update(result_metrics.score_images(web_dir, opt.metrics, weights_path=opt.fidelity_weights,
+                                                   device=opt.device))
+    metrics.update(model.test_metrics())
+    if not metrics:
+        return metrics
+    result_metrics.write_results_metrics(web_dir, metrics)
+    print('metrics: ' + ' '.join(f'{k}={v:.6g}' for k, v in metrics.items()))
+    webpage.add_header('Metrics')
+    webpage.add_table(result_metrics.metrics_rows(metrics), header=['metric', 'value'])
+    if any(m in metrics for m in ('fid', 'kid', 'isc')) and \
+            result_metrics.uses_unofficial_weights(opt.fidelity_weights):
+        webpage.add_text(result_metrics.UNOFFICIAL_WEIGHTS_NOTE)
+    return metrics
 
 
 def main(args=None):

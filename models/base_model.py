@@ -115,7 +115,8 @@ class BaseModel(ABC):
     def make_pool(self, name):
         """An ImagePool of --pool_size whose state is part of the training checkpoint."""
         from util.image_pool import ImagePool
-        pool = ImagePool(self.opt.pool_size, seed=int(self.opt.seed) + len(self.image_pools))
+        rank_offset = 1000003 * getattr(self.opt, 'rank', 0)  # each rank picks its own history images
+        pool = ImagePool(self.opt.pool_size, seed=int(self.opt.seed) + len(self.image_pools) + rank_offset)
         self.image_pools[name] = pool
         return pool
 
@@ -137,7 +138,14 @@ class BaseModel(ABC):
                 setattr(self, 'net' + name, torch.compile(net))
 
     def wrap_networks(self):
-        """Hook for distributed training to wrap the trained networks (see util/distributed.py)."""
+        """Under torchrun, wrap every trained network in DistributedDataParallel (util/distributed.py); a frozen
+        network called through its wrapper runs plainly, so D-then-G updates need no find_unused_parameters."""
+        from util import distributed
+        if not (self.isTrain and distributed.is_distributed()):
+            return
+        for name, net in self.networks():
+            if distributed.is_trained(net):
+                setattr(self, 'net' + name, distributed.wrap_network(net, self.opt))
 
     # ------------------------------------------------------------------ setup, test, schedules
 
@@ -171,6 +179,11 @@ class BaseModel(ABC):
 
     def compute_visuals(self):
         """Compute extra images to show (called after the forward pass at test time)."""
+
+    def test_metrics(self):
+        """Numbers the model measured itself over the test run (e.g. sample diversity); test.py prints them and
+        adds them to metrics.json and the results page. Models that draw several samples override this."""
+        return {}
 
     def get_image_paths(self):
         return self.image_paths
@@ -303,7 +316,19 @@ class BaseModel(ABC):
 
     def save_training_state(self, label, epoch, epoch_iter, total_iters):
         """Save everything needed to continue training exactly: networks, optimizers, schedulers, gradient
-        scaler, image pools, RNG states and counters, in one atomically written file."""
+        scaler, image pools, RNG states and counters, in one atomically written file.
+
+        Distributed runs: every rank must call this (it is collective). Pools and RNG states are per rank and
+        are gathered under 'ranks' (checking on the way that all replicas hold identical parameters); rank 0
+        writes the file.
+        """
+        from util import distributed
+        ranks = distributed.gather_rank_states({
+            'rng': util.get_rng_states(),
+            'pools': {name: pool.state_dict() for name, pool in self.image_pools.items()},
+            'param_digest': distributed.parameter_digest(self.networks()) if distributed.is_distributed() else None})
+        if ranks is None:
+            return
         state = {
             'format': TRAINING_STATE_FORMAT,
             'epoch': epoch, 'epoch_iter': epoch_iter, 'total_iters': total_iters,
@@ -312,8 +337,9 @@ class BaseModel(ABC):
             'optimizers': [o.state_dict() for o in self.optimizers],
             'schedulers': [s.state_dict() for s in self.schedulers],
             'scaler': self.scaler.state_dict(),
-            'pools': {name: pool.state_dict() for name, pool in self.image_pools.items()},
-            'rng': util.get_rng_states(),
+            'pools': ranks[0]['pools'],
+            'rng': ranks[0]['rng'],
+            'ranks': ranks,
             'extra': self.state_dict_extra(),
         }
         util.atomic_torch_save(state, self.training_state_path(label))
@@ -342,10 +368,18 @@ class BaseModel(ABC):
         for scheduler, saved in zip(self.schedulers, state['schedulers']):
             scheduler.load_state_dict(saved)
         self.scaler.load_state_dict(state['scaler'])
+        from util import distributed
+        local, exact = distributed.select_rank_state(state)  # this rank's pools and RNG streams
+        if not exact:
+            distributed.warn(f"'{path}' was saved by {len(state.get('ranks') or [0])} process(es) and is resumed by "
+                             f"{distributed.get_world_size()}: training continues, but not bit-identically")
         for name, pool in self.image_pools.items():
-            pool.load_state_dict(state['pools'][name], self.device)
+            pool.load_state_dict(local['pools'][name], self.device)
         self.load_state_dict_extra(state['extra'])
-        util.set_rng_states(state['rng'])
+        if local['rng'] is not None:
+            util.set_rng_states(local['rng'])
+        else:
+            distributed.seed_rank(int(self.opt.seed) + int(state['total_iters']), distributed.get_rank())
         return state['epoch'], state['epoch_iter'], state['total_iters']
 
     # ------------------------------------------------------------------ misc

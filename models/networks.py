@@ -422,22 +422,26 @@ class SesameScale(nn.Module):
     """One scale of the SESAME discriminator (Ntavelis et al., ECCV 2020): two streams of the same shape,
     one on the image and one on the label (condition), merged at the end by a projection term.
 
-    prediction = head(h) + sum_c(h * s), with h the image-stream and s the label-stream features at each
-    location: the inner product of image features with label features (a per-pixel projection, as in
-    projection discriminators) lets the label decide which image features count as real, instead of
-    mixing label and image at the input as a concatenating PatchGAN does.
+    prediction = head(h) + sum_c(h * embed(s)), with h the image-stream and s the label-stream features at
+    each location: the inner product of image features with (a learned 1x1 embedding of) label features, a
+    per-pixel projection as in projection discriminators, lets the label decide which image features count
+    as real, instead of mixing label and image at the input as a concatenating PatchGAN does. The embedding
+    starts small (init_net's N(0, 0.02)), so training starts close to a plain PatchGAN on the image instead
+    of with large random projection scores.
     """
 
     def __init__(self, image_nc, condition_nc, ndf=64, n_layers=3, norm_layer=nn.BatchNorm2d):
         super().__init__()
         self.image_stream = FeaturePatchDiscriminator(image_nc, ndf, n_layers, norm_layer, final_conv=False)
         self.label_stream = FeaturePatchDiscriminator(condition_nc, ndf, n_layers, norm_layer, final_conv=False)
-        self.head = nn.Conv2d(self.image_stream.out_channels, 1, kernel_size=3, stride=1, padding=1)
+        channels = self.image_stream.out_channels
+        self.label_embed = nn.Conv2d(channels, channels, kernel_size=1)
+        self.head = nn.Conv2d(channels, 1, kernel_size=3, stride=1, padding=1)
 
     def forward(self, condition, image):
         features = self.image_stream(image)
         h = features[-1]
-        s = self.label_stream(condition)[-1]
+        s = self.label_embed(self.label_stream(condition)[-1])
         prediction = self.head(h) + (h * s).sum(dim=1, keepdim=True)
         # only image features are compared by feature matching: the label stream sees the same input for
         # real and fake pairs

@@ -18,18 +18,24 @@ class Pix2PixModel(BaseModel):
         if is_train:
             parser.set_defaults(pool_size=0, gan_mode='vanilla')
             parser.add_argument('--lambda_L1', type=float, default=100.0, help='weight for the L1 loss')
+            parser.add_argument('--lambda_feat', type=float, default=0.0,
+                                help='weight of the discriminator feature-matching loss (pix2pixHD; 10 there); needs a '
+                                     'discriminator returning features: --netD multiscale or sesame; 0 disables it')
         return parser
 
     def __init__(self, opt):
         super().__init__(opt)
         self.loss_names = ['G_GAN', 'G_L1', 'D_real', 'D_fake']
+        self.loss_G_feat = 0.0
+        if self.isTrain and getattr(opt, 'lambda_feat', 0.0) > 0:
+            self.loss_names.insert(1, 'G_feat')
         self.visual_names = ['real_A', 'fake_B', 'real_B']
         self.model_names = ['G', 'D'] if self.isTrain else ['G']
         self.netG = networks.define_G(opt.input_nc, opt.output_nc, opt.ngf, opt.netG, opt.norm, not opt.no_dropout,
                                       opt.init_type, opt.init_gain, dropout_rate=opt.dropout_rate)
         if self.isTrain:
             self.netD = networks.define_D(opt.input_nc + opt.output_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.norm,
-                                          opt.init_type, opt.init_gain, opt=opt)
+                                          opt.init_type, opt.init_gain, opt=opt, condition_nc=opt.input_nc)
             self.criterionGAN = networks.GANLoss(opt.gan_mode).to(self.device)
             self.criterionL1 = torch.nn.L1Loss()
             self.optimizer_G = self.make_optimizer(self.netG.parameters())
@@ -52,9 +58,17 @@ class Pix2PixModel(BaseModel):
         self.backward(self.loss_D)
 
     def generator_adversarial_loss(self):
-        """GAN term of the generator: the conditional D should call (A, G(A)) real."""
+        """GAN term of the generator: the conditional D should call (A, G(A)) real.
+
+        With --lambda_feat > 0 it also sets ``self.loss_G_feat``, the feature-matching term between D's
+        features of (A, G(A)) and of (A, B).
+        """
         with self.autocast():
             pred_fake = self.netD(torch.cat((self.real_A, self.fake_B), 1))
+        if getattr(self.opt, 'lambda_feat', 0.0) > 0:
+            with torch.no_grad(), self.autocast():
+                pred_real = self.netD(torch.cat((self.real_A, self.real_B), 1))
+            self.loss_G_feat = networks.feature_matching_loss(pred_fake, pred_real) * self.opt.lambda_feat
         return self.criterionGAN(pred_fake, True, for_discriminator=False)
 
     def reconstruction_loss(self):
@@ -64,7 +78,7 @@ class Pix2PixModel(BaseModel):
     def backward_G(self):
         self.loss_G_GAN = self.generator_adversarial_loss()
         self.loss_G_L1 = self.reconstruction_loss()
-        self.loss_G = self.loss_G_GAN + self.loss_G_L1
+        self.loss_G = self.loss_G_GAN + self.loss_G_L1 + self.loss_G_feat
         self.backward(self.loss_G)
 
     def optimize_parameters(self):

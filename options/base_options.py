@@ -279,7 +279,12 @@ class BaseOptions:
                 raise OptionError(f"--gpu_ids {opt.gpu_ids}: GPU {g} does not exist "
                                   f"({torch.cuda.device_count()} visible); use -1 for CPU")
         if gpu_ids and opt.world_size > 1:
-            gpu_ids = [gpu_ids[opt.local_rank % len(gpu_ids)]]
+            # one GPU per process: the LOCAL_RANK-th of --gpu_ids when it lists several, else of the visible ones
+            local_procs = int(os.environ.get('LOCAL_WORLD_SIZE', 1))
+            if len(gpu_ids) > 1 and local_procs > len(gpu_ids):
+                raise OptionError(f"--gpu_ids {opt.gpu_ids} lists {len(gpu_ids)} GPUs for {local_procs} processes "
+                                  f"on this node; list one per process or set --nproc_per_node {len(gpu_ids)}")
+            gpu_ids = [gpu_ids[opt.local_rank % len(gpu_ids)]] if len(gpu_ids) > 1 else [opt.local_rank % torch.cuda.device_count()]
         opt.gpu_ids = gpu_ids
         opt.device = torch.device(f'cuda:{gpu_ids[0]}') if gpu_ids else torch.device('cpu')
         if gpu_ids:

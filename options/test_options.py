@@ -18,6 +18,9 @@ class TestOptions(BaseOptions):
         parser.add_argument('--phase', type=str, default='test', help='train, val, test, etc')
         parser.add_argument('--eval', action='store_true', help='use eval mode (batch norm statistics, no dropout) during test time')
         parser.add_argument('--num_test', type=int, default=50, help='how many test images to run')
+        parser.add_argument('--metrics', type=str, default='',
+                            help='comma-separated metrics computed on the written results: fid,kid,isc (torch-fidelity, '
+                                 'see --fidelity_weights) and psnr,ssim,l1 (paired); saved to <results>/metrics.json')
         parser.set_defaults(load_size=parser.get_default('crop_size'))
         return parser
 

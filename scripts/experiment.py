@@ -213,6 +213,10 @@ def write_runs(xopts, experiment_path, template_path, out_dir, seed=None):
         run_name = f"{name}_{j}"
         trainer = dict(run["trainer"])
         trainer.setdefault("name", run_name)
+        tags = run["comet"].get("tags") or []
+        if tags and "comet_tags" not in trainer:
+            # train.py's --comet_tags labels the comet experiment (with --comet)
+            trainer["comet_tags"] = ",".join(str(t) for t in tags)
         config_path = os.path.join(run_dir, "config.yaml")
         train_args = f"--config {config_path} --name {trainer['name']}"
         params = dict(run["sbatch"])

@@ -1,0 +1,162 @@
+"""omnigan networks and losses: shapes of every head, DeepLab-v2 weights, loss dictionary, D update order."""
+import pytest
+import torch
+
+from models import networks
+from models.omnigan import DomainClassifier, OmniDiscriminator, OmniGenerator, parameter_report, parse_tasks
+from models.omnigan.blocks import SPADE, SPADEResnetBlock
+from models.omnigan.encoders import DeeplabV2Encoder, DeeplabV2ResNet, MunitContentEncoder
+from models.omnigan.losses import (ClassifierLoss, WaterLoss, build_losses, cross_entropy_2d, d_update_plan)
+
+TINY = dict(enc_dim=4, enc_n_res=1, dec_n_res=1, spade_nhidden=8)
+
+
+def _shapes(out):
+    return {k: (tuple(v.shape) if torch.is_tensor(v) else {kk: tuple(vv.shape) for kk, vv in v.items()})
+            for k, v in out.items()}
+
+
+@pytest.mark.parametrize("size", [64, 128])
+def test_munit_generator_heads_shapes(size):
+    torch.manual_seed(0)
+    g = OmniGenerator(n_downsample=2, **TINY)
+    out = g(torch.randn(1, 3, size, size))
+    shapes = _shapes(out)
+    assert shapes["z"] == (1, 16, size // 4, size // 4)
+    for task, nc in (("d", 1), ("h", 1), ("w", 1), ("s", 19)):
+        assert shapes[task] == (1, nc, size, size)
+    assert shapes["a"] == {"r": (1, 3, size, size), "s": (1, 3, size, size)}
+    assert shapes["t"] == {"f": (1, 3, size, size), "n": (1, 3, size, size)}
+    for img in list(out["a"].values()) + list(out["t"].values()):
+        assert img.abs().max() <= 1.0  # tanh images
+
+
+def test_generator_rectangular_and_three_downsamplings():
+    g = OmniGenerator(tasks="d,s,t", n_downsample=3, n_classes=5, **TINY)
+    out = g(torch.randn(2, 3, 64, 96))
+    assert out["z"].shape == (2, 32, 8, 12)
+    assert out["s"].shape == (2, 5, 64, 96) and out["t"]["n"].shape == (2, 3, 64, 96)
+    assert set(out) == {"z", "d", "s", "t"} and g.cond_nc == 1 + 5
+
+
+def test_deeplab_encoder_shapes_and_frozen_batchnorm():
+    torch.manual_seed(0)
+    g = OmniGenerator(encoder="deeplabv2", deeplab_layers=(1, 1, 1, 1), deeplab_proj_dim=16, enc_n_res=1,
+                      spade_nhidden=8)
+    out = g(torch.randn(1, 3, 64, 64))
+    assert out["z"].shape == (1, 16, 8, 8)
+    assert out["s"].shape == (1, 19, 64, 64) and out["t"]["f"].shape == (1, 3, 64, 64)
+    bn = g.encoder.backbone.bn1
+    g.train()
+    assert not bn.training and not bn.weight.requires_grad
+    with pytest.raises(ValueError, match="divisible by 8"):
+        g.encode(torch.randn(1, 3, 60, 64))
+
+
+def test_deeplab_weights_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="DeepLab-v2 weights file not found"):
+        DeeplabV2Encoder(layers=(1, 1, 1, 1), proj_dim=8, weights_path=str(tmp_path / "missing.pth"))
+    # a checkpoint laid out like converted DeepLab-v2 files: a wrapper prefix and an ASPP classifier to skip
+    src = DeeplabV2ResNet((1, 1, 1, 1))
+    state = {f"Scale.{k}": v for k, v in src.state_dict().items()}
+    state["Scale.layer5.conv2d_list.0.weight"] = torch.zeros(19, 2048, 3, 3)
+    path = tmp_path / "deeplab.pth"
+    torch.save(state, path)
+    enc = DeeplabV2Encoder(layers=(1, 1, 1, 1), proj_dim=8, weights_path=str(path))
+    assert torch.equal(enc.backbone.conv1.weight, src.conv1.weight)
+    assert torch.equal(enc.backbone.layer4[0].conv3.weight, src.layer4[0].conv3.weight)
+    torch.save({"conv1.weight": torch.zeros(1)}, tmp_path / "bad.pth")
+    with pytest.raises(ValueError, match="not a DeepLab-v2 ResNet checkpoint"):
+        DeeplabV2Encoder(layers=(1, 1, 1, 1), proj_dim=8, weights_path=str(tmp_path / "bad.pth"))
+
+
+def test_munit_encoder_layout():
+    enc = MunitContentEncoder(dim=8, n_downsample=3, n_res=2)
+    assert enc.output_dim == 64
+    assert enc(torch.randn(1, 3, 32, 32)).shape == (1, 64, 4, 4)
+
+
+def test_spade_blocks():
+    cond = torch.rand(2, 5, 64, 64)
+    x = torch.randn(2, 12, 16, 16)
+    assert SPADE(12, 5, 8)(x, cond).shape == x.shape
+    block = SPADEResnetBlock(12, 6, 5, nhidden=8)
+    assert block.learned_shortcut and block(x, cond).shape == (2, 6, 16, 16)
+    assert not SPADEResnetBlock(12, 12, 5, nhidden=8).learned_shortcut
+
+
+def test_task_selection_errors():
+    assert parse_tasks("t, d,s") == ("d", "s", "t")
+    with pytest.raises(ValueError, match="unknown omnigan task"):
+        parse_tasks("d,x")
+    with pytest.raises(ValueError, match="needs a condition"):
+        OmniGenerator(tasks="a,t", **TINY)
+
+
+def test_discriminators_classifier_and_parameter_report():
+    D = OmniDiscriminator("a,t", ndf=4, n_layers=2, num_D=3)
+    assert set(D) == {"a", "t"} and set(D["a"]) == {"r", "s"} and set(D["t"]) == {"f", "n"}
+    preds = D["t"]["n"](torch.randn(2, 3, 64, 64))
+    assert len(preds) == 3 and preds[0].shape[-1] > preds[1].shape[-1] > preds[2].shape[-1]
+    assert isinstance(D["a"]["r"].scales[0], networks.NLayerDiscriminator)
+    C = DomainClassifier(16, dim=8)
+    assert C(torch.randn(3, 16, 8, 8)).shape == (3, 4)
+    g = OmniGenerator(**TINY)
+    report = parameter_report(g, D, C)
+    assert report.startswith("omnigan parameters: G ") and "G.decoders[t]" in report
+    total = sum(p.numel() for p in g.parameters())
+    assert f"G {total:,}" in report
+
+
+def test_losses_dictionary_layout_and_values():
+    losses = build_losses("lsgan", cycle="l2", auto="l1", water="l2", classifier="l1")
+    assert set(losses) == {"G", "D", "C"}
+    assert set(losses["G"]) == {"gan", "cycle", "auto", "tasks", "classifier"}
+    for key in ("gan", "cycle", "auto"):
+        assert set(losses["G"][key]) == {"a", "t"}
+    assert set(losses["G"]["tasks"]) == {"d", "h", "s", "w"}
+    assert isinstance(losses["D"], networks.GANLoss)
+    assert isinstance(losses["G"]["cycle"]["a"], torch.nn.MSELoss)
+    assert isinstance(losses["G"]["auto"]["t"], torch.nn.L1Loss)
+    with pytest.raises(ValueError, match="unknown reconstruction loss"):
+        build_losses(cycle="l3")
+
+
+def test_cross_entropy_2d_ignores_and_resizes():
+    logits = torch.zeros(1, 3, 4, 4, requires_grad=True)
+    target = torch.full((1, 8, 8), 255, dtype=torch.long)
+    assert cross_entropy_2d(logits, target).item() == 0.0  # all ignored: 0, not NaN
+    target[0, :4] = 1
+    loss = cross_entropy_2d(logits, target)
+    assert abs(loss.item() - torch.log(torch.tensor(3.0)).item()) < 1e-5
+    loss.backward()
+    assert logits.grad is not None
+    with pytest.raises(ValueError, match="segmentation labels must be in"):
+        cross_entropy_2d(logits, torch.full((1, 4, 4), 7, dtype=torch.long))
+
+
+def test_water_and_classifier_losses():
+    logits = torch.tensor([[10.0, -10.0]]).view(1, 1, 1, 2)
+    mask = torch.tensor([[1.0, 0.0]]).view(1, 1, 1, 2)
+    for kind in ("bce", "l1", "l2"):
+        assert WaterLoss(kind)(logits, mask).item() < 1e-3
+    ce = ClassifierLoss("ce")
+    logits = torch.zeros(2, 4)
+    uniform = torch.full((2, 4), 0.25)
+    assert abs(ce(logits, uniform).item() - torch.log(torch.tensor(4.0)).item()) < 1e-6
+    assert abs(ce(logits, torch.tensor([0, 3])).item() - torch.log(torch.tensor(4.0)).item()) < 1e-6
+    assert ClassifierLoss("l2")(logits, uniform).item() == 0.0
+
+
+def test_d_update_plan_follows_the_design_notes():
+    expected = [
+        ("a", "r", "real", "rf"), ("a", "s", "fake", "rf"), ("t", "f", "real", "rf"), ("t", "n", "fake", "rf"),
+        ("a", "r", "real", "rn"), ("a", "s", "fake", "rn"), ("t", "n", "real", "rn"), ("t", "f", "fake", "rn"),
+        ("a", "s", "real", "sf"), ("a", "r", "fake", "sf"), ("t", "f", "real", "sf"), ("t", "n", "fake", "sf"),
+        ("a", "s", "real", "sn"), ("a", "r", "fake", "sn"), ("t", "n", "real", "sn"), ("t", "f", "fake", "sn"),
+    ]
+    # batch keys in any order: updates follow rf, rn, sf, sn
+    assert d_update_plan(["sn", "rf", "sf", "rn"]) == expected
+    assert d_update_plan(["rf", "rn", "sf", "sn"], heads=("t",)) == [e for e in expected if e[0] == "t"]
+    with pytest.raises(ValueError, match="unknown domain"):
+        d_update_plan(["xx"])

@@ -14,6 +14,7 @@ from tqdm import tqdm
 from data import create_dataset
 from models import create_model
 from options.train_options import TrainOptions
+from util import distributed
 from util.cli import run_cli
 from util.reproducibility import write_run_info
 from util.util import seed_everything
@@ -49,10 +50,14 @@ class Trainer:
 
     def __init__(self, opt):
         self.opt = opt
-        seed_everything(opt.seed)
+        distributed.init(opt)  # process group under torchrun (NCCL on GPU, gloo on CPU); no-op otherwise
+        seed_everything(opt.seed)  # same seed everywhere: every rank initialises identical networks
         self.dataset = create_dataset(opt)
         self.model = create_model(opt)
         self.model.setup(opt)
+        if distributed.is_distributed():
+            distributed.seed_rank(opt.seed, opt.rank)  # then each rank draws its own dropout masks and noise
+        self.stop_agreement = distributed.StopAgreement(opt.device)
         self.visualizer = Visualizer(opt)
         self.is_main = getattr(opt, 'rank', 0) == 0
         self.epoch, self.epoch_batch, self.total_iters = opt.epoch_count, 0, 0
@@ -63,17 +68,21 @@ class Trainer:
                      f'{self.total_iters} images seen')
         self.last_epoch = opt.n_epochs + opt.n_epochs_decay
         self.images_per_step = opt.batch_size * getattr(opt, 'world_size', 1)
+        self.log(f'effective batch size {self.images_per_step} ({opt.world_size} process(es) x --batch_size '
+                 f'{opt.batch_size}, {distributed.backend_for(opt.device) if opt.world_size > 1 else "no"} '
+                 f'process group), learning rate {opt.lr:g} (not scaled with the number of processes)')
 
     def log(self, message):
         if self.is_main:
             tqdm.write(message)
 
     def save(self, labels):
-        """Save networks and the training state under each label (rank 0 only)."""
-        if not self.is_main:
-            return
+        """Save networks and the training state under each label: rank 0 writes, every rank contributes its
+        own RNG and pool state (collective)."""
+        self.stop_agreement.finish()
         for label in labels:
-            self.model.save_networks(label)
+            if self.is_main:
+                self.model.save_networks(label)
             self.model.save_training_state(label, self.epoch, self.epoch_batch, self.total_iters)
 
     def run(self):
@@ -97,6 +106,7 @@ class Trainer:
         bar = tqdm(total=self.dataset.batches_per_epoch(), initial=self.epoch_batch,
                    desc=f'epoch {self.epoch}/{self.last_epoch}', unit='it', leave=False,
                    disable=not (self.is_main and sys.stderr.isatty()))
+        data_sum = comp_sum = 0.0
         t_data_start = time.time()
         for data in self.dataset:
             t_data = time.time() - t_data_start
@@ -106,9 +116,10 @@ class Trainer:
             self.epoch_batch += 1
             self.total_iters += self.images_per_step
             t_comp = time.time() - t_start
+            data_sum, comp_sum = data_sum + t_data, comp_sum + t_comp
             bar.update(1)
             self.after_step(t_comp, t_data)
-            if stop.requested:
+            if self.stop_agreement.update(stop.requested):  # all ranks stop at the same iteration
                 bar.close()
                 return False
             t_data_start = time.time()
@@ -116,12 +127,21 @@ class Trainer:
         model.end_of_epoch(self.epoch, self.visualizer)  # validation and schedule hooks (no-op by default)
         model.update_learning_rate()
         self.log(f'end of epoch {self.epoch} / {self.last_epoch} \t time taken: {time.time() - epoch_start:.1f} s')
+        self.report_epoch_times(data_sum, comp_sum)
         self.epoch += 1
         self.epoch_batch = 0
         if (self.epoch - 1) % opt.save_epoch_freq == 0:
             self.log(f'saving the model at the end of epoch {self.epoch - 1}, iters {self.total_iters}')
             self.save(['latest', str(self.epoch - 1)])
         return True
+
+    def report_epoch_times(self, data_s, comp_s):
+        """Log the epoch's time spent waiting for data vs computing (slowest rank), so a loading bottleneck shows."""
+        data_s, comp_s = distributed.reduce_max([data_s, comp_s], self.opt.device)
+        share = data_s / max(data_s + comp_s, 1e-9)
+        hint = ': data loading is the bottleneck, raise --num_threads or use faster storage' if share > 0.2 else ''
+        self.visualizer.log_message(f'(epoch: {self.epoch}) data time {data_s:.2f} s, compute time {comp_s:.2f} s, '
+                                    f'{100 * share:.0f}% of the epoch waiting for data{hint}')
 
     def after_step(self, t_comp, t_data):
         """Periodic display, loss printing and latest-state saving, triggered by images seen."""
@@ -133,8 +153,8 @@ class Trainer:
             save_result = crossed(opt.update_html_freq)
             self.visualizer.display_current_results(model.get_current_visuals(), self.epoch, save_result, total)
         if crossed(opt.print_freq):
-            losses = model.get_current_losses()
-            self.visualizer.print_current_losses(self.epoch, self.epoch_batch * opt.batch_size, losses,
+            losses = distributed.reduce_mean(model.get_current_losses(), opt.device)  # averaged over ranks
+            self.visualizer.print_current_losses(self.epoch, self.epoch_batch * self.images_per_step, losses,
                                                  t_comp / opt.batch_size, t_data / opt.batch_size)
             self.visualizer.plot_current_losses(self.epoch, self.epoch_batch / max(1, self.dataset.batches_per_epoch()),
                                                 losses, total_iters=total)
@@ -152,6 +172,7 @@ def main(args=None):
         finished = trainer.run()
     finally:
         trainer.visualizer.close()  # final loss plot, pending visdom posts, comet archive
+        distributed.cleanup()
     return 0 if finished else 130
 
 

@@ -21,6 +21,7 @@ Any option value may be replaced by {sample: list|range|uniform, from: ...}: lis
 range one of range(min, max, step), uniform a float in [low, high) (a list of `size` floats when a third
 element is given). `from` may also be a string holding that list.
 
+Each run trains under --name <experiment name>_<i> unless its own `trainer` section sets a name.
 For each run the launch file exp.sh is written from the template by filling {{param}} (parameters: name,
 run_dir, config, output, train_args, train_cmd, repo, git_hash, exp_desc, comet_note, comet_tags and every
 key of the sbatch sections), next to the reproducibility files hash.txt, exp_<i>.yaml (the resolved run),
@@ -168,6 +169,7 @@ def expand_runs(xopts, rng):
             merged = deep_merge(base, run.get("trainer") or {})
             trainer, sampled = resolve_samples(merged, rng, where=f"runs[{i}].trainer")
             out.append({"source_index": i, "repeat_index": r, "trainer": trainer, "sampled": sampled,
+                        "own_name": (run.get("trainer") or {}).get("name"),
                         "comet": copy.deepcopy(run.get("comet") or {}),
                         "sbatch": deep_merge(xopts["experiment"].get("sbatch") or {}, run.get("sbatch") or {})})
     return out
@@ -212,7 +214,8 @@ def write_runs(xopts, experiment_path, template_path, out_dir, seed=None):
         os.makedirs(run_dir)
         run_name = f"{name}_{j}"
         trainer = dict(run["trainer"])
-        trainer.setdefault("name", run_name)
+        # each run needs its own checkpoint folder: a name from defaults/config would be shared by all runs
+        trainer["name"] = run["own_name"] or run_name
         tags = run["comet"].get("tags") or []
         if tags and "comet_tags" not in trainer:
             # train.py's --comet_tags labels the comet experiment (with --comet)

@@ -1,0 +1,132 @@
+"""scripts/experiment.py: merging, sampling, template filling, reproducibility files and submission."""
+import os
+import stat
+
+import numpy as np
+import pytest
+import yaml
+
+from scripts import experiment as xp
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TEMPLATE = os.path.join(ROOT, "configs", "omnigan_template.sh")
+EXAMPLE = os.path.join(ROOT, "configs", "omnigan_experiment.yaml")
+
+
+def test_sampling_kinds():
+    rng = np.random.RandomState(0)
+    for _ in range(20):
+        assert xp.sample_value({"sample": "list", "from": ["a", "b"]}, rng) in ("a", "b")
+        v = xp.sample_value({"sample": "range", "from": [2, 10, 2]}, rng)
+        assert v in (2, 4, 6, 8) and isinstance(v, int)
+        f = xp.sample_value({"sample": "range", "from": "[0.1, 0.5, 0.1]"}, rng)
+        assert isinstance(f, float) and 0.1 <= f < 0.5
+        u = xp.sample_value({"sample": "uniform", "from": [1e-4, 1e-3]}, rng)
+        assert 1e-4 <= u < 1e-3
+    vec = xp.sample_value({"sample": "uniform", "from": [0, 1, 3]}, rng)
+    assert isinstance(vec, list) and len(vec) == 3
+
+
+@pytest.mark.parametrize("spec,message", [
+    ({"sample": "gauss", "from": [0, 1]}, "unknown sample kind"),
+    ({"sample": "list"}, "needs a 'from'"),
+    ({"sample": "range", "from": [0, 1]}, r"\[min, max, step\]"),
+    ({"sample": "range", "from": [5, 1, 1]}, "is empty"),
+    ({"sample": "uniform", "from": [2, 1]}, r"\[low, high\]"),
+    ({"sample": "list", "from": "not a list"}, "non-empty list"),
+])
+def test_sampling_errors(spec, message):
+    with pytest.raises(xp.ExperimentError, match=message):
+        xp.sample_value(spec, np.random.RandomState(0), "runs[0].trainer.lr")
+
+
+def test_defaults_config_run_precedence_and_nested_sampling():
+    xopts = {"experiment": {"sbatch": {"cpus": 2, "mem": "8G"}},
+             "defaults": {"lr": 1, "batch_size": 1, "nested": {"a": 1, "b": 2}},
+             "config": {"lr": 2, "nested": {"b": 3}},
+             "runs": [{"trainer": {"lr": 3, "nested": {"a": {"sample": "list", "from": [7]}}}, "sbatch": {"cpus": 8}},
+                      {}]}
+    runs = xp.expand_runs(xopts, np.random.RandomState(0))
+    assert runs[0]["trainer"] == {"lr": 3, "batch_size": 1, "nested": {"a": 7, "b": 3}}
+    assert runs[0]["sampled"] == {"runs[0].trainer.nested.a": 7}
+    assert runs[0]["sbatch"] == {"cpus": 8, "mem": "8G"}
+    assert runs[1]["trainer"] == {"lr": 2, "batch_size": 1, "nested": {"a": 1, "b": 3}}
+
+
+def test_fill_template():
+    assert xp.fill_template("a {{x}} b {{ y }}", {"x": 1, "y": "z"}) == "a 1 b z"
+    with pytest.raises(xp.ExperimentError, match=r"no value for \{\{gpus\}\}.*available: x"):
+        xp.fill_template("{{x}} {{gpus}}", {"x": 1})
+
+
+def test_dry_run_writes_reproducibility_files(tmp_path, capsys):
+    out = str(tmp_path / "exps")
+    assert xp.main(["--experiment", EXAMPLE, "--template", TEMPLATE, "--out_dir", out, "--seed", "3",
+                    "--dry_run"]) == 0
+    assert "nothing submitted" in capsys.readouterr().out
+    exp_dir = os.path.join(out, "omnigan-lr-search")
+    runs = sorted(os.listdir(exp_dir))
+    assert runs == ["run_0", "run_1", "run_2"]  # first entry repeated twice
+    for j, run in enumerate(runs):
+        d = os.path.join(exp_dir, run)
+        assert sorted(os.listdir(d)) == sorted(["hash.txt", f"exp_{j}.yaml", "config.yaml", "exp.sh"])
+        assert open(os.path.join(d, "hash.txt")).read().strip()
+        config = yaml.safe_load(open(os.path.join(d, "config.yaml")))
+        assert config["model"] == "omnigan" and config["n_epochs"] == 20 and config["name"] == f"omnigan-lr-search_{j}"
+        launch = open(os.path.join(d, "exp.sh")).read()
+        assert "{{" not in launch and f"--config {os.path.join(d, 'config.yaml')}" in launch
+        assert "#SBATCH --cpus-per-task=4" in launch
+        assert os.stat(os.path.join(d, "exp.sh")).st_mode & stat.S_IXUSR
+    run0 = yaml.safe_load(open(os.path.join(exp_dir, "run_0", "exp_0.yaml")))
+    assert run0["trainer"]["encoder_lr_mult"] in (0.01, 0.1) and 5.0 <= run0["trainer"]["lambda_cycle_t"] < 20.0
+    assert set(run0["sampled"]) == {"runs[0].trainer.encoder_lr_mult", "runs[0].trainer.lambda_cycle_t"}
+    assert run0["trainer"]["comet_tags"] == "lr-search" and run0["comet"]["note"] == "encoder kept trainable"
+    run2 = yaml.safe_load(open(os.path.join(exp_dir, "run_2", "config.yaml")))
+    assert run2["repr_freeze"] is True and run2["omni_enc_n_res"] in (1, 2, 3)
+    assert "--gres=gpu:2" in open(os.path.join(exp_dir, "run_2", "exp.sh")).read()
+    # same seed, same samples; an existing experiment folder is not overwritten
+    assert xp.main(["--experiment", EXAMPLE, "--template", TEMPLATE, "--out_dir", out, "--dry_run"]) == 1
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_config_is_accepted_by_train_options(tmp_path):
+    out = str(tmp_path / "exps")
+    assert xp.main(["--experiment", EXAMPLE, "--template", TEMPLATE, "--out_dir", out, "--dry_run"]) == 0
+    from options.train_options import TrainOptions
+    config = os.path.join(out, "omnigan-lr-search", "run_2", "config.yaml")
+    opt = TrainOptions(["--config", config, "--checkpoints_dir", str(tmp_path / "ck")]).gather_options()
+    assert opt.model == "omnigan" and opt.repr_freeze and opt.tasks == "a,d,h,s,t,w"
+
+
+def test_submission_with_and_without_sbatch(tmp_path, monkeypatch, capsys):
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(yaml.safe_dump({"experiment": {"name": "e"}, "config": {"lr": 0.1}, "runs": [{}, {}]}))
+    template = tmp_path / "t.sh"
+    template.write_text("echo {{name}} >> " + str(tmp_path / "ran.txt") + "\n")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))  # no sbatch anywhere
+    assert xp.main(["--experiment", str(exp), "--template", str(template), "--out_dir", str(tmp_path / "a")]) == 1
+    assert "sbatch is not on PATH" in capsys.readouterr().err
+    monkeypatch.setenv("PATH", str(tmp_path / "bin") + os.pathsep + "/usr/bin:/bin")
+    assert xp.main(["--experiment", str(exp), "--template", str(template), "--out_dir", str(tmp_path / "b"),
+                    "--local"]) == 0
+    assert open(tmp_path / "ran.txt").read().split() == ["e_0", "e_1"]
+    # a fake sbatch receives every launch file
+    (tmp_path / "bin").mkdir()
+    fake = tmp_path / "bin" / "sbatch"
+    fake.write_text("#!/bin/sh\necho \"Submitted batch job 42 $1\"\n")
+    fake.chmod(0o755)
+    assert xp.main(["--experiment", str(exp), "--template", str(template), "--out_dir", str(tmp_path / "c")]) == 0
+    record = open(tmp_path / "c" / "e" / "run_1" / "sbatch.txt").read()
+    assert record.startswith("Submitted batch job 42") and record.strip().endswith("run_1/exp.sh")
+
+
+def test_bad_experiment_files(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("runs: [{trainer: {}, oops: 1}]")
+    assert xp.main(["--experiment", str(bad), "--template", TEMPLATE, "--out_dir", str(tmp_path), "--dry_run"]) == 1
+    assert "runs[0] has unknown key(s) ['oops']" in capsys.readouterr().err
+    bad.write_text("defaults: missing.yaml")
+    assert xp.main(["--experiment", str(bad), "--template", TEMPLATE, "--out_dir", str(tmp_path), "--dry_run"]) == 1
+    assert "defaults file not found" in capsys.readouterr().err
+    assert xp.main(["--experiment", str(bad), "--template", str(tmp_path / "none.sh"), "--dry_run"]) == 1
+    assert "template not found" in capsys.readouterr().err

@@ -98,11 +98,14 @@ class BaseModel(ABC):
     def step(self, optimizer):
         """Optimizer step through the gradient scaler (skipped by fp16 when gradients overflowed)."""
         self.scaler.step(optimizer)
+        self._stepped = True
 
     def train_step(self):
-        """One training iteration: the model's optimize_parameters, then the gradient scaler's update."""
+        """One training iteration: the model's optimize_parameters, then the gradient scaler's update (only
+        after an optimizer stepped: iterations that only accumulate gradients leave the scale alone)."""
+        self._stepped = False
         self.optimize_parameters()
-        if self.scaler.is_enabled():
+        if self.scaler.is_enabled() and self._stepped:
             self.scaler.update()
 
     def make_optimizer(self, params, lr=None, beta1=None):

@@ -21,8 +21,42 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def _vgg19_features_skeleton():
-    from torchvision.models import vgg19
-    return vgg19(weights=None).features[:VGG19_SLICE_ENDS[-1]]
+    """torchvision's VGG19 ``features`` layers (same indices and key names) up to relu5_1, randomly initialised.
+
+    Built without the classifier, whose 120M parameters would take seconds to initialise for nothing.
+    """
+    from torchvision.models.vgg import cfgs, make_layers
+    features = make_layers(cfgs['E'], batch_norm=False)[:VGG19_SLICE_ENDS[-1]]
+    for m in features.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
+            nn.init.zeros_(m.bias)
+    return features
+
+
+def _pick_features(state, source):
+    """Load the ``features`` part of a VGG19 state_dict (``features.N.*`` or ``N.*`` keys) into a skeleton."""
+    if isinstance(state, dict) and 'state_dict' in state and isinstance(state['state_dict'], dict):
+        state = state['state_dict']
+    if not isinstance(state, dict):
+        raise ValueError(f"{source} is not a VGG19 state_dict")
+    features = _vgg19_features_skeleton()
+    own = features.state_dict()
+    picked = {}
+    for key in own:
+        for candidate in ('features.' + key, key):
+            if candidate in state:
+                picked[key] = state[candidate]
+                break
+    missing = [k for k in own if k not in picked]
+    if missing:
+        raise ValueError(f"{source} does not hold VGG19 weights (missing e.g. 'features.{missing[0]}')")
+    bad = [k for k in own if tuple(picked[k].shape) != tuple(own[k].shape)]
+    if bad:
+        raise ValueError(f"{source}: '{bad[0]}' has shape {tuple(picked[bad[0]].shape)}, "
+                         f"VGG19 needs {tuple(own[bad[0]].shape)}")
+    features.load_state_dict(picked)
+    return features
 
 
 def load_vgg19_features(weights=None):
@@ -36,9 +70,9 @@ def load_vgg19_features(weights=None):
     if weights == 'random':
         return _vgg19_features_skeleton()
     if weights in (None, '', 'imagenet'):
-        from torchvision.models import VGG19_Weights, vgg19
+        from torchvision.models import VGG19_Weights
         try:
-            return vgg19(weights=VGG19_Weights.IMAGENET1K_V1).features[:VGG19_SLICE_ENDS[-1]]
+            state = VGG19_Weights.IMAGENET1K_V1.get_state_dict(progress=False)
         except Exception as exc:  # offline, proxy or hash errors all need the same advice
             raise FileNotFoundError(
                 f"cannot get torchvision's VGG19 ImageNet weights ({type(exc).__name__}: "
@@ -46,6 +80,7 @@ def load_vgg19_features(weights=None):
                 f"download {VGG19_Weights.IMAGENET1K_V1.url} and pass it with --vgg_weights PATH "
                 f"(or copy it into {os.path.join(torch.hub.get_dir(), 'checkpoints')}); "
                 f"--vgg_weights random runs without it for tests only") from None
+        return _pick_features(state, "torchvision's VGG19_Weights.IMAGENET1K_V1")
     path = os.path.expanduser(str(weights))
     if not os.path.isfile(path):
         raise FileNotFoundError(f"--vgg_weights '{weights}': no such file (give a torchvision VGG19 state_dict "
@@ -54,25 +89,7 @@ def load_vgg19_features(weights=None):
         state = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as exc:
         raise ValueError(f"--vgg_weights '{path}' is not a readable PyTorch state_dict ({exc})") from None
-    if isinstance(state, dict) and 'state_dict' in state and isinstance(state['state_dict'], dict):
-        state = state['state_dict']
-    features = _vgg19_features_skeleton()
-    own = features.state_dict()
-    picked = {}
-    for key in own:
-        for candidate in ('features.' + key, key):
-            if candidate in state:
-                picked[key] = state[candidate]
-                break
-    missing = [k for k in own if k not in picked]
-    if missing:
-        raise ValueError(f"--vgg_weights '{path}' does not hold VGG19 weights (missing e.g. 'features.{missing[0]}')")
-    bad = [k for k in own if tuple(picked[k].shape) != tuple(own[k].shape)]
-    if bad:
-        raise ValueError(f"--vgg_weights '{path}': '{bad[0]}' has shape {tuple(picked[bad[0]].shape)}, "
-                         f"VGG19 needs {tuple(own[bad[0]].shape)}")
-    features.load_state_dict(picked)
-    return features
+    return _pick_features(state, f"--vgg_weights '{path}'")
 
 
 class VGG19Features(nn.Module):

@@ -1,8 +1,9 @@
 """Static HTML pages of images built with dominate (training snapshots and test results).
 
 All image paths are relative to the page, so a results or web folder can be moved, zipped or served as is.
-A results page shows ``metrics.json`` (next to index.html) as a table when the file is there when the page is
-written; :func:`update_metrics_section` adds or replaces that table in an existing page.
+A results page can show a dict of metrics at its top (:meth:`HTML.add_metrics`); :func:`update_metrics_section`
+adds or replaces that table in a page already written, and :func:`refresh_metrics` does so from the
+``metrics.json`` next to it (e.g. after scripts/evaluate.py scored the images).
 """
 import json
 import os
@@ -104,13 +105,11 @@ class HTML:
     def render(self):
         body = self.doc.render()
         metrics = self.metrics
-        if metrics is None:
-            metrics = read_metrics(os.path.join(self.web_dir, 'metrics.json'))
         section = metrics_section(metrics) if metrics else METRICS_BEGIN + METRICS_END
         return body.replace('<body>', f'<body>\n<h3>{escape(self.title)}</h3>\n' + section, 1)
 
     def save(self):
-        """Write the page atomically (with metrics.json as a table when it is next to the page)."""
+        """Write the page atomically."""
         util.atomic_write_text(os.path.join(self.web_dir, self.filename), self.render())
 
 
@@ -169,6 +168,14 @@ def update_metrics_section(page_path, metrics):
     else:
         text = text.replace('<body>', '<body>\n' + section, 1)
     util.atomic_write_text(page_path, text)
+
+
+def refresh_metrics(web_dir, filename='index.html'):
+    """Show ``web_dir/metrics.json`` on the page ``web_dir/filename``; returns the metrics (None when absent)."""
+    metrics = read_metrics(os.path.join(web_dir, 'metrics.json'))
+    if metrics is not None:
+        update_metrics_section(os.path.join(web_dir, filename), metrics)
+    return metrics
 
 
 # -------------------------------------------------------------------------- training pages (util/visualizer.py)

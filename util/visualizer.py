@@ -340,7 +340,10 @@ class VisdomBackend(Backend):
             self._queue.put(None, timeout=self.POST_TIMEOUT)
         except queue.Full:
             return
-        self._thread.join(timeout=self.POST_TIMEOUT * (self.QUEUE_SIZE + 2))
+        self._thread.join(timeout=2 * self.POST_TIMEOUT)  # bounded: whatever is still queued then is dropped
+        if self.dropped:
+            print(f'visdom: {self.dropped} update(s) were skipped because the server answered slower than '
+                  f'training ran', file=sys.stderr)
 
     # -- background thread
     def _client(self):
@@ -432,6 +435,8 @@ class CometBackend(Backend):
         self.log_level = getattr(opt, 'log_level', 2)
         # comet_ml patches torch & co. for automatic logging; everything is logged explicitly here
         os.environ.setdefault('COMET_DISABLE_AUTO_LOGGING', '1')
+        # its git metadata should describe the code that runs, whatever the working directory
+        os.environ.setdefault('COMET_GIT_DIRECTORY', os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         try:
             import comet_ml
         except ImportError:

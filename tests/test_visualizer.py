@@ -348,6 +348,7 @@ def visdom_server(tmp_path_factory):
             proc.wait()
 
 
+@pytest.mark.filterwarnings("ignore:The 'warn' method is deprecated:DeprecationWarning")
 def test_visdom_receives_images_labels_and_loss_plot(paired_root, tmp_path, visdom_server, capsys):
     from visdom import Visdom
     env = f'zoo_test_{os.getpid()}'

@@ -143,11 +143,13 @@ class HTMLBackend(Backend):
     The cost of an update does not grow with the run: each snapshot is rendered to HTML once, index.html
     holds only the newest ``page_size`` of them, and every ``page_size`` snapshots a history page is written
     once and never touched again. The loss history lives in memory (and in the append-only
-    loss_history.jsonl, read back once on --continue_train); the plot draws at most MAX_PLOT_POINTS per line.
+    loss_history.jsonl, read back once on --continue_train); the plot draws at most MAX_PLOT_POINTS per line
+    (bucket means, then --plot_smoothing) and is redrawn at most every PLOT_MIN_INTERVAL seconds.
     """
 
     name = 'html'
     MAX_PLOT_POINTS = 2000
+    PLOT_MIN_INTERVAL = 10.0  # seconds between two drawings of the plot (~0.1-0.5 s each); close() draws the last
 
     def __init__(self, opt):
         self.opt = opt
@@ -166,6 +168,7 @@ class HTMLBackend(Backend):
         self.loss_x = {}  # loss name -> list of x (fractional epochs)
         self.loss_y = {}
         self.plot_dirty = False
+        self.last_plot = -float('inf')
         if getattr(opt, 'continue_train', False):
             self._load_history()
         else:  # a new run in this folder starts new pages (old images stay on disk)
@@ -221,9 +224,9 @@ class HTMLBackend(Backend):
     def _history_name(page):
         return f'history_{page:04d}.html'
 
-    def write_page(self):
-        """Regenerate the loss plot and index.html (newest snapshots first, links to history pages)."""
-        if self.plot_dirty:
+    def write_page(self, final=False):
+        """Regenerate the loss plot (at most every PLOT_MIN_INTERVAL s, unless final) and index.html."""
+        if self.plot_dirty and (final or time.monotonic() - self.last_plot >= self.PLOT_MIN_INTERVAL):
             self.write_plot()
         pages = self.count // self.page_size
         links = [(self._history_name(p), f'snapshots {(p - 1) * self.page_size + 1}-{p * self.page_size}')
@@ -265,10 +268,11 @@ class HTMLBackend(Backend):
         fig.tight_layout()
         util.atomic_write(self.plot_path, lambda f: fig.savefig(f, format='png'))
         self.plot_dirty = False
+        self.last_plot = time.monotonic()
 
     def close(self):
         if self.plot_dirty:
-            self.write_page()
+            self.write_page(final=True)
 
 
 class VisdomBackend(Backend):

@@ -112,7 +112,7 @@ class LissModel(CycleGANModel):
             if not 0.0 <= opt.encoder_merge_ratio <= 1.0:
                 raise ValueError(f'--encoder_merge_ratio must be in [0, 1] (got {opt.encoder_merge_ratio})')
         super().__init__(opt)
-        self.head_scores = OrderedDict()
+        self._score_sums, self._score_count = OrderedDict(), 0  # test-time head accuracies (--show_heads)
         for d in ('A', 'B'):
             if 'depth' in self.aux_tasks:
                 self.visual_names.append(f'depth_pred_{d}')
@@ -222,7 +222,7 @@ class LissModel(CycleGANModel):
             return
         metrics = self.validate()
         metrics['phase'] = float(self.schedule.phase)
-        visualizer.print_current_metrics(epoch, metrics, split=f'{self.val_split()} metrics')
+        visualizer.print_current_metrics(epoch, metrics, split=self.val_split())
         message = self.update_task_schedule(metrics, epoch)
         if message:
             visualizer.log_message(message)
@@ -419,8 +419,7 @@ class LissModel(CycleGANModel):
         """Head predictions as images (depth map, gray input and its colourisation) and rotation/jigsaw scores."""
         if self.isTrain or not getattr(self.opt, 'show_heads', False):
             return
-        self.head_scores = OrderedDict()
-        rng = torch.Generator().manual_seed(int(self.opt.seed))
+        rng = torch.Generator().manual_seed(int(self.opt.seed) + self._score_count)
         with self.autocast():
             for d, net, real in self.generators():
                 if 'depth' in self.aux_tasks:
@@ -432,16 +431,21 @@ class LissModel(CycleGANModel):
                 if 'rotation' in self.aux_tasks:
                     x, y = rotation_batch(real)
                     logits = net.heads['rotation'](net.encoder(x))
-                    self.head_scores[f'rotation_acc_{d}'] = float((logits.argmax(1) == y).float().mean())
+                    self._add_score(f'rotation_acc_{d}', (logits.argmax(1) == y).float())
                 if 'jigsaw' in self.aux_tasks:
                     perms = net.heads['jigsaw'].permutations
                     y = torch.randint(len(perms), (real.shape[0],), generator=rng).to(real.device)
                     logits = net.heads['jigsaw'](net.encoder(jigsaw_batch(real, perms, y)))
-                    self.head_scores[f'jigsaw_acc_{d}'] = float((logits.argmax(1) == y).float().mean())
+                    self._add_score(f'jigsaw_acc_{d}', (logits.argmax(1) == y).float())
+        self._score_count += 1
 
-    def get_current_scores(self):
-        """Per-batch head scores of the last test() (with --show_heads), for the results page."""
-        return OrderedDict(self.head_scores)
+    def _add_score(self, name, hits):
+        total, count = self._score_sums.get(name, (0.0, 0))
+        self._score_sums[name] = (total + float(hits.sum()), count + hits.numel())
+
+    def test_metrics(self):
+        """Mean rotation / jigsaw accuracy of the heads over the test run (--show_heads), for test.py's report."""
+        return OrderedDict((name, total / max(count, 1)) for name, (total, count) in self._score_sums.items())
 
     # ------------------------------------------------------------------ exact resume
 

@@ -35,7 +35,7 @@ DEFAULT_CACHE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath
 
 # torch-fidelity's name for its TF-compatible InceptionV3 and the layers each metric reads.
 _FEATURE_EXTRACTOR = 'inception-v3-compat'
-_LAYER_FID_KID = '2048'
+FID_DIMS = (64, 192, 768, 2048)
 _LAYER_ISC = 'logits_unbiased'
 # The official file's name ends with the first 8 hex digits of its SHA-256 (torch.hub convention).
 _OFFICIAL_SHA256_PREFIX = '6726825d'
@@ -188,7 +188,10 @@ def _sha256(path):
 
 
 def weights_tag(weights_file):
-    """``'official'`` for torch-fidelity's file, else ``'w<sha256 prefix>'``: keeps caches of different weights apart."""
+    """``'official'`` for torch-fidelity's file, else ``'w<sha256 prefix>'``.
+
+    Part of every cache key, so statistics computed with different weights never mix.
+    """
     sha = _sha256(weights_file)
     return 'official' if sha.startswith(_OFFICIAL_SHA256_PREFIX) else 'w' + sha[:10]
 
@@ -325,57 +328,65 @@ def _need(n, what, metric, minimum=2):
 # ----------------------------------------------------------------------------------------------
 # cache of real-image statistics
 
-def _cache_key(name, weights_file):
-    return f"{normalize_cache_name(name)}-{weights_tag(weights_file)}"
+def _check_dims(dims):
+    dims = int(dims)
+    if dims not in FID_DIMS:
+        raise ValueError(f"FID/KID feature size must be one of {', '.join(map(str, FID_DIMS))} (Inception layers), "
+                         f"got {dims}")
+    return dims
 
 
-def _cache_files(cache_dir, key):
+def _cache_key(name, weights_file, dims):
+    # weights and feature size are part of the key, so statistics of different feature spaces never mix
+    return f"{normalize_cache_name(name)}-{weights_tag(weights_file)}" + ('' if dims == 2048 else f"-d{dims}")
+
+
+def _cache_files(cache_dir, key, dims):
     """The files torch-fidelity writes for a cached input (its naming), plus our metadata file."""
     prefix = os.path.join(cache_dir, f"{key}-{_FEATURE_EXTRACTOR}-")
     return {
-        'features_fid': prefix + f"features-{_LAYER_FID_KID}.pt",
+        'features_fid': prefix + f"features-{dims}.pt",
         'features_isc': prefix + f"features-{_LAYER_ISC}.pt",
-        'stat_fid': prefix + f"stat-fid-{_LAYER_FID_KID}.pt",
+        'stat_fid': prefix + f"stat-fid-{dims}.pt",
         'meta': os.path.join(cache_dir, f"{key}.json"),
     }
 
 
-def _read_meta(cache_dir, key):
-    path = _cache_files(cache_dir, key)['meta']
-    if not all(os.path.isfile(p) for p in _cache_files(cache_dir, key).values()):
+def _read_meta(cache_dir, key, dims):
+    files = _cache_files(cache_dir, key, dims)
+    if not all(os.path.isfile(p) for p in files.values()):
         return None
-    with open(path) as f:
+    with open(files['meta']) as f:
         return json.load(f)
 
 
-def _clear_cache(cache_dir, key):
-    for p in _cache_files(cache_dir, key).values():
-        if os.path.exists(p):
-            os.remove(p)
-
-
-def has_cached_statistics(name, weights_path=None, cache_dir=None):
-    """True when ``cache_real_statistics(name=...)`` was run for these Inception weights."""
+def has_cached_statistics(name, weights_path=None, cache_dir=None, dims=2048):
+    """True when ``cache_real_statistics(name=...)`` was run for these Inception weights and feature size."""
     weights_file = resolve_inception_weights(weights_path)
-    return _read_meta(cache_dir or DEFAULT_CACHE_DIR, _cache_key(name, weights_file)) is not None
+    dims = _check_dims(dims)
+    return _read_meta(cache_dir or DEFAULT_CACHE_DIR, _cache_key(name, weights_file, dims), dims) is not None
 
 
-def cached_statistics_info(name, weights_path=None, cache_dir=None):
+def cached_statistics_info(name, weights_path=None, cache_dir=None, dims=2048):
     """Metadata of a cached statistics entry (source, number of images, weights), or FileNotFoundError."""
     weights_file = resolve_inception_weights(weights_path)
+    dims = _check_dims(dims)
     cache_dir = cache_dir or DEFAULT_CACHE_DIR
-    meta = _read_meta(cache_dir, _cache_key(name, weights_file))
+    meta = _read_meta(cache_dir, _cache_key(name, weights_file, dims), dims)
     if meta is None:
-        raise FileNotFoundError(f"no cached statistics named '{normalize_cache_name(name)}' in '{cache_dir}' for "
-                                f"these Inception weights: compute them first with cache_real_statistics "
-                                f"(scripts/setup_fid.py --path DIR --name {normalize_cache_name(name)})")
+        key = normalize_cache_name(name)
+        raise FileNotFoundError(f"no cached statistics named '{key}' in '{cache_dir}' for these Inception weights "
+                                f"and dims={dims}: compute them first with cache_real_statistics "
+                                f"(scripts/setup_fid.py --path DIR --name {key})")
     return meta
 
 
-def _fidelity_kwargs(weights_file, cuda, batch_size, n_items, verbose, seed):
+def _fidelity_kwargs(weights_file, cuda, batch_size, n_items, dims, verbose, seed):
     return dict(
         feature_extractor=_FEATURE_EXTRACTOR,
         feature_extractor_weights_path=weights_file,
+        feature_layer_fid=str(dims),
+        feature_layer_kid=str(dims),
         cuda=cuda,
         batch_size=batch_size,
         # worker processes cost more than they save on small sets
@@ -386,38 +397,45 @@ def _fidelity_kwargs(weights_file, cuda, batch_size, n_items, verbose, seed):
 
 
 def cache_real_statistics(real, name, weights_path=None, cache_dir=None, max_images=None, resize=None,
-                          device=None, batch_size=32, seed=2020, verbose=False):
+                          device=None, batch_size=32, dims=2048, seed=2020, verbose=False):
     """Compute and cache the Inception features/statistics of real images under ``name`` (lowercased).
 
-    Overwrites an existing entry of the same name and weights. ``real`` is a folder, a file list, an
-    image tensor or a Dataset; ``max_images`` keeps the first N files (sorted by name). Returns
-    ``{'num_images', 'isc', 'isc_std'}``: the Inception Score of the real set, a useful reference.
+    Overwrites an existing entry of the same name, weights and ``dims``. ``real`` is a folder, a file
+    list, an image tensor or a Dataset; ``max_images`` keeps the first N files (sorted by name).
+    Returns ``{'num_images', 'isc', 'isc_std'}``: the Inception Score of the real set, a useful reference.
     """
     weights_file = resolve_inception_weights(weights_path)
     _warn_if_unofficial(weights_file)
+    dims = _check_dims(dims)
     dataset, fingerprint = _as_dataset(real, resize=resize, max_images=max_images)
-    return _build_cache(dataset, fingerprint, real, _cache_key(name, weights_file), weights_file,
-                        cache_dir or DEFAULT_CACHE_DIR, _device_is_cuda(device), batch_size, seed, verbose)
+    return _build_cache(dataset, fingerprint, real, name, weights_file, cache_dir or DEFAULT_CACHE_DIR,
+                        _device_is_cuda(device), batch_size, dims, seed, verbose)
 
 
-def _build_cache(dataset, fingerprint, source, key, weights_file, cache_dir, cuda, batch_size, seed, verbose):
+def _build_cache(dataset, fingerprint, source, name, weights_file, cache_dir, cuda, batch_size, dims, seed,
+                 verbose):
     import torch_fidelity
+    key = _cache_key(name, weights_file, dims)
+    files = _cache_files(cache_dir, key, dims)
     n = len(dataset)
     _need(n, 'real', 'caching statistics')
     os.makedirs(cache_dir, exist_ok=True)
-    _clear_cache(cache_dir, key)
+    for p in files.values():
+        if os.path.exists(p):
+            os.remove(p)
     # The same dataset under the same cache name on both sides: torch-fidelity extracts it once, caches
     # both feature layers (FID/KID and IS) and the FID statistics, and the second side is a cache hit.
     # Every later fid/kid/isc call can then be served from the cache alone.
     out = torch_fidelity.calculate_metrics(
         input1=dataset, input2=dataset, input1_cache_name=key, input2_cache_name=key, cache=True,
         cache_root=cache_dir, isc=True, fid=True, isc_splits=_isc_splits(n),
-        **_fidelity_kwargs(weights_file, cuda, batch_size, n, verbose, seed))
-    meta = {'name': key.rsplit('-', 1)[0], 'source': os.path.realpath(source) if isinstance(source, str) else None,
-            'fingerprint': fingerprint, 'num_images': n, 'weights': os.path.realpath(weights_file),
+        **_fidelity_kwargs(weights_file, cuda, batch_size, n, dims, verbose, seed))
+    meta = {'name': normalize_cache_name(name),
+            'source': os.path.realpath(source) if isinstance(source, str) else None,
+            'fingerprint': fingerprint, 'num_images': n, 'dims': dims, 'weights': os.path.realpath(weights_file),
             'weights_tag': weights_tag(weights_file), 'created': time.strftime('%Y-%m-%d %H:%M:%S')}
-    _atomic_write(_cache_files(cache_dir, key)['meta'], lambda f: f.write(json.dumps(meta, indent=2).encode()))
-    missing = [p for p in _cache_files(cache_dir, key).values() if not os.path.isfile(p)]
+    _atomic_write(files['meta'], lambda f: f.write(json.dumps(meta, indent=2).encode()))
+    missing = [p for p in files.values() if not os.path.isfile(p)]
     if missing:  # torch-fidelity changed its cache layout: better to fail here than on first use
         raise RuntimeError(f"torch-fidelity did not write the expected cache files {missing}")
     return {'num_images': float(n), 'isc': float(out['inception_score_mean']),
@@ -434,7 +452,7 @@ def _isc_splits(n):
 
 def fidelity_metrics(generated, real=None, metrics=FIDELITY_METRICS, weights_path=None, real_cache_name=None,
                      cache_dir=None, device=None, batch_size=32, resize=None, kid_subset_size=None,
-                     kid_subsets=100, isc_splits=None, gen_suffix='', real_suffix='',
+                     kid_subsets=100, isc_splits=None, gen_suffix='', real_suffix='', dims=2048,
                      seed=2020, verbose=False):
     """FID/KID/IS of ``generated`` images against ``real`` ones, through ``torch_fidelity.calculate_metrics``.
 
@@ -442,7 +460,9 @@ def fidelity_metrics(generated, real=None, metrics=FIDELITY_METRICS, weights_pat
     ``real_cache_name``: name of cached real statistics (project-local ``.fid_stats/``). With ``real``
     also given, the cache is built on first use and rebuilt when the real files change; with ``real``
     None the cache must exist (``cache_real_statistics``). KID's subset size is min(1000, #gen, #real);
-    IS uses min(10, #gen // 2) splits. Returns e.g. ``{'fid': .., 'kid': .., 'kid_std': .., 'isc': .., 'isc_std': ..}``.
+    IS uses min(10, #gen // 2) splits. ``dims`` picks the Inception layer for FID/KID (2048 is the
+    standard; 64/192/768 as in pytorch-fid's ``--dims`` are much faster on CPU but not comparable).
+    Returns e.g. ``{'fid': .., 'kid': .., 'kid_std': .., 'isc': .., 'isc_std': ..}``.
     """
     import torch_fidelity
     metrics = [m for m in parse_metrics(metrics) if m in FIDELITY_METRICS]
@@ -452,12 +472,13 @@ def fidelity_metrics(generated, real=None, metrics=FIDELITY_METRICS, weights_pat
     weights_file = resolve_inception_weights(weights_path)
     _warn_if_unofficial(weights_file)
     cuda = _device_is_cuda(device)
+    dims = _check_dims(dims)
     gen_ds, _ = _as_dataset(generated, resize=resize, suffix=gen_suffix)
     n_gen = len(gen_ds)
     for m in metrics:
         _need(n_gen, 'generated', m.upper())
 
-    kwargs = _fidelity_kwargs(weights_file, cuda, batch_size, n_gen, verbose, seed)
+    kwargs = _fidelity_kwargs(weights_file, cuda, batch_size, n_gen, dims, verbose, seed)
     kwargs.update(input1=gen_ds, isc='isc' in metrics, fid='fid' in metrics, kid='kid' in metrics,
                   isc_splits=isc_splits or _isc_splits(n_gen), kid_subsets=kid_subsets, cache=False)
     if binary:
@@ -466,19 +487,19 @@ def fidelity_metrics(generated, real=None, metrics=FIDELITY_METRICS, weights_pat
         cache_dir = cache_dir or DEFAULT_CACHE_DIR
         n_real = None
         if real_cache_name is not None:
-            key = _cache_key(real_cache_name, weights_file)
-            meta = _read_meta(cache_dir, key)
+            key = _cache_key(real_cache_name, weights_file, dims)
+            meta = _read_meta(cache_dir, key, dims)
             if real is not None:
                 real_ds, fingerprint = _as_dataset(real, resize=resize, suffix=real_suffix)
                 if meta is None or meta.get('num_images') != len(real_ds) or \
                         (fingerprint is not None and meta.get('fingerprint') != fingerprint):
                     if meta is not None:
                         warnings.warn(f"cached statistics '{key}' were built from other images: rebuilding them")
-                    _build_cache(real_ds, fingerprint, real, key, weights_file, cache_dir, cuda, batch_size, seed,
-                                 verbose)
-                    meta = _read_meta(cache_dir, key)
+                    _build_cache(real_ds, fingerprint, real, real_cache_name, weights_file, cache_dir, cuda,
+                                 batch_size, dims, seed, verbose)
+                    meta = _read_meta(cache_dir, key, dims)
             elif meta is None:
-                cached_statistics_info(real_cache_name, weights_file, cache_dir)  # raises the clear error
+                cached_statistics_info(real_cache_name, weights_file, cache_dir, dims)  # raises the clear error
             n_real = int(meta['num_images'])
             # Every file torch-fidelity looks up exists now, so input2 is only a label it never opens.
             kwargs.update(input2=real if isinstance(real, str) else key, input2_cache_name=key, cache=True,
@@ -574,7 +595,8 @@ def paired_metrics(generated, real, metrics=PAIRED_METRICS, gen_suffix='', real_
 # one entry point and metrics.json
 
 def evaluate(generated, real=None, metrics=ALL_METRICS, weights_path=None, real_cache_name=None, cache_dir=None,
-             device=None, batch_size=32, resize=None, gen_suffix='', real_suffix='', seed=2020, verbose=False):
+             device=None, batch_size=32, resize=None, gen_suffix='', real_suffix='', dims=2048, seed=2020,
+             verbose=False):
     """Every requested metric between generated and real images, as one flat dict of floats."""
     names = parse_metrics(metrics)
     result = {}
@@ -582,7 +604,7 @@ def evaluate(generated, real=None, metrics=ALL_METRICS, weights_path=None, real_
         result.update(fidelity_metrics(generated, real, names, weights_path=weights_path,
                                        real_cache_name=real_cache_name, cache_dir=cache_dir, device=device,
                                        batch_size=batch_size, resize=resize, gen_suffix=gen_suffix,
-                                       real_suffix=real_suffix, seed=seed, verbose=verbose))
+                                       real_suffix=real_suffix, dims=dims, seed=seed, verbose=verbose))
     if any(m in PAIRED_METRICS for m in names):
         if real is None:
             raise ValueError("PSNR/SSIM/L1 need a folder of real images paired by file name with the generated ones")

@@ -11,6 +11,15 @@ from models.omnigan.losses import (ClassifierLoss, WaterLoss, build_losses, cros
 TINY = dict(enc_dim=4, enc_n_res=1, dec_n_res=1, spade_nhidden=8)
 
 
+
+@pytest.fixture(autouse=True, scope="module")
+def single_thread():
+    """These tensors are tiny: one intra-op thread avoids OpenMP oversubscription on busy 2-core machines."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
 def _shapes(out):
     return {k: (tuple(v.shape) if torch.is_tensor(v) else {kk: tuple(vv.shape) for kk, vv in v.items()})
             for k, v in out.items()}

@@ -14,7 +14,6 @@ import json
 import math
 import os
 import re
-import tempfile
 import time
 import warnings
 
@@ -22,6 +21,8 @@ import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
+
+from util.util import atomic_torch_save, atomic_write_text
 
 FIDELITY_METRICS = ('fid', 'kid', 'isc')
 PAIRED_METRICS = ('psnr', 'ssim', 'l1')
@@ -250,7 +251,7 @@ def make_random_inception_weights(path, seed=0):
                 module.weight.normal_(0.0, 5.0 / math.sqrt(module.in_features), generator=gen)
                 module.bias.zero_()
     state = {k: v.clone() for k, v in net.state_dict().items()}
-    _atomic_write(str(path), lambda f: torch.save(state, f))
+    atomic_torch_save(state, str(path))
     return str(path)
 
 
@@ -434,7 +435,7 @@ def _build_cache(dataset, fingerprint, source, name, weights_file, cache_dir, cu
             'source': os.path.realpath(source) if isinstance(source, str) else None,
             'fingerprint': fingerprint, 'num_images': n, 'dims': dims, 'weights': os.path.realpath(weights_file),
             'weights_tag': weights_tag(weights_file), 'created': time.strftime('%Y-%m-%d %H:%M:%S')}
-    _atomic_write(files['meta'], lambda f: f.write(json.dumps(meta, indent=2).encode()))
+    atomic_write_text(files['meta'], json.dumps(meta, indent=2))
     missing = [p for p in files.values() if not os.path.isfile(p)]
     if missing:  # torch-fidelity changed its cache layout: better to fail here than on first use
         raise RuntimeError(f"torch-fidelity did not write the expected cache files {missing}")
@@ -613,22 +614,6 @@ def evaluate(generated, real=None, metrics=ALL_METRICS, weights_path=None, real_
     return result
 
 
-def _atomic_write(path, write_fn):
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.' + os.path.basename(path) + '.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            write_fn(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def _json_number(v):
     # strict JSON has no inf/nan (browsers reject them); write them as strings and read them back as floats
     v = float(v)
@@ -639,7 +624,7 @@ def write_metrics_json(path, metrics):
     """Atomically write a flat dict of metrics to ``path`` (``inf``/``nan`` stored as strings)."""
     data = {str(k): _json_number(v) for k, v in metrics.items()}
     text = json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + '\n'
-    _atomic_write(str(path), lambda f: f.write(text.encode()))
+    atomic_write_text(str(path), text)
     return str(path)
 
 

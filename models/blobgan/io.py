@@ -6,30 +6,16 @@ the training run sits next to it.
 """
 import json
 import os
-import tempfile
 
 import torch
 
+from util.util import atomic_torch_save
 from .discriminator import BlobEncoder
 from .generator import BlobGenerator
 
 GEN_FORMAT = 'blobgan-generator-v1'
 ENC_FORMAT = 'blobgan-encoder-v1'
 CONFIG_NAME = 'blobgan_config.json'
-
-
-def atomic_torch_save(obj, path):
-    """torch.save to a temporary file in the same folder, then os.replace (no half-written checkpoints)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.tmp')
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def save_generator(path, generator):

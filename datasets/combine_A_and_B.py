@@ -147,6 +147,15 @@ def plan_jobs(fold_a, fold_b, fold_ab, num_imgs=None, use_ab=False, resize="none
     return jobs
 
 
+def run_jobs(fn, jobs, multiprocess=True, num_workers=None):
+    """``[fn(job) for job in jobs]``, spread over a process pool when several cores and jobs exist."""
+    workers = num_workers or os.cpu_count() or 1
+    if multiprocess and workers > 1 and len(jobs) > 1:
+        with multiprocessing.Pool(min(workers, len(jobs))) as pool:
+            return pool.map(fn, jobs, chunksize=max(1, len(jobs) // (4 * workers)))
+    return [fn(job) for job in jobs]
+
+
 def combine(fold_a, fold_b, fold_ab, num_imgs=None, use_ab=False, resize="none", size=256,
             multiprocess=True, num_workers=None, log=print):
     """Create the aligned dataset; returns the list of written paths."""
@@ -155,12 +164,7 @@ def combine(fold_a, fold_b, fold_ab, num_imgs=None, use_ab=False, resize="none",
     jobs = plan_jobs(fold_a, fold_b, fold_ab, num_imgs, use_ab, resize, size, log)
     for split_dir in sorted({os.path.dirname(j[2]) for j in jobs}):
         os.makedirs(split_dir, exist_ok=True)
-    workers = num_workers or os.cpu_count() or 1
-    if multiprocess and workers > 1 and len(jobs) > 1:
-        with multiprocessing.Pool(min(workers, len(jobs))) as pool:
-            written = pool.map(combine_pair, jobs, chunksize=max(1, len(jobs) // (4 * workers)))
-    else:
-        written = [combine_pair(job) for job in jobs]
+    written = run_jobs(combine_pair, jobs, multiprocess, num_workers)
     log(f"wrote {len(written)} aligned images to {fold_ab}")
     return written
 

@@ -14,7 +14,6 @@ right) as ``<output_dir>/<phase>/<id>.jpg``. Train label->photo with ``--directi
 """
 
 import argparse
-import multiprocessing
 import os
 import sys
 
@@ -22,7 +21,7 @@ from PIL import Image
 
 # combine_A_and_B lives next to this file; make it importable however this script is started.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from combine_A_and_B import concat_side_by_side, load_rgb, save_image_atomic  # noqa: E402
+from combine_A_and_B import concat_side_by_side, load_rgb, run_jobs, save_image_atomic  # noqa: E402
 
 LABEL_SUFFIX = "_gtFine_color.png"
 PHOTO_SUFFIX = "_leftImg8bit.png"
@@ -82,12 +81,7 @@ def prepare(gtfine_dir, leftimg_dir, output_dir, phases=("train", "val"), size=2
     jobs = plan_jobs(gtfine_dir, leftimg_dir, output_dir, phases, size, ext, log)
     for phase in phases:
         os.makedirs(os.path.join(output_dir, phase), exist_ok=True)
-    workers = num_workers or os.cpu_count() or 1
-    if multiprocess and workers > 1 and len(jobs) > 1:
-        with multiprocessing.Pool(min(workers, len(jobs))) as pool:
-            written = pool.map(convert_pair, jobs, chunksize=max(1, len(jobs) // (4 * workers)))
-    else:
-        written = [convert_pair(job) for job in jobs]
+    written = run_jobs(convert_pair, jobs, multiprocess, num_workers)
     log(f"wrote {len(written)} aligned images to {output_dir}")
     return written
 

@@ -4,4 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
 export CUDA_VISIBLE_DEVICES=""   # the suite never needs a GPU, and must behave the same without one
+# two pytest workers on two cores: one compute thread each instead of both fighting over both cores
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} MKL_NUM_THREADS=${MKL_NUM_THREADS:-1}
 exec .venv/bin/python -m pytest -n 2 --durations=15 "$@"

@@ -378,12 +378,18 @@ class OmniganModel(BaseModel):
             self.loss_G = self._generator_losses()
         if torch.is_tensor(self.loss_G) and self.loss_G.requires_grad:
             self.backward(self.loss_G)
-        if self.train_repr:
-            self.step(self.optimizer_E)
-            if self.optimizer_G is not None:
-                self.step(self.optimizer_G)
-        if self.phase == "translation" and self.optimizer_T is not None:
-            self.step(self.optimizer_T)
+        stepped = [self.optimizer_E, self.optimizer_G] if self.train_repr else []
+        if self.phase == "translation":
+            stepped.append(self.optimizer_T)
+        for o in g_optimizers:
+            if o is None:
+                continue
+            if o in stepped:
+                self.step(o)
+            else:
+                # an optimizer idle in this phase: none of its parameters has a gradient, so this changes
+                # nothing; it only tells its scheduler the optimizer ran (no "scheduler before step" warning)
+                o.step()
 
     def step_D(self):
         """Discriminator update over the multi-domain batch in the order of losses.d_update_plan."""
@@ -419,6 +425,8 @@ class OmniganModel(BaseModel):
     def step_C(self):
         """Domain classifier update on detached encoder features (only while the representation trains)."""
         if not self.train_repr or self.opt.lambda_C <= 0:
+            self.optimizer_C.zero_grad(set_to_none=True)
+            self.optimizer_C.step()  # no gradients: changes nothing, keeps its scheduler from warning
             return
         self.set_requires_grad(self.netC, True)
         self.optimizer_C.zero_grad(set_to_none=True)

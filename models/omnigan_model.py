@@ -139,7 +139,7 @@ class OmniganModel(BaseModel):
                                                                 opt.omni_num_D, opt.norm), opt.init_type, opt.init_gain)
                 self.model_names.append("D")
             self.netC = networks.init_net(DomainClassifier(self.netG.encoder.output_dim, opt.omni_cls_dim,
-                                                           len(DOMAINS), opt.omni_norm), opt.init_type, opt.init_gain)
+                                                           len(DOMAINS)), opt.init_type, opt.init_gain)
             self.model_names.append("C")
             self.losses = build_losses(opt.gan_mode, opt.cycle_loss, opt.auto_loss, opt.depth_loss, opt.height_loss,
                                        opt.water_loss, opt.classifier_loss)

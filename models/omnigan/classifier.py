@@ -11,10 +11,12 @@ class DomainClassifier(nn.Module):
     """content code (in_nc x h x w) -> logits over `n_domains`.
 
     Two strided conv blocks shrink the map, global average pooling makes it size-agnostic, and a linear
-    layer produces the logits.
+    layer produces the logits. No normalisation by default: instance norm before the pooling would erase
+    exactly the per-image statistics that tell domains apart, and C sees one single-domain batch at a time,
+    so batch norm would do the same across the batch.
     """
 
-    def __init__(self, in_nc, dim=128, n_domains=len(DOMAINS), norm="in"):
+    def __init__(self, in_nc, dim=128, n_domains=len(DOMAINS), norm="none"):
         super().__init__()
         self.features = nn.Sequential(
             Conv2dBlock(in_nc, dim, 4, 2, 1, norm=norm, activation="lrelu", pad_type="reflect"),

@@ -20,7 +20,7 @@ class ImagePool:
         if self.pool_size == 0:
             return images
         return_images = []
-        for image in images.detach():
+        for image in images.detach().float():  # fp32 history: the saved pool does not depend on --amp
             image = image.unsqueeze(0)
             if len(self.images) < self.pool_size:
                 self.images.append(image.clone())
@@ -38,6 +38,6 @@ class ImagePool:
         return {'images': [im.cpu() for im in self.images], 'rng': self.rng.getstate()}
 
     def load_state_dict(self, state, device=None):
-        self.images = [im.to(device) if device is not None else im for im in state['images']]
+        self.images = [(im.to(device) if device is not None else im).float() for im in state['images']]
         version, internal, gauss = state['rng']
         self.rng.setstate((version, tuple(internal), gauss))

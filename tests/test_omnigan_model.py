@@ -203,3 +203,15 @@ def test_resume_keeps_frozen_representation(omni_root, tmp_path, train_cli):
     assert not any(p.requires_grad for p in model.netG.encoder.parameters())
     assert all(p.requires_grad for p in model.netG.decoders["t"].parameters())
     assert trainer.run()
+
+
+def test_deeplab_encoder_model_step_and_missing_weights(omni_root, tmp_path):
+    deeplab = ["--omni_encoder", "deeplabv2", "--deeplab_layers", "1,1,1,1", "--deeplab_proj_dim", "8",
+               "--repr_epochs", "1"]
+    model = build(omni_root, tmp_path, deeplab)
+    model.optimize_parameters()
+    backbone = model.netG.encoder.backbone
+    assert has_grads(backbone.conv1) and backbone.bn1.weight.grad is None  # frozen BatchNorm
+    assert all(math.isfinite(v) for v in model.get_current_losses().values())
+    with pytest.raises(FileNotFoundError, match="DeepLab-v2 weights file not found"):
+        build(omni_root, tmp_path, deeplab + ["--deeplab_weights", str(tmp_path / "nope.pth")])

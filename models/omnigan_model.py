@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from . import networks
-from .base_model import BaseModel
+from .base_model import BaseModel, unwrap
 from .omnigan import DOMAINS, DomainClassifier, OmniDiscriminator, OmniGenerator, parameter_report, parse_tasks
 from .omnigan.losses import (CLASSIFIER_CHOICES, RECON_CHOICES, WATER_CHOICES, build_losses, d_update_plan,
                              other)
@@ -176,6 +176,27 @@ class OmniganModel(BaseModel):
             names.remove("D")
         return names
 
+    # the update calls sub-networks (encoder, one decoder, one discriminator) directly, which the plain
+    # modules under a torch.compile wrapper provide
+    @property
+    def G(self):
+        return unwrap(self.netG)
+
+    @property
+    def D(self):
+        return unwrap(self.netD)
+
+    @property
+    def C(self):
+        return unwrap(self.netC)
+
+    def wrap_networks(self):
+        from util import distributed
+        if self.isTrain and distributed.is_distributed():
+            raise ValueError("omnigan trains in one process only: its update calls the generator's sub-networks "
+                             "directly, which DistributedDataParallel would not synchronise; run train.py without "
+                             "torchrun")
+
     # ------------------------------------------------------------------ phases
     def _enter_phase(self, phase, restoring=False):
         """Switch to `phase`; entering translation freezes the representation or lowers the encoder lr.
@@ -189,7 +210,7 @@ class OmniganModel(BaseModel):
         if phase != "translation":
             return
         if self.opt.repr_freeze:
-            for name, module in [("encoder", self.netG.encoder)] + [(k, d) for k, d in self.netG.decoders.items()
+            for name, module in [("encoder", self.G.encoder)] + [(k, d) for k, d in self.G.decoders.items()
                                                                     if k != "t"]:
                 for p in module.parameters():
                     p.requires_grad_(False)
@@ -309,7 +330,7 @@ class OmniganModel(BaseModel):
 
     def _generator_losses(self):
         """Sum of the generator's loss terms over the domains of the batch; fills loss_<name> and self.fakes."""
-        opt, G, L = self.opt, self.netG, self.losses["G"]
+        opt, G, L = self.opt, self.G, self.losses["G"]
         heads = self.active_heads()
         self.fakes = {"a": {}, "t": {}}
         repr_total, trans_total = [], []
@@ -332,14 +353,14 @@ class OmniganModel(BaseModel):
                     auto = opt.lambda_auto_a * L["auto"]["a"](G.adapt(z, style).float(), x.float())
                     fake = G.adapt(z, other(style))
                     self.fakes["a"][dom] = fake
-                    gan = opt.lambda_gan_a * L["gan"]["a"](self.netD["a"][other(style)](fake), True,
+                    gan = opt.lambda_gan_a * L["gan"]["a"](self.D["a"][other(style)](fake), True,
                                                            for_discriminator=False)
                     cycle = opt.lambda_cycle_a * L["cycle"]["a"](G.adapt(G.encode(fake), style).float(), x.float())
                     for name, term in (("auto_a", auto), ("gan_a", gan), ("cycle_a", cycle)):
                         self._add(name, term)
                         repr_total.append(term)
                 if opt.lambda_classifier > 0:
-                    logits = self.netC(z)
+                    logits = self.C(z)
                     if uniform is None:
                         uniform = torch.full_like(logits, 1.0 / logits.shape[1], dtype=torch.float32)
                     term = opt.lambda_classifier * L["classifier"](logits, uniform[: logits.shape[0]])
@@ -352,7 +373,7 @@ class OmniganModel(BaseModel):
                 auto = opt.lambda_auto_t * L["auto"]["t"](G.translate(z, flood, cond).float(), x.float())
                 fake = G.translate(z, other(flood), cond)
                 self.fakes["t"][dom] = fake
-                gan = opt.lambda_gan_t * L["gan"]["t"](self.netD["t"][other(flood)](fake), True,
+                gan = opt.lambda_gan_t * L["gan"]["t"](self.D["t"][other(flood)](fake), True,
                                                        for_discriminator=False)
                 z_fake = G.encode(fake)
                 with torch.no_grad():
@@ -405,7 +426,7 @@ class OmniganModel(BaseModel):
         totals = {h: [] for h in heads}
         pairs = {}
         for head, target, kind, dom in self.d_update_order:
-            netD = self.netD[head][target]
+            netD = self.D[head][target]
             image = self.batch[dom]["x"] if kind == "real" else self.fakes[head][dom].detach()
             with self.autocast():
                 pred = netD(image)
@@ -414,7 +435,7 @@ class OmniganModel(BaseModel):
         if gan.gan_mode == "wgangp" and self.opt.lambda_gp > 0:
             for (head, target), images in pairs.items():
                 for real, fake in zip(images["real"], images["fake"]):
-                    totals[head].append(networks.gradient_penalty(self.netD[head][target], real, fake,
+                    totals[head].append(networks.gradient_penalty(self.D[head][target], real, fake,
                                                                   lambda_gp=self.opt.lambda_gp))
         for head in heads:
             setattr(self, f"loss_D_{head}", sum(totals[head]))
@@ -433,9 +454,9 @@ class OmniganModel(BaseModel):
         total = []
         for dom, b in self.batch.items():
             with torch.no_grad(), self.autocast():
-                z = self.netG.encode(b["x"])
+                z = self.G.encode(b["x"])
             with self.autocast():
-                logits = self.netC(z.detach())
+                logits = self.C(z.detach())
             target = torch.full((logits.shape[0],), DOMAINS.index(dom), dtype=torch.long, device=logits.device)
             total.append(self.opt.lambda_C * self.losses["C"](logits, target))
         self.loss_C = sum(total)

@@ -215,3 +215,11 @@ def test_deeplab_encoder_model_step_and_missing_weights(omni_root, tmp_path):
     assert all(math.isfinite(v) for v in model.get_current_losses().values())
     with pytest.raises(FileNotFoundError, match="DeepLab-v2 weights file not found"):
         build(omni_root, tmp_path, deeplab + ["--deeplab_weights", str(tmp_path / "nope.pth")])
+
+
+def test_multi_process_training_is_refused_clearly(omni_root, tmp_path, monkeypatch):
+    model = build(omni_root, tmp_path)
+    from util import distributed
+    monkeypatch.setattr(distributed, "is_distributed", lambda: True)
+    with pytest.raises(ValueError, match="omnigan trains in one process only"):
+        model.wrap_networks()

@@ -103,7 +103,7 @@ class Config:
         gpu = '-1' if a.device == 'cpu' else (a.device.split(':')[1] if ':' in a.device else '0')
         base = ['--model', a.model, '--name', name, '--checkpoints_dir', self.dir, '--crop_size', str(a.size),
                 '--load_size', str(a.size), '--batch_size', str(a.batch_size), '--gpu_ids', gpu,
-                '--seed', str(a.seed), '--num_threads', '0', '--preprocess', 'none']
+                '--seed', str(a.seed), '--num_threads', '0']
         return base + ['--dataroot', a.dataroot or os.path.join(self.dir, 'no_data')]
 
     def build_train(self):

@@ -478,7 +478,7 @@ def test_comet_without_key_logs_offline_archive_with_metrics(paired_root, tmp_pa
     archives = [f for f in os.listdir(os.path.join(ck, 'cm', 'comet')) if f.endswith('.zip')]
     assert len(archives) == 1
     messages, experiment = comet_messages(os.path.join(ck, 'cm', 'comet', archives[0]))
-    assert experiment['tags'] == ['unit', 'tiny'] and experiment['project_name'] == 'zoo-tests'
+    assert sorted(experiment['tags']) == ['tiny', 'unit'] and experiment['project_name'] == 'zoo-tests'
     metrics = {}
     for m in messages:
         if m['type'] == 'metric_msg':
@@ -509,3 +509,24 @@ def test_comet_offline_flag_and_log_level_zero(tmp_path, no_comet_key, capsys):
     names = {m['payload']['metric']['metricName'] for m in messages if m['type'] == 'metric_msg'}
     assert not names & {'G_GAN', 'D_real', 'G_total', 'D_total'}  # level 0: no losses
     assert not [m for m in messages if m['type'] == 'file_upload' and m['payload']['upload_type'] == 'visualization']
+
+
+def test_comet_unreachable_server_falls_back_offline_quickly(tmp_path, no_comet_key, monkeypatch, capsys):
+    """A configured key but no way to the server: no ~40 s of comet retries, an offline archive instead."""
+    import comet_ml  # noqa: F401 - imported first so the timing below is the backend's own
+    monkeypatch.setenv('COMET_API_KEY', 'abcdefghij0123456789ABCDE')
+    monkeypatch.setenv('COMET_URL_OVERRIDE', f'http://127.0.0.1:{free_port()}/clientlib/')
+    start = time.perf_counter()
+    vis = Visualizer(fake_opt(tmp_path, no_html=True, comet=True, log_level=1))
+    assert time.perf_counter() - start < 15
+    assert vis.backend_names() == ['comet'] and vis.backends[0].offline
+    vis.plot_current_losses(1, 0.5, {'G_GAN': 1.0, 'D_real': 2.0}, total_iters=7)
+    vis.close()
+    err = capsys.readouterr().err
+    assert 'comet: cannot reach 127.0.0.1' in err and 'comet upload' in err
+    folder = os.path.join(str(tmp_path), 'unit', 'comet')
+    (archive,) = [f for f in os.listdir(folder) if f.endswith('.zip')]
+    messages, _ = comet_messages(os.path.join(folder, archive))
+    logged = {m['payload']['metric']['metricName']: m['payload']['metric']['metricValue']
+              for m in messages if m['type'] == 'metric_msg'}
+    assert logged['G_total'] == 1.0 and logged['D_total'] == 2.0 and 'G_GAN' not in logged  # --log_level 1

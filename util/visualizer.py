@@ -424,12 +424,27 @@ def comet_api_key():
     return get_api_key(None, get_config())
 
 
+def comet_server_unreachable(timeout=2.0):
+    """Why the comet server (COMET_URL_OVERRIDE or comet.com) cannot be reached, or None when a connect works.
+
+    comet_ml itself retries for about 40 s before giving up; this check costs at most ``timeout`` seconds.
+    """
+    from comet_ml.config import get_backend_address, get_config
+    url = urlparse(get_backend_address(get_config()))
+    port = url.port or (443 if url.scheme == 'https' else 80)
+    try:
+        socket.create_connection((url.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        return f'cannot reach {url.hostname}:{port} ({exc.strerror or exc})'
+    return None
+
+
 class CometBackend(Backend):
     """comet_ml experiment: parameters, git hash and command, losses (--log_level), images, metrics.
 
-    Online when an API key is configured; with --comet_offline (or, with a clear message, when no key is
-    found) an OfflineExperiment writes checkpoints/NAME/comet/<key>.zip, uploaded later with
-    ``comet upload <zip>``.
+    Online when an API key is configured and the server answers; with --comet_offline (or, with a clear
+    message, when no key is found or the server cannot be reached) an OfflineExperiment writes
+    checkpoints/NAME/comet/<key>.zip, uploaded later with ``comet upload <zip>``: no run loses its logs.
     """
 
     name = 'comet'
@@ -458,11 +473,20 @@ class CometBackend(Backend):
                       log_code=False, log_graph=False, auto_param_logging=False, auto_metric_logging=False,
                       parse_args=False, auto_output_logging=False, log_git_metadata=True, log_git_patch=False,
                       log_env_details=False, display_summary_level=0)
+        if not self.offline:
+            problem = comet_server_unreachable()
+            if problem is None:
+                self.experiment = comet_ml.Experiment(**kwargs)
+                if not getattr(self.experiment, 'alive', True):
+                    problem = 'the server did not accept the experiment'
+                    self.experiment.end()
+            if problem is not None:
+                print(f'comet: {problem}; logging offline to {self.offline_dir} instead (upload later with '
+                      f'`comet upload <zip>`)', file=sys.stderr)
+                self.offline = True
         if self.offline:
             util.mkdirs(self.offline_dir)
             self.experiment = comet_ml.OfflineExperiment(offline_directory=self.offline_dir, **kwargs)
-        else:
-            self.experiment = comet_ml.Experiment(**kwargs)
         self._log_run(opt)
 
     def _log_run(self, opt):

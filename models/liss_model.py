@@ -106,6 +106,10 @@ class LissModel(CycleGANModel):
 
     def __init__(self, opt):
         self.aux_tasks = parse_tasks(opt.auxiliary_tasks)
+        if opt.isTrain and getattr(opt, 'world_size', 1) > 1:
+            # the heads call netG.encoder directly, past DistributedDataParallel's gradient synchronisation
+            raise ValueError('--model liss trains in one process only (its heads bypass DistributedDataParallel); '
+                             'run train.py without torchrun')
         if opt.isTrain:
             # CycleGAN's generator objective reads these names
             opt.lambda_A, opt.lambda_B, opt.lambda_identity = opt.lambda_CA, opt.lambda_CB, opt.lambda_I

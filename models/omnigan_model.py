@@ -93,10 +93,7 @@ class OmniganModel(BaseModel):
                                 help="freeze the encoder and task decoders during the translation phase")
             parser.add_argument("--encoder_lr_mult", type=float, default=0.1,
                                 help="encoder learning rate multiplier in the translation phase (without --repr_freeze)")
-        if "--log_level" not in parser._option_string_actions:
-            parser.add_argument("--log_level", type=int, default=1, choices=[0, 1, 2],
-                                help="comet logging: 0 nothing, 1 aggregated losses (G_repr, G_translation, G, D, C), "
-                                     "2 every loss")
+        # comet's --log_level (0 none, 1 aggregated, 2 all) is a visualizer option; see losses_for_log_level
         return parser
 
     def architecture_options(self):
@@ -343,6 +340,8 @@ class OmniganModel(BaseModel):
             preds = {}
             if self.train_repr:
                 for task in self.repr_tasks:
+                    if task not in b and "t" not in heads:
+                        continue  # no label here and no translation condition to build: skip the decoder
                     preds[task] = G.decode(task, z)
                     if task in b:
                         weight = getattr(opt, f"lambda_{task}")

@@ -126,8 +126,11 @@ def test_translation_phase_with_trainable_encoder_full_d_order(omni_root, tmp_pa
 
 def test_wgangp_and_task_subset(omni_root, tmp_path):
     model = build(omni_root, tmp_path, ["--repr_epochs", "0", "--gan_mode", "wgangp", "--tasks", "d,t",
-                                        "--classifier_loss", "l2"])
+                                        "--classifier_loss", "l2", "--omni_domains", "rn,sf"])
+    assert set(model.batch) == {"rn", "sf"}
     model.optimize_parameters()
+    assert model.d_update_order == [("t", "n", "real", "rn"), ("t", "f", "fake", "rn"),
+                                    ("t", "f", "real", "sf"), ("t", "n", "fake", "sf")]
     losses = model.get_current_losses()
     assert set(losses) == {"G", "G_repr", "G_translation", "D", "D_t", "gan_t", "cycle_t", "auto_t", "task_d",
                            "classifier", "C"}

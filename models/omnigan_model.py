@@ -61,7 +61,6 @@ class OmniganModel(BaseModel):
                             help="parameter-free normalisation inside SPADE")
         parser.add_argument("--spade_spectral", action="store_true",
                             help="spectral normalisation on the SPADE residual block convolutions")
-        parser.add_argument("--omni_num_D", type=int, default=2, help="scales of each multiscale PatchGAN discriminator")
         parser.add_argument("--omni_cls_dim", type=int, default=128, help="width of the domain classifier C")
         if is_train:
             parser.add_argument("--lambda_gan_a", type=float, default=1.0, help="weight of the adaptation GAN loss")
@@ -100,7 +99,7 @@ class OmniganModel(BaseModel):
         return tuple(super().architecture_options()) + (
             "tasks", "omni_encoder", "omni_enc_dim", "omni_n_downsample", "omni_enc_n_res", "omni_dec_n_res",
             "omni_n_classes", "omni_norm", "deeplab_layers", "deeplab_proj_dim", "spade_nhidden", "spade_norm",
-            "spade_spectral", "omni_num_D", "omni_cls_dim")
+            "spade_spectral", "omni_cls_dim")
 
     # ------------------------------------------------------------------ construction
     def __init__(self, opt):
@@ -133,7 +132,7 @@ class OmniganModel(BaseModel):
             self.repr_tasks = [t for t in ("d", "h", "s", "w") if t in self.tasks]
             if adversarial:
                 self.netD = networks.init_net(OmniDiscriminator(self.tasks, opt.output_nc, opt.ndf, opt.n_layers_D,
-                                                                opt.omni_num_D, opt.norm), opt.init_type, opt.init_gain)
+                                                                opt.num_D, opt.norm), opt.init_type, opt.init_gain)
                 self.model_names.append("D")
             self.netC = networks.init_net(DomainClassifier(self.netG.encoder.output_dim, opt.omni_cls_dim,
                                                            len(DOMAINS)), opt.init_type, opt.init_gain)

@@ -13,7 +13,7 @@ from options.train_options import TrainOptions
 
 # 32 px, widths of 4-8: every step takes well under a second on 2 cores
 TINY = ["--model", "omnigan", "--omni_enc_dim", "4", "--omni_enc_n_res", "1", "--omni_dec_n_res", "1",
-        "--spade_nhidden", "8", "--omni_cls_dim", "8", "--ndf", "4", "--n_layers_D", "2", "--omni_num_D", "2",
+        "--spade_nhidden", "8", "--omni_cls_dim", "8", "--ndf", "4", "--n_layers_D", "2", "--num_D", "2",
         "--load_size", "32", "--crop_size", "32", "--batch_size", "2", "--num_threads", "0", "--gpu_ids", "-1",
         "--seed", "0", "--display_id", "0"]
 

@@ -105,9 +105,9 @@ def test_task_selection_errors():
 def test_discriminators_classifier_and_parameter_report():
     D = OmniDiscriminator("a,t", ndf=4, n_layers=2, num_D=3)
     assert set(D) == {"a", "t"} and set(D["a"]) == {"r", "s"} and set(D["t"]) == {"f", "n"}
-    preds = D["t"]["n"](torch.randn(2, 3, 64, 64))
+    preds = networks.final_predictions(D["t"]["n"](torch.randn(2, 3, 64, 64)))
     assert len(preds) == 3 and preds[0].shape[-1] > preds[1].shape[-1] > preds[2].shape[-1]
-    assert isinstance(D["a"]["r"].scales[0], networks.NLayerDiscriminator)
+    assert isinstance(D["a"]["r"], networks.MultiscaleDiscriminator)
     C = DomainClassifier(16, dim=8)
     assert C(torch.randn(3, 16, 8, 8)).shape == (3, 4)
     g = OmniGenerator(**TINY)

@@ -4,9 +4,9 @@ translation decoder t, multiscale PatchGAN discriminators and a domain classifie
 The training logic lives in models/omnigan_model.py; this package holds the networks and losses.
 """
 from .classifier import DOMAINS, DomainClassifier
-from .discriminators import MultiscaleDiscriminator, OmniDiscriminator
+from .discriminators import OmniDiscriminator
 from .generator import ALL_TASKS, CONDITION_TASKS, OmniGenerator, parse_tasks
 from .summary import count_parameters, parameter_report
 
-__all__ = ["DOMAINS", "DomainClassifier", "MultiscaleDiscriminator", "OmniDiscriminator", "ALL_TASKS",
+__all__ = ["DOMAINS", "DomainClassifier", "OmniDiscriminator", "ALL_TASKS",
            "CONDITION_TASKS", "OmniGenerator", "parse_tasks", "count_parameters", "parameter_report"]

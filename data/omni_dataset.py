@@ -237,8 +237,9 @@ class OmniDataset(BaseDataset):
         elif "scale_width" in opt.preprocess:
             h, w = max(opt.crop_size, round(opt.load_size * h / w)), opt.load_size
         if "crop" not in opt.preprocess:
-            # encoders downsample up to 8x: keep sizes multiples of 8
-            h, w = max(8, round(h / 8) * 8), max(8, round(w / 8) * 8)
+            # sizes must survive the encoder's downsamplings (8x for DeepLab-v2, 2^n for MUNIT)
+            m = 2 ** max(3, int(getattr(opt, "omni_n_downsample", 3)))
+            h, w = max(m, round(h / m) * m), max(m, round(w / m) * m)
         tensors = {k: _resize(v, (h, w), k) for k, v in tensors.items()}
         if "crop" in opt.preprocess:
             c = opt.crop_size

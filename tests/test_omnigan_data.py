@@ -3,6 +3,8 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -157,3 +159,24 @@ def test_process_data_skips_incomplete_samples_and_reports_errors(omni_root, tmp
     assert process_data.main(["--source", str(tmp_path / "nowhere"), "--domain", "rn"]) == 1
     assert process_data.main(["--source", src, "--domain", "rn", "--mapping", "Depth"]) == 1
     assert "Folder=key" in capsys.readouterr().err
+
+
+def test_preprocess_none_rounds_to_the_encoder_multiple(omni_root):
+    ds = OmniDataset(make_opt(omni_root, preprocess="none", omni_n_downsample=4, isTrain=False))
+    item = ds[0]["sn"]["data"]
+    assert item["x"].shape == (3, 32, 32) and item["s"].shape == (32, 32)  # 32 is a multiple of 16
+    ds = OmniDataset(make_opt(omni_root, preprocess="scale_width", load_size=40, isTrain=False))
+    assert ds[0]["rf"]["data"]["w"].shape == (1, 40, 40)
+
+
+def test_scripts_run_from_any_folder(tmp_path):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    data = str(tmp_path / "omni")
+    subprocess.run([sys.executable, os.path.join(root, "datasets", "synthetic_omni.py"), "--root", data,
+                    "--n_train", "2", "--n_val", "1", "--size", "16"], cwd=str(tmp_path), check=True,
+                   capture_output=True)
+    res = subprocess.run([sys.executable, os.path.join(root, "scripts", "process_data.py"), "--source",
+                          os.path.join(data, "rn"), "--domain", "rn", "--out_dir", str(tmp_path / "lists")],
+                         cwd=str(tmp_path), capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "wrote 3 items" in res.stdout and len(read_list(str(tmp_path / "lists" / "rn_train.json"))) == 3

@@ -8,7 +8,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+import torch  # noqa: E402
+
 from datasets.make_synthetic_dataset import make_images, make_paired, make_unpaired  # noqa: E402
+
+# The test networks are tiny: one intra-op thread is faster than threads spinning against the other
+# pytest worker (and it keeps timings stable on a busy 2-core machine).
+torch.set_num_threads(1)
 
 # Small enough for 2 CPU cores: 32 px crops, 8 base filters.
 TINY_PIX2PIX = ['--model', 'pix2pix', '--netG', 'unet_32', '--ngf', '8', '--ndf', '8', '--load_size', '36',

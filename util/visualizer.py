@@ -13,6 +13,7 @@ visdom posts from a background thread through a small bounded queue, with short 
 
 Test results are written with :func:`save_images` into a results page (util/html.py).
 """
+import argparse
 import json
 import os
 import queue
@@ -99,7 +100,6 @@ def decimate(x, y, max_points):
 def _fraction(value):
     value = float(value)
     if not 0.0 <= value < 1.0:
-        import argparse
         raise argparse.ArgumentTypeError(f'{value} is not in [0, 1)')
     return value
 
@@ -642,7 +642,7 @@ class Visualizer:
         wanting = [b for b in self.backends if b.wants_images(save)]
         if not wanting:
             return
-        if save and self.use_html:
+        if save:
             self.saved = True
         images = OrderedDict((label, util.tensor2im(image)) for label, image in visuals.items())
         for backend in wanting:

@@ -16,6 +16,7 @@ from models import create_model
 from options.train_options import TrainOptions
 from util import distributed
 from util.cli import run_cli
+from util.periodic_eval import PeriodicEvaluator
 from util.reproducibility import write_run_info
 from util.util import seed_everything
 from util.visualizer import Visualizer
@@ -59,6 +60,8 @@ class Trainer:
             distributed.seed_rank(opt.seed, opt.rank)  # then each rank draws its own dropout masks and noise
         self.stop_agreement = distributed.StopAgreement(opt.device)
         self.visualizer = Visualizer(opt)
+        self.evaluator = PeriodicEvaluator(opt, self.model, self.visualizer)  # --eval_freq (off by default)
+        self.visualizer.set_aggregated_loss_names(self.model.aggregated_loss_names())
         self.is_main = getattr(opt, 'rank', 0) == 0
         self.epoch, self.epoch_batch, self.total_iters = opt.epoch_count, 0, 0
         if opt.continue_train:
@@ -125,6 +128,7 @@ class Trainer:
             t_data_start = time.time()
         bar.close()
         model.end_of_epoch(self.epoch, self.visualizer)  # validation and schedule hooks (no-op by default)
+        self.evaluator(self.epoch)  # held-out metrics every --eval_freq epochs
         model.update_learning_rate()
         self.log(f'end of epoch {self.epoch} / {self.last_epoch} \t time taken: {time.time() - epoch_start:.1f} s')
         self.report_epoch_times(data_sum, comp_sum)

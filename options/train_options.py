@@ -43,6 +43,14 @@ class TrainOptions(BaseOptions):
         parser.add_argument('--lr_policy', type=str, default='linear', choices=['linear', 'step', 'plateau', 'cosine'],
                             help='learning rate policy')
         parser.add_argument('--lr_decay_iters', type=int, default=50, help='multiply by a gamma every lr_decay_iters epochs (step policy)')
+        # metrics on a held-out split during training (util/periodic_eval.py)
+        parser.add_argument('--eval_freq', type=int, default=0,
+                            help='every this many epochs, score --eval_num images of --eval_phase with --eval_metrics '
+                                 '(logged with the losses, plotted in checkpoints/NAME/eval_metrics.png); 0 disables it')
+        parser.add_argument('--eval_phase', type=str, default='val', help='held-out split used by --eval_freq')
+        parser.add_argument('--eval_num', type=int, default=50, help='images scored by --eval_freq')
+        parser.add_argument('--eval_metrics', type=str, default='psnr,ssim,l1',
+                            help='metrics of --eval_freq: any of fid,kid,isc,psnr,ssim,l1 (FID/KID/IS use --fidelity_weights)')
         return parser
 
     def check(self, opt):

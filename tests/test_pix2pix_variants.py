@@ -229,3 +229,20 @@ def test_test_metrics_paired_and_missing_inception_weights(tmp_path, paired_root
     with pytest.raises(FileNotFoundError, match='--fidelity_weights'):
         _test(test_cli, tmp_path, paired_root, 'p2p', str(tmp_path / 'r2'), '--metrics', 'fid',
               '--fidelity_weights', str(tmp_path / 'nope.pth'))
+
+
+def test_eval_freq_logs_and_plots_metrics_without_changing_training(tmp_path, paired_root, train_cli):
+    plain = _train(train_cli, tmp_path, paired_root, 'plain', '--model', 'pix2pix', '--n_epochs', '2', *PX32)
+    evald = _train(train_cli, tmp_path, paired_root, 'evald', '--model', 'pix2pix', '--n_epochs', '2', *PX32,
+                   '--eval_freq', '1', '--eval_num', '2', '--eval_metrics', 'psnr,l1')
+    entries = [json.loads(line) for line in (evald / 'eval_metrics.jsonl').read_text().splitlines()]
+    assert [e['epoch'] for e in entries] == [1, 2] and set(entries[0]['metrics']) == {'psnr', 'l1'}
+    assert (evald / 'eval_metrics.png').stat().st_size > 0
+    assert '(epoch: 2, val) psnr:' in (evald / 'loss_log.txt').read_text()
+    assert len(os.listdir(evald / 'eval' / 'epoch_001' / 'images')) == 4
+    a = torch.load(plain / 'latest_net_G.pth', weights_only=True)
+    b = torch.load(evald / 'latest_net_G.pth', weights_only=True)
+    assert all(torch.equal(a[k], b[k]) for k in a)  # evaluation restored RNG and batch-norm statistics
+    with pytest.raises(FileNotFoundError, match='--eval_phase'):
+        train_cli(_common(tmp_path, paired_root, 'bad') + ['--model', 'pix2pix', '--eval_freq', '1',
+                                                            '--eval_phase', 'nope'] + PX32)

@@ -219,6 +219,11 @@ class BaseModel(ABC):
                 visual_ret[name] = value.detach().float()
         return visual_ret
 
+    def aggregated_loss_names(self):
+        """Names of losses that already sum up the others, logged alone at --log_level 1; None lets the
+        visualizer sum the losses per network instead."""
+        return None
+
     def get_current_losses(self):
         """OrderedDict of loss name -> float for the last iteration."""
         errors_ret = OrderedDict()

@@ -92,7 +92,7 @@ class OmniganModel(BaseModel):
                                 help="freeze the encoder and task decoders during the translation phase")
             parser.add_argument("--encoder_lr_mult", type=float, default=0.1,
                                 help="encoder learning rate multiplier in the translation phase (without --repr_freeze)")
-        # comet's --log_level (0 none, 1 aggregated, 2 all) is a visualizer option; see losses_for_log_level
+        # comet's --log_level (0 none, 1 aggregated, 2 all) is a visualizer option; see aggregated_loss_names
         return parser
 
     def architecture_options(self):
@@ -151,8 +151,7 @@ class OmniganModel(BaseModel):
             self.optimizers += [o for o in (self.optimizer_G, self.optimizer_T, self.optimizer_D, self.optimizer_C)
                                 if o is not None]
             self.loss_names = self._all_loss_names()
-            self.loss_groups = {"aggregated": [n for n in AGGREGATED_LOSSES if n in self.loss_names],
-                                "all": list(self.loss_names)}
+            self.aggregated_losses = [n for n in AGGREGATED_LOSSES if n in self.loss_names]
             if "t" in self.tasks and self.epochs_done >= opt.repr_epochs:
                 self._enter_phase("translation")
         if getattr(opt, "rank", 0) == 0:
@@ -307,13 +306,9 @@ class OmniganModel(BaseModel):
             self.compute_visuals()
         return OrderedDict(self.visuals)
 
-    def losses_for_log_level(self, level):
-        """Losses a logger should record at comet --log_level `level` (0 none, 1 aggregated, 2 all)."""
-        if int(level) <= 0:
-            return OrderedDict()
-        losses = self.get_current_losses()
-        keep = self.loss_groups["aggregated"] if int(level) == 1 else self.loss_groups["all"]
-        return OrderedDict((k, v) for k, v in losses.items() if k in keep)
+    def aggregated_loss_names(self):
+        """At comet --log_level 1 only the totals G, G_repr, G_translation, D, C are logged."""
+        return self.aggregated_losses
 
     # ------------------------------------------------------------------ training
     def _reset_losses(self):

@@ -119,9 +119,11 @@ def test_translation_phase_with_trainable_encoder_full_d_order(omni_root, tmp_pa
     losses = model.get_current_losses()
     assert abs(losses["D"] - losses["D_a"] - losses["D_t"]) < 1e-4
     # comet log levels: nothing / aggregated / everything
-    assert model.losses_for_log_level(0) == {}
-    assert set(model.losses_for_log_level(1)) == {"G", "G_repr", "G_translation", "D"}
-    assert set(model.losses_for_log_level(2)) == set(losses)
+    from util.visualizer import losses_for_level
+    aggregated = model.aggregated_loss_names()
+    assert losses_for_level(losses, 0, aggregated) == {}
+    assert set(losses_for_level(losses, 1, aggregated)) == {"G", "G_repr", "G_translation", "D"}
+    assert set(losses_for_level(losses, 2, aggregated)) == set(losses)
 
 
 def test_wgangp_and_task_subset(omni_root, tmp_path):

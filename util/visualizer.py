@@ -61,10 +61,17 @@ def aggregate_losses(losses):
     return totals
 
 
-def losses_for_level(losses, log_level):
-    """The losses a tracker logs at --log_level 0 (none), 1 (per-network totals) or 2 (all, plus totals)."""
+def losses_for_level(losses, log_level, aggregated_names=None):
+    """The losses a tracker logs at --log_level 0 (none), 1 (per-network totals) or 2 (all, plus totals).
+
+    A model whose losses include their own totals names them in ``aggregated_names``: level 1 logs just
+    those and level 2 all losses as they are (summing them again would count terms twice).
+    """
     if log_level <= 0:
         return OrderedDict()
+    if aggregated_names is not None:
+        keep = aggregated_names if log_level == 1 else losses
+        return OrderedDict((k, float(losses[k])) for k in keep if k in losses)
     totals = aggregate_losses(losses)
     if log_level == 1:
         return totals
@@ -115,6 +122,7 @@ class Backend:
     """Interface of a display backend; every method may raise: the Visualizer then disables the backend."""
 
     name = 'backend'
+    aggregated_names = None  # losses that total the others, from BaseModel.aggregated_loss_names()
 
     def wants_images(self, save):
         """Whether display() needs the current visuals; ``save`` is True at --update_html_freq steps."""
@@ -513,7 +521,7 @@ class CometBackend(Backend):
             self.experiment.log_image(Image.fromarray(image), name=label, step=total_iters)
 
     def losses(self, epoch, counter_ratio, losses, total_iters):
-        values = losses_for_level(losses, self.log_level)
+        values = losses_for_level(losses, self.log_level, self.aggregated_names)
         if values:
             self.experiment.log_metrics(values, step=total_iters, epoch=epoch)
 
@@ -627,6 +635,11 @@ class Visualizer:
 
     def backend_names(self):
         return [b.name for b in self.backends]
+
+    def set_aggregated_loss_names(self, names):
+        """Tell the backends which losses already total the others (BaseModel.aggregated_loss_names)."""
+        for backend in self.backends:
+            backend.aggregated_names = names
 
     # -- the API train.py uses
     def reset(self):

@@ -495,6 +495,9 @@ class CometBackend(Backend):
         if self.offline:
             util.mkdirs(self.offline_dir)
             self.experiment = comet_ml.OfflineExperiment(offline_directory=self.offline_dir, **kwargs)
+        else:  # where to watch the run, beside its checkpoints (as the omnigan launcher expects)
+            util.atomic_write_text(os.path.join(opt.checkpoints_dir, opt.name, 'comet_url.txt'),
+                                   f'{self.experiment.url}\n')
         self._log_run(opt)
 
     def _log_run(self, opt):

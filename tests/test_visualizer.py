@@ -529,3 +529,38 @@ def test_comet_unreachable_server_falls_back_offline_quickly(tmp_path, no_comet_
     logged = {m['payload']['metric']['metricName']: m['payload']['metric']['metricValue']
               for m in messages if m['type'] == 'metric_msg'}
     assert logged['G_total'] == 1.0 and logged['D_total'] == 2.0 and 'G_GAN' not in logged  # --log_level 1
+
+
+class RecordingExperiment:
+    """Stands in for comet_ml.Experiment (no server here): records what the backend logs."""
+
+    url = 'https://www.comet.com/ws/zoo-tests/abc123'
+    alive = True
+
+    def __init__(self, **kwargs):
+        self.metrics, self.ended = [], False
+
+    def log_metrics(self, values, step=None, epoch=None):
+        self.metrics.append(dict(values))
+
+    def __getattr__(self, name):  # log_parameters, log_others, add_tags, log_image, ...
+        return lambda *args, **kwargs: None
+
+    def end(self):
+        self.ended = True
+
+
+def test_comet_online_writes_its_url_and_logs_model_totals(tmp_path, no_comet_key, monkeypatch):
+    import comet_ml
+    import util.visualizer as visualizer_module
+    monkeypatch.setenv('COMET_API_KEY', 'abcdefghij0123456789ABCDE')
+    monkeypatch.setattr(visualizer_module, 'comet_server_unreachable', lambda timeout=2.0: None)
+    monkeypatch.setattr(comet_ml, 'Experiment', RecordingExperiment)
+    vis = Visualizer(fake_opt(tmp_path, no_html=True, comet=True, log_level=1))
+    (backend,) = vis.backends
+    assert not backend.offline
+    assert (tmp_path / 'unit' / 'comet_url.txt').read_text().strip() == RecordingExperiment.url
+    vis.set_aggregated_loss_names(['G', 'D'])  # a model whose losses include their own totals
+    vis.plot_current_losses(1, 0.5, {'G': 3.0, 'G_a': 1.0, 'G_b': 2.0, 'D': 1.5, 'D_a': 1.5}, total_iters=1)
+    vis.close()
+    assert backend.experiment.metrics == [{'G': 3.0, 'D': 1.5}] and backend.experiment.ended

@@ -407,18 +407,6 @@ def test_no_visdom_server_warns_once_and_costs_nothing(paired_root, tmp_path, ca
     assert t_dead < 2 * t_off + 5.0, (t_off, t_dead)  # whole run: normal speed (loose: shared CI machines)
 
 
-def test_visdom_connect_timeout_is_bounded(tmp_path):
-    """An address that drops packets costs at most the ~1 s connect timeout, once (and closing is bounded)."""
-    start = time.perf_counter()
-    vis = Visualizer(fake_opt(tmp_path, no_html=True, display_id=1, display_server='http://10.255.255.1',
-                              display_port=9))
-    assert time.perf_counter() - start < VisdomBackend.CONNECT_TIMEOUT + 1.0
-    vis.plot_current_losses(1, 0.5, {'G_GAN': 1.0}, total_iters=1)
-    start = time.perf_counter()
-    vis.close()  # some sandboxes accept any connection: then the post fails or times out in the background
-    assert time.perf_counter() - start < 2 * VisdomBackend.POST_TIMEOUT + 1.0
-
-
 def test_a_hung_visdom_server_never_blocks_training(tmp_path, capsys, monkeypatch):
     """A server that accepts connections but never answers: calls return at once, the post times out in the
     background, and visdom is disabled with one warning."""

@@ -19,10 +19,10 @@ torch.set_num_threads(1)
 # Small enough for 2 CPU cores: 32 px crops, 8 base filters.
 TINY_PIX2PIX = ['--model', 'pix2pix', '--netG', 'unet_32', '--ngf', '8', '--ndf', '8', '--load_size', '36',
                 '--crop_size', '32', '--num_threads', '0', '--direction', 'BtoA', '--print_freq', '1',
-                '--display_freq', '1', '--update_html_freq', '1']
+                '--display_freq', '1', '--update_html_freq', '1', '--display_id', '0']
 TINY_CYCLEGAN = ['--model', 'cycle_gan', '--netG', 'resnet_6blocks', '--ngf', '8', '--ndf', '8', '--load_size', '36',
                  '--crop_size', '32', '--num_threads', '0', '--pool_size', '4', '--print_freq', '1',
-                 '--display_freq', '1', '--update_html_freq', '1']
+                 '--display_freq', '1', '--update_html_freq', '1', '--display_id', '0']
 
 
 @pytest.fixture(scope='session')

@@ -395,7 +395,7 @@ def test_no_visdom_server_warns_once_and_costs_nothing(paired_root, tmp_path, ca
     capsys.readouterr()
     spent.update(calls=0, seconds=0.0)
     start = time.perf_counter()
-    assert run_train(base + ['--display_port', port, '--name', 'novis2']) == 0
+    assert run_train(base + ['--display_id', '1', '--display_port', port, '--name', 'novis2']) == 0
     t_dead = time.perf_counter() - start
     captured = capsys.readouterr()
     output = captured.out + captured.err

@@ -124,14 +124,14 @@ NOT_COMPARED_PREFIXES = ('display_', 'comet', 'wandb', 'visdom', 'plot_', 'html_
 
 
 def differing_options(runs):
-    """Option names whose values are not the same in every run.
+    """Option names whose values are not the same in every run that recorded them.
 
-    Only options every run recorded are compared (a run made before an option existed says nothing about
-    it), and logging/display options are left out.
+    A run without an option (another model's option, or a run made before the option existed) is left out
+    of that option's comparison and shown as '-'; logging and display options are never compared.
     """
-    keys = set.intersection(*(set(r.options) for r in runs)) - NOT_COMPARED
+    keys = set().union(*(set(r.options) for r in runs)) - NOT_COMPARED
     keys = sorted(k for k in keys if not k.startswith(NOT_COMPARED_PREFIXES))
-    return [k for k in keys if len({repr(r.options.get(k)) for r in runs}) > 1]
+    return [k for k in keys if len({repr(r.options[k]) for r in runs if k in r.options}) > 1]
 
 
 def metric_columns(runs, requested):
@@ -234,10 +234,11 @@ def build_report(opt):
     diff = differing_options(runs)
     columns = metric_columns(runs, requested)
     notes = list(opt.note)
-    if any(c in ('fid', 'kid', 'isc') for c in columns) and result_metrics.uses_unofficial_weights(opt.fidelity_weights):
+    if any(c in ('fid', 'kid', 'isc') for c in columns) and result_metrics.uses_unofficial_weights(opt.fidelity_weights) \
+            and not any('Inception' in line for line in notes):  # unless the caller explained the weights already
         notes.append(result_metrics.UNOFFICIAL_WEIGHTS_NOTE)
     header = ['run', 'options that differ'] + columns
-    rows = [[r.label, ', '.join(f'{k}={r.options.get(k)}' for k in diff) or '-'] + [metric_cell(r, c) for c in columns]
+    rows = [[r.label, ', '.join(f"{k}={r.options.get(k, '-')}" for k in diff) or '-'] + [metric_cell(r, c) for c in columns]
             for r in runs]
 
     charts = []

@@ -174,6 +174,7 @@ def run_study(study, variants, description, argv=None, notes=(), default_quick_i
     for line in notes:
         cmp_args += ['--note', line]
     cmp_opt = compare.build_parser().parse_args(cmp_args)
+    cmp_opt.runs = [{'name': name, 'label': label} for name, (label, _) in zip(names, variants)]  # short labels
     return compare.build_report(cmp_opt)
 
 

@@ -113,7 +113,7 @@ class BaseModel(ABC):
         opt = self.opt
         return networks.make_optimizer(params, name=opt.optimizer, lr=opt.lr if lr is None else lr,
                                        beta1=opt.beta1 if beta1 is None else beta1, beta2=opt.beta2,
-                                       lookahead=opt.lookahead)
+                                       lookahead=opt.lookahead, fused=getattr(opt, 'fused_optimizer', False))
 
     def make_pool(self, name):
         """An ImagePool of --pool_size whose state is part of the training checkpoint."""

@@ -670,8 +670,12 @@ def get_optimizer_class(name):
     raise ValueError(f"unknown --optimizer '{name}'; choose one of {', '.join(optimizer_names())}")
 
 
-def make_optimizer(params, name='adam', lr=2e-4, beta1=0.5, beta2=0.999, weight_decay=0.0, lookahead=False):
-    """Build the optimizer named by --optimizer; betas are passed to every optimizer that takes them."""
+def make_optimizer(params, name='adam', lr=2e-4, beta1=0.5, beta2=0.999, weight_decay=0.0, lookahead=False,
+                   fused=False):
+    """Build the optimizer named by --optimizer; betas are passed to every optimizer that takes them.
+
+    ``fused`` (--fused_optimizer) selects the single-kernel implementation where the optimizer has one.
+    """
     cls = get_optimizer_class(name)
     accepted = inspect.signature(cls.__init__).parameters
     kwargs = {'lr': lr}
@@ -679,6 +683,8 @@ def make_optimizer(params, name='adam', lr=2e-4, beta1=0.5, beta2=0.999, weight_
         kwargs['betas'] = (beta1, beta2)
     if 'weight_decay' in accepted:
         kwargs['weight_decay'] = weight_decay
+    if fused and 'fused' in accepted:
+        kwargs['fused'] = True
     optimizer = cls(params, **kwargs)
     if lookahead:
         import torch_optimizer

@@ -14,9 +14,10 @@ For each configuration it reports, after warm-up, ms/iter (median), images/s, pe
 sampled during the timed iterations on CPU, max allocated on CUDA), model FLOPs per iteration
 (torch.utils.flop_counter.FlopCounterMode; forward + backward for training) and achieved GFLOP/s. With
 --compare the configurations run in interleaved repetitions (A B B A ...) so that machine noise hits both
-alike; the ratio is the median over repetitions of time(A) / time(B) (> 1: B is faster). --loss_check N
-trains each configuration N seeded iterations on the same batches and reports the loss differences to the
-first. Results are printed and written to --json.
+alike; the ratio is the median over repetitions of time(A) / time(B) per image (> 1: B is faster), in wall
+time and in process CPU time (steadier on a shared machine). --loss_check N trains each configuration N seeded
+iterations on the same batches and reports the loss differences to the first. Results are printed and
+written to --json.
 """
 import argparse
 import contextlib
@@ -94,6 +95,7 @@ class Config:
         self.dir = os.path.join(workdir, label)
         self.train_model = self.test_model = None
         self.times = {'train': [], 'test': []}
+        self.cpu_times = {'train': [], 'test': []}
         self.peak = {'train': 0, 'test': 0}
         self.growth = {'train': 0, 'test': 0}
         self.flops = {}
@@ -243,15 +245,16 @@ def run_iterations(cfg, kind, batches, count, start):
     model = cfg.train_model if kind == 'train' else cfg.test_model
     step = train_iteration if kind == 'train' else test_iteration
     device = cfg.args.device
-    times = []
+    times, cpu_times = [], []
     for i in range(count):
         batch = batches[start + i]
         sync(device)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step(model, batch)
         sync(device)
         times.append(time.perf_counter() - t0)
-    return times
+        cpu_times.append(time.process_time() - c0)
+    return times, cpu_times
 
 
 @contextlib.contextmanager
@@ -279,7 +282,8 @@ def count_flops(cfg, kind, batch):
 def summarize(cfg, kind):
     times = cfg.times[kind]
     med = statistics.median(times)
-    out = {'ms_per_iter': med * 1e3, 'ms_per_iter_mean': statistics.fmean(times) * 1e3,
+    out = {'ms_per_iter': med * 1e3, 'cpu_ms_per_iter': statistics.median(cfg.cpu_times[kind]) * 1e3,
+           'ms_per_iter_mean': statistics.fmean(times) * 1e3,
            'ms_per_iter_min': min(times) * 1e3, 'images_per_s': cfg_batch(cfg, kind) / med,
            'batch_size': cfg_batch(cfg, kind), 'iterations': len(times), 'peak_memory_mib': cfg.peak[kind],
            # CPU: the process RSS (every configuration's models are resident) and its growth during the step
@@ -307,22 +311,29 @@ def benchmark(configs, args):
             if not args.no_flops:
                 cfg.flops[kind] = count_flops(cfg, kind, batches[cfg.label][0])
         rep_times = {cfg.label: [] for cfg in configs}
+        rep_cpu = {cfg.label: [] for cfg in configs}
         for rep in range(args.reps):
             order = configs if rep % 2 == 0 else configs[::-1]  # A B, B A, ...: drift hits both alike
             for cfg in order:
                 cfg.apply_threads()
                 with PeakMemory(args.device) as mem:
-                    times = run_iterations(cfg, kind, batches[cfg.label], args.iters, args.warmup + rep * args.iters)
+                    times, cpu_times = run_iterations(cfg, kind, batches[cfg.label], args.iters,
+                                                      args.warmup + rep * args.iters)
                 cfg.peak[kind] = max(cfg.peak[kind], mem.peak_mib)
                 cfg.growth[kind] = max(cfg.growth[kind], mem.growth_mib)
                 cfg.times[kind] += times
+                cfg.cpu_times[kind] += cpu_times
                 rep_times[cfg.label].append(statistics.median(times) / cfg_batch(cfg, kind))
+                rep_cpu[cfg.label].append(statistics.median(cpu_times) / cfg_batch(cfg, kind))
         results[kind] = {cfg.label: summarize(cfg, kind) for cfg in configs}
         if len(configs) == 2:
             a, b = (rep_times[c.label] for c in configs)
             ratios = [ta / tb for ta, tb in zip(a, b)]
+            cpu_a, cpu_b = (rep_cpu[c.label] for c in configs)
             results[kind]['ratio_B_over_A'] = {
                 'images_per_s': statistics.median(ratios), 'per_repetition': ratios,
+                # CPU seconds per image (all threads): steadier than wall time on a shared machine
+                'cpu_time': statistics.median(ta / tb for ta, tb in zip(cpu_a, cpu_b)),
                 'of_medians': results[kind][configs[1].label]['images_per_s'] / results[kind][configs[0].label]['images_per_s']}
     return results
 
@@ -379,16 +390,19 @@ def environment(args):
 def print_table(results, configs):
     for kind, table in results.items():
         print(f'\n{kind}:')
-        print(f"  {'config':<8}{'options':<44}{'ms/iter':>10}{'images/s':>10}{'peak MiB':>10}{'GFLOP/it':>10}{'GFLOP/s':>9}")
+        print(f"  {'config':<8}{'options':<44}{'ms/iter':>10}{'CPU ms':>10}{'images/s':>10}{'peak MiB':>10}"
+              f"{'GFLOP/it':>10}{'GFLOP/s':>9}")
         for cfg in configs:
             r = table[cfg.label]
             print(f"  {cfg.label:<8}{(cfg.options or '(defaults)')[:43]:<44}{r['ms_per_iter']:>10.1f}"
+                  f"{r['cpu_ms_per_iter']:>10.1f}"
                   f"{r['images_per_s']:>10.2f}{r['peak_memory_mib']:>10.0f}"
                   f"{r.get('flops_per_iter', 0) / 1e9:>10.2f}{r.get('gflops_per_s', 0):>9.1f}")
         if 'ratio_B_over_A' in table:
             ratio = table['ratio_B_over_A']
             print(f"  B / A images/s: {ratio['images_per_s']:.3f}x (median of {len(ratio['per_repetition'])} "
-                  f"interleaved repetitions; ratio of medians {ratio['of_medians']:.3f}x)")
+                  f"interleaved repetitions; ratio of medians {ratio['of_medians']:.3f}x; "
+                  f"CPU time per image A / B {ratio['cpu_time']:.3f}x)")
 
 
 def main(argv=None):

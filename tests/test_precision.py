@@ -92,3 +92,13 @@ def test_fp16_scaler_state_is_checkpointed(paired_root, tmp_path):
                                      '--n_epochs_decay', '0']) == 0
     state = torch.load(os.path.join(ck, 'h', 'latest_train_state.pth'), weights_only=True)
     assert state['scaler'] and state['scaler']['scale'] > 0
+
+
+def test_fused_optimizer_option_builds_fused_adam():
+    from models import networks
+    net = torch.nn.Linear(2, 2)
+    fused = networks.make_optimizer(net.parameters(), 'adam', fused=True)
+    assert fused.defaults['fused'] is True
+    assert not networks.make_optimizer(net.parameters(), 'adam').defaults.get('fused')
+    # optimizers without a fused implementation ignore the flag
+    assert networks.make_optimizer(net.parameters(), 'rprop', fused=True)

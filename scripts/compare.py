@@ -39,6 +39,7 @@ NOT_COMPARED = {'name', 'checkpoints_dir', 'results_dir', 'gpu_ids', 'config', '
 LOWER_IS_BETTER = {'fid', 'kid', 'l1'}
 HIGHER_IS_BETTER = {'isc', 'psnr', 'ssim'}
 STD_SUFFIX = '_std'
+INFO_KEYS = {'n_samples', 'num_images'}  # numbers in metrics.json that describe the run rather than score it
 
 
 def build_parser():
@@ -135,14 +136,12 @@ def differing_options(runs):
 
 
 def metric_columns(runs, requested):
-    """Metrics to show: the requested ones (in order), else every metric any run has (std columns folded)."""
-    if requested:
-        names = list(requested)
-    else:
-        names = []
-        for r in runs:
-            names += [k for k in r.metrics if k not in names]
-    names = [n for n in names if not n.endswith(STD_SUFFIX)]
+    """Metrics to show: the requested ones, or all image metrics the runs have, plus what models reported
+    themselves (e.g. diversity); std columns are folded into their metric."""
+    names = list(requested)
+    for r in runs:
+        names += [k for k in r.metrics if k not in names and (not requested or k not in M.ALL_METRICS)]
+    names = [n for n in names if not n.endswith(STD_SUFFIX) and n not in INFO_KEYS]
     order = {m: i for i, m in enumerate(M.ALL_METRICS + ('diversity',))}
     return sorted(names, key=lambda n: order.get(n, len(order)))
 

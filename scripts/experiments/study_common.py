@@ -97,7 +97,7 @@ def base_train_args(opt):
     load = opt.size * 9 // 8
     args = ['--dataroot', opt.dataroot, '--direction', opt.direction, '--checkpoints_dir', opt.checkpoints_dir,
             '--gpu_ids', opt.gpu_ids, '--seed', str(opt.seed), '--load_size', str(load), '--crop_size', str(opt.size),
-            '--display_id', '0']
+            '--display_id', '0', '--netG', f'unet_{opt.size}']  # a U-Net as deep as the images allow
     quick = opt.quick
     n_epochs = opt.n_epochs if opt.n_epochs is not None else (2 if quick else 100)
     n_decay = opt.n_epochs_decay if opt.n_epochs_decay is not None else (0 if quick else 100)
@@ -106,7 +106,7 @@ def base_train_args(opt):
     if max_size is not None:
         args += ['--max_dataset_size', str(max_size)]
     if quick:
-        args += ['--netG', f'unet_{opt.size}', '--ngf', '8', '--ndf', '8', '--num_threads', '0',
+        args += ['--ngf', '8', '--ndf', '8', '--num_threads', '0',
                  '--print_freq', '8', '--display_freq', '100000', '--update_html_freq', '100000']
     return args + shlex.split(opt.extra)
 

@@ -38,6 +38,9 @@ def run_test(opt):
     webpage = html.HTML(web_dir, f'Experiment = {opt.name}, Phase = {opt.phase}, Epoch = {opt.epoch}')
     if opt.eval:
         model.eval()
+    elif opt.batch_size > 1 and opt.norm in ('batch', 'syncbatch'):
+        print('note: without --eval, batch norm normalises over each test batch, so an image\'s output depends on '
+              'the images batched with it; add --eval for batch-independent results')
     done = 0
     for data in dataset:
         if done >= opt.num_test:

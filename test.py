@@ -8,8 +8,6 @@ Architecture options are read from checkpoints/NAME/train_opt.yaml, so they need
 import os
 import sys
 
-import torch
-
 from data import create_dataset
 from models import create_model
 from options.test_options import TestOptions
@@ -56,7 +54,7 @@ def run_test(opt):
             done += 1
         if done % 50 < len(paths):
             print(f'processing ({done:04d}) images... {paths[0]}')
-    metrics = report_metrics(opt, model, web_dir, webpage)
+    report_metrics(opt, model, web_dir, webpage)
     webpage.save()
     page = os.path.join(web_dir, 'index.html')
     print(f'results page: {page}')

@@ -89,12 +89,11 @@ class Trainer:
             self.model.save_training_state(label, self.epoch, self.epoch_batch, self.total_iters)
 
     def run(self):
-        opt = self.opt
         with StopRequest() as stop:
             while self.epoch <= self.last_epoch:
                 if not self.run_epoch(stop):
                     self.save(['latest'])
-                    self.log(f'stopped: training state saved as latest; resume with the same command plus --continue_train')
+                    self.log('stopped: training state saved as latest; resume with the same command plus --continue_train')
                     return False
         self.save(['latest'])
         self.log(f'training finished after {self.last_epoch} epochs; checkpoints are in {self.model.save_dir}')

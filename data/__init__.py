@@ -60,14 +60,16 @@ class EpochIndexedDataset(torch.utils.data.Dataset):
         from data.base_dataset import BadImageError
         epoch, index = epoch_index
         self.dataset.epoch = epoch
+        last_error = None
         for attempt in range(len(self.dataset)):
             try:
                 return self.dataset[(index + attempt) % len(self.dataset)]
             except BadImageError as exc:
                 if not self.skip_bad_images:
                     raise
+                last_error = exc
                 print(f'warning: skipped bad image: {exc}', file=sys.stderr)
-        raise BadImageError(f'every image of the dataset is unreadable (last error: {exc})')
+        raise BadImageError(f'every image of the dataset is unreadable (last error: {last_error})')
 
 
 class ResumableSampler(DistributedSampler):

@@ -14,8 +14,6 @@ import argparse
 import contextlib
 import io
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,39 +23,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
+from util.visdom_server import free_port, local_visdom_server  # noqa: E402
 from util.visualizer import Visualizer  # noqa: E402
 
 BACKENDS = ('console', 'html', 'visdom', 'visdom_down', 'comet_offline')
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def visdom_server():
-    """A local visdom server on a free port; yields the port."""
-    port = free_port()
-    env_path = tempfile.mkdtemp(prefix='visdom_env_')
-    proc = subprocess.Popen([sys.executable, '-c', 'from visdom.server.run_server import main; main()',
-                             '-port', str(port), '--hostname', '127.0.0.1', '-env_path', env_path,
-                             '-logging_level', 'WARNING'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                socket.create_connection(('127.0.0.1', port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError('the visdom server did not start')
-                time.sleep(0.3)
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def make_opt(backend, folder, port):
@@ -126,7 +95,7 @@ def main(argv=None):
     losses = {'G_GAN': 0.7, 'G_L1': 12.0, 'D_real': 0.3, 'D_fake': 0.4}
     rows = []
     with contextlib.ExitStack() as stack:
-        port = stack.enter_context(visdom_server()) if 'visdom' in backends else free_port()
+        port = stack.enter_context(local_visdom_server()) if 'visdom' in backends else free_port()
         for backend in backends:
             rows.append(measure(backend, args, port, visuals, losses))
     print(f'{args.size}px visuals; frequencies print {args.print_freq} / display {args.display_freq} / '

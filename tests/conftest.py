@@ -11,6 +11,7 @@ if ROOT not in sys.path:
 import torch  # noqa: E402
 
 from datasets.make_synthetic_dataset import make_images, make_paired, make_unpaired  # noqa: E402
+from util.util import load_script  # noqa: E402
 
 # The test networks are tiny: one intra-op thread is faster than threads spinning against the other
 # pytest worker (and it keeps timings stable on a busy 2-core machine).
@@ -51,24 +52,12 @@ def images_root(tmp_path_factory):
 
 def run_train(args):
     """Run train.py's main in this process; returns its exit status."""
-    return _load_script('train').main([str(a) for a in args])
-
-
-def _load_script(name):
-    """Import a top-level script by path (``test`` would otherwise clash with Python's own test package)."""
-    import importlib.util
-    module_name = f'zoo_script_{name}'
-    if module_name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(module_name, os.path.join(ROOT, f'{name}.py'))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[module_name] = module
-    return sys.modules[module_name]
+    return load_script('train').main([str(a) for a in args])
 
 
 def run_test(args):
     """Run test.py's main in this process; returns its exit status."""
-    return _load_script('test').main([str(a) for a in args])
+    return load_script('test').main([str(a) for a in args])
 
 
 @pytest.fixture

@@ -134,3 +134,14 @@ def test_items_do_not_depend_on_workers_or_resume_position(tmp_path):
     assert torch.equal(next(iter(serial))['A'], batches[1]['A'])
     serial.set_epoch(3)
     assert [b['A_paths'] for b in serial] != [b['A_paths'] for b in batches]  # a new order each epoch
+
+
+def test_skip_bad_images_with_nothing_readable_is_a_clear_error(tmp_path):
+    folder = tmp_path / 'allbad'
+    os.makedirs(folder)
+    for name in ('a.png', 'b.png'):
+        (folder / name).write_bytes(b'not an image')
+    opt = make_opt(folder, tmp_path, '--dataset_mode', 'single', '--skip_bad_images', '--load_size', '32',
+                   '--crop_size', '32')
+    with pytest.raises(BadImageError, match='every image of the dataset is unreadable.*b.png|a.png'):
+        list(create_dataset(opt))

@@ -8,7 +8,6 @@ import torch
 from conftest import run_test, run_train
 from data import create_dataset
 from models import create_model
-from models.liss_model import LissModel
 from options.train_options import TrainOptions
 from util.util import seed_everything
 

@@ -9,8 +9,6 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
-import threading
 import time
 import zipfile
 from types import SimpleNamespace
@@ -23,7 +21,8 @@ from PIL import Image
 
 from conftest import ROOT, TINY_PIX2PIX, run_test, run_train
 from util import html, reproducibility
-from util.visualizer import (Backend, HTMLBackend, Visualizer, VisdomBackend, aggregate_losses, decimate,
+from util.visdom_server import free_port, local_visdom_server
+from util.visualizer import (Backend, Visualizer, VisdomBackend, aggregate_losses, decimate,
                              losses_for_level, smooth)
 
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
@@ -33,12 +32,6 @@ LOSS_NAMES = ['G_GAN', 'G_L1', 'D_real', 'D_fake']
 def train_args(root, ck, name, *extra):
     return ['--dataroot', root, '--checkpoints_dir', ck, '--name', name, *TINY_PIX2PIX, '--n_epochs', '1',
             '--n_epochs_decay', '0', '--seed', '3', *extra]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def is_commit_of_this_checkout(commit):
@@ -322,53 +315,8 @@ def test_results_page_renders_in_headless_chromium(trained, tmp_path):
 @pytest.fixture(scope='module')
 def visdom_server(tmp_path_factory):
     """A real visdom server on 127.0.0.1 (started without its CDN script download, so no network is needed)."""
-    port = free_port()
-    env_path = str(tmp_path_factory.mktemp('visdom_env'))
-    proc = subprocess.Popen([sys.executable, '-c', 'from visdom.server.run_server import main; main()',
-                             '-port', str(port), '--hostname', '127.0.0.1', '-env_path', env_path,
-                             '-logging_level', 'WARNING'],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                socket.create_connection(('127.0.0.1', port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    pytest.fail(f'visdom server did not start on port {port} (exit code {proc.poll()})')
-                time.sleep(0.3)
+    with local_visdom_server(tmp_path_factory.mktemp('visdom_env')) as port:
         yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-@pytest.mark.filterwarnings("ignore:The 'warn' method is deprecated:DeprecationWarning")
-def test_visdom_receives_images_labels_and_loss_plot(paired_root, tmp_path, visdom_server, capsys):
-    from visdom import Visdom
-    env = f'zoo_test_{os.getpid()}'
-    assert run_train(train_args(paired_root, str(tmp_path), 'vis', '--no_html', '--display_port', visdom_server,
-                                '--display_server', 'http://127.0.0.1', '--display_env', env,
-                                '--display_id', '5', '--display_ncols', '2')) == 0
-    assert 'visdom' not in capsys.readouterr().err  # no warning when the server is there
-    client = Visdom(server='http://127.0.0.1', port=visdom_server, env=env, use_incoming_socket=False,
-                    raise_exceptions=True)
-    for win in ('5_images', '5_labels', '5_loss'):
-        assert client.win_exists(win, env=env), win
-    loss = json.loads(client.get_window_data('5_loss', env=env))
-    traces = loss['content']['data']
-    assert [t['name'] for t in traces] == LOSS_NAMES
-    xs = traces[0]['x']
-    assert 1 <= len(xs) <= 6 and xs == sorted(xs) and xs[-1] == pytest.approx(1.0)  # appended, never re-sent
-    images = json.loads(client.get_window_data('5_images', env=env))
-    assert images['type'] == 'image' and images['content']['src'].startswith('data:image/')
-    labels = json.loads(client.get_window_data('5_labels', env=env))
-    assert all(name in labels['content'] for name in ('real_A', 'fake_B', 'real_B'))
 
 
 def test_no_visdom_server_warns_once_and_costs_nothing(paired_root, tmp_path, capsys, monkeypatch):

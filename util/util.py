@@ -74,6 +74,21 @@ def atomic_write_text(path, text):
     atomic_write(path, lambda f: f.write(text), binary=False)
 
 
+def load_script(name):
+    """Import a top-level script of the repository by path, e.g. ``load_script('train')`` or
+    ``load_script('scripts/compare')`` (``import test`` would find Python's own test package instead)."""
+    import importlib.util
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    module_name = 'zoo_script_' + name.replace(os.sep, '_').replace('/', '_')
+    if module_name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(module_name, os.path.join(root, f'{name}.py'))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[module_name] = module
+    return sys.modules[module_name]
+
+
 def seed_everything(seed):
     """Seed Python, NumPy and PyTorch (all devices) so CPU runs are reproducible."""
     random.seed(seed)

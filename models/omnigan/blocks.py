@@ -4,7 +4,6 @@ Conv2dBlock / ResBlock follow the MUNIT layout (padding -> conv -> norm -> activ
 SPADE / SPADEResnetBlock implement spatially-adaptive denormalisation (Park et al. 2019).
 Written for this project; only the published architecture descriptions were used.
 """
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils import spectral_norm

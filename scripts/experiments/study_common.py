@@ -9,7 +9,6 @@ enough to check the whole pipeline, far too short to rank the variants. Without 
 classic pix2pix sizes for --n_epochs/--n_epochs_decay epochs (defaults 100/100, as the seed study).
 """
 import argparse
-import importlib.util
 import os
 import shlex
 import sys
@@ -18,6 +17,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+
+from util.util import load_script  # noqa: E402
 
 DEFAULT_DATAROOT = os.path.join(ROOT, 'datasets', 'synthetic_paired64')
 ALL_METRICS = 'fid,kid,isc,psnr,ssim,l1'
@@ -53,17 +54,6 @@ def study_parser(description, default_quick_images=16):
                    help='torch CPU threads (default: torch\'s choice, 1 with --quick)')
     p.add_argument('--only', default=None, help='comma-separated labels: run only these variants')
     return p
-
-
-def _load_script(name):
-    """Import train.py / test.py / scripts/compare.py by path (``test`` is also Python's own test package)."""
-    module_name = f'zoo_study_{os.path.basename(name)}'
-    if module_name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(module_name, os.path.join(ROOT, f'{name}.py'))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[module_name] = module
-    return sys.modules[module_name]
 
 
 def ensure_dataset(opt):
@@ -142,7 +132,7 @@ def run_study(study, variants, description, argv=None, notes=(), default_quick_i
         # tiny networks gain nothing from intra-op threads, and on a busy machine extra threads spin and
         # slow every convolution down many times over
         torch.set_num_threads(opt.cpu_threads)
-    train, test = _load_script('train'), _load_script('test')
+    train, test = load_script('train'), load_script('test')
     num_test = opt.num_test if opt.num_test is not None else (16 if opt.quick else 50)
     names = []
     timings = []
@@ -166,7 +156,7 @@ def run_study(study, variants, description, argv=None, notes=(), default_quick_i
         timings.append((name, time.time() - start))
     for name, seconds in timings:
         print(f'{name}: trained and tested in {seconds:.0f} s')
-    compare = _load_script(os.path.join('scripts', 'compare'))
+    compare = load_script(os.path.join('scripts', 'compare'))
     cmp_args = names + ['--name', study, '--out_dir', opt.out_dir, '--checkpoints_dir', opt.checkpoints_dir,
                         '--results_dir', opt.results_dir, '--metrics', opt.metrics]
     if weights:

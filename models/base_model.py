@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 
 from options.base_options import ARCHITECTURE_OPTIONS
-from util import util
+from util import distributed, util
 from . import networks
 
 TRAINING_STATE_FORMAT = 1
@@ -143,7 +143,6 @@ class BaseModel(ABC):
     def wrap_networks(self):
         """Under torchrun, wrap every trained network in DistributedDataParallel (util/distributed.py); a frozen
         network called through its wrapper runs plainly, so D-then-G updates need no find_unused_parameters."""
-        from util import distributed
         if not (self.isTrain and distributed.is_distributed()):
             return
         for name, net in self.networks():
@@ -330,7 +329,6 @@ class BaseModel(ABC):
         are gathered under 'ranks' (checking on the way that all replicas hold identical parameters); rank 0
         writes the file.
         """
-        from util import distributed
         ranks = distributed.gather_rank_states({
             'rng': util.get_rng_states(),
             'pools': {name: pool.state_dict() for name, pool in self.image_pools.items()},
@@ -376,7 +374,6 @@ class BaseModel(ABC):
         for scheduler, saved in zip(self.schedulers, state['schedulers']):
             scheduler.load_state_dict(saved)
         self.scaler.load_state_dict(state['scaler'])
-        from util import distributed
         local, exact = distributed.select_rank_state(state)  # this rank's pools and RNG streams
         if not exact:
             distributed.warn(f"'{path}' was saved by {len(state.get('ranks') or [0])} process(es) and is resumed by "

@@ -143,3 +143,16 @@ def test_counterfactuals_script_diversity_and_metadata(tmp_path, generator_file,
     with pytest.raises(FileNotFoundError, match='decision model'):
         cf_script.main(['--generator', generator_file, '--decision_model', str(tmp_path / 'none.pth'),
                         '--out_dir', out, '--device', 'cpu'])
+
+
+def test_the_readme_workflow_script_runs_end_to_end(tmp_path):
+    """scripts/blobgan_workflow.sh: train, sample, FID, encoders, inversion, counterfactuals (stand-in weights)."""
+    import subprocess
+    work = tmp_path / 'workflow'
+    out = subprocess.run(['bash', os.path.join(ROOT, 'scripts', 'blobgan_workflow.sh'), str(work)],
+                         env=dict(os.environ, PYTHON=sys.executable), capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert 'blobgan workflow finished' in out.stdout
+    assert (work / 'results' / 'tiny_blobgan' / 'test_latest' / 'index.html').is_file()
+    assert any(name.startswith('metadata') for name in os.listdir(work / 'counterfactuals'))
+    assert 'FID ' in out.stdout

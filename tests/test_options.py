@@ -125,3 +125,25 @@ def test_plugin_that_cannot_be_imported_is_a_clear_error(tmp_path, paired_root):
     assert out.returncode == 2
     assert out.stderr.strip().splitlines()[-1].startswith('error: ZOO_PLUGINS names')
     assert 'Traceback' not in out.stderr
+
+
+def _parser_for(options_class, args):
+    options = options_class([str(a) for a in args])
+    options.gather_options()
+    return options.parser
+
+
+def test_every_option_of_every_model_and_dataset_mode_has_help(tmp_path):
+    import data
+    import models
+    parsers = []
+    for model in models.model_names():
+        if model != 'test':
+            parsers.append((f'train --model {model}', _parser_for(TrainOptions, ['--model', model, '--dataroot', tmp_path])))
+        parsers.append((f'test --model {model}', _parser_for(TestOptions, ['--model', model, '--dataroot', tmp_path,
+                                                                          '--checkpoints_dir', tmp_path])))
+    for mode in data.dataset_names():
+        parsers.append((f'--dataset_mode {mode}', _parser_for(TrainOptions, ['--dataset_mode', mode, '--dataroot', tmp_path])))
+    for where, parser in parsers:
+        undocumented = [a.dest for a in parser._actions if not (a.help and a.help.strip())]
+        assert not undocumented, f'{where}: options without help: {undocumented}'

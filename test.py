@@ -63,7 +63,7 @@ def run_test(opt):
 
 def report_metrics(opt, model, web_dir, webpage):
     """Score the written images (--metrics) and add what the model measured (e.g. diversity of --n_samples):
-    printed, saved to <web_dir>/metrics.json and appended to the results page. Returns the metrics."""
+    printed, saved to <web_dir>/metrics.json and shown at the top of the results page. Returns the metrics."""
     metrics = {}
     if opt.metrics:
         metrics.update(result_metrics.score_images(web_dir, opt.metrics, weights_path=opt.fidelity_weights,
@@ -73,11 +73,9 @@ def report_metrics(opt, model, web_dir, webpage):
         return metrics
     result_metrics.write_results_metrics(web_dir, metrics)
     print('metrics: ' + ' '.join(f'{k}={v:.6g}' for k, v in metrics.items()))
-    webpage.add_header('Metrics')
-    webpage.add_table(result_metrics.metrics_rows(metrics), header=['metric', 'value'])
-    if any(m in metrics for m in ('fid', 'kid', 'isc')) and \
-            result_metrics.uses_unofficial_weights(opt.fidelity_weights):
-        webpage.add_text(result_metrics.UNOFFICIAL_WEIGHTS_NOTE)
+    unofficial = any(m in metrics for m in ('fid', 'kid', 'isc')) and \
+        result_metrics.uses_unofficial_weights(opt.fidelity_weights)
+    webpage.add_metrics(metrics, note=result_metrics.UNOFFICIAL_WEIGHTS_NOTE if unofficial else None)
     return metrics
 
 

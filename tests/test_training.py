@@ -1,4 +1,5 @@
 """End-to-end training and testing of the core models, exact resume, interruption and checkpoint safety."""
+import json
 import os
 import re
 import signal
@@ -39,9 +40,12 @@ def test_pix2pix_trains_saves_and_tests(tmp_path, paired_root):
     log = (run_dir / 'loss_log.txt').read_text()
     assert re.search(r'\(epoch: 2, iters: \d+, time: [\d.]+, data: [\d.]+\) G_GAN: [\d.]+ G_L1: [\d.]+', log)
     assert run_test(['--name', 'p2p', '--checkpoints_dir', ck, '--results_dir', res, '--batch_size', 2,
-                     '--num_test', 3]) == 0
+                     '--num_test', 3, '--metrics', 'psnr,ssim,l1']) == 0
     page_dir = res / 'p2p' / 'test_latest'
     html = (page_dir / 'index.html').read_text()
+    metrics = json.loads((page_dir / 'metrics.json').read_text())
+    assert set(metrics) == {'psnr', 'ssim', 'l1'} and 0 < metrics['l1'] < 1
+    assert html.index('<h3>Metrics</h3>') < html.index('<img')  # the metrics table heads the page
     images = sorted(os.listdir(page_dir / 'images'))
     assert images == sorted(f'{i}_{label}.png' for i in (1, 2, 3) for label in ('real_A', 'fake_B', 'real_B'))
     for image in images:

@@ -34,6 +34,7 @@ class HTML:
             with self.doc.head:
                 meta(http_equiv='refresh', content=str(refresh))
         self.metrics = None  # dict shown at the top of the page (see add_metrics)
+        self.metrics_note = None
         self.results_table = None  # the table add_result_row appends to
         self.results_columns = None
 
@@ -98,14 +99,16 @@ class HTML:
                         with a(href=os.path.join('images', im)):
                             img(style=f'width:{width}px', src=os.path.join('images', im), alt=f'{name} {txt}')
 
-    def add_metrics(self, metrics):
-        """Show a dict of metrics (nested dicts are flattened to dotted names) at the top of the page."""
+    def add_metrics(self, metrics, note=None):
+        """Show a dict of metrics (nested dicts are flattened to dotted names) at the top of the page, with an
+        optional note under the table (e.g. that FIDs used unofficial Inception weights)."""
         self.metrics = metrics
+        self.metrics_note = note
 
     def render(self):
         body = self.doc.render()
         metrics = self.metrics
-        section = metrics_section(metrics) if metrics else METRICS_BEGIN + METRICS_END
+        section = metrics_section(metrics, self.metrics_note) if metrics else METRICS_BEGIN + METRICS_END
         return body.replace('<body>', f'<body>\n<h3>{escape(self.title)}</h3>\n' + section, 1)
 
     def save(self):
@@ -131,8 +134,8 @@ def _format_value(value):
     return str(value)
 
 
-def metrics_section(metrics):
-    """The metrics table as HTML, between markers so it can be replaced later."""
+def metrics_section(metrics, note=None):
+    """The metrics table (and an optional note) as HTML, between markers so it can be replaced later."""
     t = table(border=1, style='border-collapse: collapse; margin-bottom: 1em;')
     with t:
         with tr():
@@ -142,7 +145,8 @@ def metrics_section(metrics):
             with tr():
                 td(name, style='padding: 4px;')
                 td(_format_value(value), style='padding: 4px; text-align: right;')
-    return f'{METRICS_BEGIN}<h3>Metrics</h3>{t.render()}{METRICS_END}'
+    note_html = p(note).render() if note else ''
+    return f'{METRICS_BEGIN}<h3>Metrics</h3>{t.render()}{note_html}{METRICS_END}'
 
 
 def read_metrics(path):

@@ -39,8 +39,3 @@ def uses_unofficial_weights(weights_path):
     if not weights_path:
         return False
     return M.weights_tag(weights_path) != 'official'
-
-
-def metrics_rows(metrics):
-    """[(name, value text)] for a results page table."""
-    return [(k, f'{v:.6g}') for k, v in metrics.items()]

@@ -268,3 +268,31 @@ dl_require_known() {
         exit 2
     fi
 }
+
+# The whole command line of a model download script: dl_model_main KIND URL_DIR HINT NAME... -- ARGS...
+# KIND names the model family in messages, URL_DIR is the folder under the base URL, HINT is printed after
+# a successful download (with NAME substituted), then the valid names, '--', and the script's arguments.
+dl_model_main() {
+    local kind=$1 url_dir=$2 hint=$3
+    shift 3
+    local names=()
+    while [[ $1 != -- ]]; do names+=("$1"); shift; done
+    shift
+    _dl_model_usage() {
+        cat <<USAGE
+Usage: bash $0 [--force] [--checkpoints_dir DIR] NAME
+Download a pretrained $kind generator to DIR/NAME_pretrained/latest_net_G.pth
+(default DIR: $DL_REPO_ROOT/checkpoints).
+NAME: ${names[*]}
+  --force                 replace an existing latest_net_G.pth
+  --checkpoints_dir DIR   checkpoints folder (same meaning as test.py --checkpoints_dir)
+  --list                  print the valid names, one per line
+Env: GAN_DOWNLOAD_BASE_URL (default $DL_DEFAULT_BASE_URL), GAN_DOWNLOADER (curl|wget)
+USAGE
+    }
+    dl_parse_args _dl_model_usage --checkpoints_dir "$DL_REPO_ROOT/checkpoints" "$@"
+    if [[ $DL_LIST == 1 ]]; then printf '%s\n' "${names[@]}"; exit 0; fi
+    dl_require_known "$DL_NAME" "$kind model" "${names[@]}"
+    dl_install_model "$DL_NAME" "$DL_BASE_URL/$url_dir/$DL_NAME.pth" "$DL_DIR" "$DL_FORCE"
+    echo "Use it with: ${hint//NAME/$DL_NAME}"
+}

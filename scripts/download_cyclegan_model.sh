@@ -13,21 +13,6 @@ NAMES=(apple2orange orange2apple summer2winter_yosemite winter2summer_yosemite h
        map2sat cityscapes_photo2label cityscapes_label2photo facades_photo2label
        facades_label2photo iphone2dslr_flower)
 
-usage() {
-    cat <<USAGE
-Usage: bash $0 [--force] [--checkpoints_dir DIR] NAME
-Download a pretrained CycleGAN generator to DIR/NAME_pretrained/latest_net_G.pth
-(default DIR: $DL_REPO_ROOT/checkpoints).
-NAME: ${NAMES[*]}
-  --force                 replace an existing latest_net_G.pth
-  --checkpoints_dir DIR   checkpoints folder (same meaning as test.py --checkpoints_dir)
-  --list                  print the valid names, one per line
-Env: GAN_DOWNLOAD_BASE_URL (default $DL_DEFAULT_BASE_URL), GAN_DOWNLOADER (curl|wget)
-USAGE
-}
-
-dl_parse_args usage --checkpoints_dir "$DL_REPO_ROOT/checkpoints" "$@"
-if [[ $DL_LIST == 1 ]]; then printf '%s\n' "${NAMES[@]}"; exit 0; fi
-dl_require_known "$DL_NAME" "CycleGAN model" "${NAMES[@]}"
-dl_install_model "$DL_NAME" "$DL_BASE_URL/cyclegan/pretrained_models/$DL_NAME.pth" "$DL_DIR" "$DL_FORCE"
-echo "Use it with: python test.py --name ${DL_NAME}_pretrained --model test --no_dropout --dataroot FOLDER_OF_IMAGES"
+dl_model_main CycleGAN cyclegan/pretrained_models \
+    "python test.py --name NAME_pretrained --model test --no_dropout --dataroot FOLDER_OF_IMAGES" \
+    "${NAMES[@]}" -- "$@"

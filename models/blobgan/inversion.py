@@ -40,31 +40,25 @@ def invert(generator, images, latent_init=None, mlp_idx=-1, n_iter_latent=100, n
         latent_init = mean_latent(generator, mlp_idx).to(images.device).expand(images.shape[0], -1)
     latent = latent_init.detach().clone().requires_grad_(True)
     history = []
-    opt = torch.optim.Adam([latent], lr=lr_latent)
-    for step in range(n_iter_latent):
-        recon = generator.from_latent(latent, mlp_idx, noise_mode='const')
-        loss = reconstruction_loss(recon, images, perceptual, lambda_l1, lambda_perc)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        history.append(loss.item())
-        if callback:
-            callback('latent', step, loss.item())
+
+    def fit(params, lr, n_iter, render, stage):
+        optimizer = torch.optim.Adam(params, lr=lr)
+        for step in range(n_iter):
+            loss = reconstruction_loss(render(), images, perceptual, lambda_l1, lambda_perc)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            history.append(loss.item())
+            if callback:
+                callback(stage, step, loss.item())
+
+    fit([latent], lr_latent, n_iter_latent, lambda: generator.from_latent(latent, mlp_idx, noise_mode='const'),
+        'latent')
     with torch.no_grad():
         layout = generator.layout_net.forward_from(latent.detach(), mlp_idx)
     layout = clone_layout(layout)
     params = [layout[k].requires_grad_(True) for k in blob_keys]
-    if n_iter_blobs > 0:
-        opt = torch.optim.Adam(params, lr=lr_blobs)
-        for step in range(n_iter_blobs):
-            recon = generator.render(layout, noise_mode='const')
-            loss = reconstruction_loss(recon, images, perceptual, lambda_l1, lambda_perc)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            history.append(loss.item())
-            if callback:
-                callback('blobs', step, loss.item())
+    fit(params, lr_blobs, n_iter_blobs, lambda: generator.render(layout, noise_mode='const'), 'blobs')
     layout = clone_layout(layout)
     with torch.no_grad():
         recon = generator.render(layout, noise_mode='const')

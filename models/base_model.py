@@ -140,11 +140,19 @@ class BaseModel(ABC):
             for name, net in self.networks():
                 setattr(self, 'net' + name, torch.compile(net))
 
+    # Models whose updates call sub-networks (encoders, heads) directly, past DistributedDataParallel's gradient
+    # synchronisation, set this to False: torchrun then stops with a clear error instead of letting replicas drift.
+    supports_distributed = True
+
     def wrap_networks(self):
         """Under torchrun, wrap every trained network in DistributedDataParallel (util/distributed.py); a frozen
         network called through its wrapper runs plainly, so D-then-G updates need no find_unused_parameters."""
         if not (self.isTrain and distributed.is_distributed()):
             return
+        if not self.supports_distributed:
+            raise ValueError(f'--model {self.opt.model} trains in one process only (its update calls sub-networks '
+                             f'directly, which DistributedDataParallel would not synchronise); run train.py '
+                             f'without torchrun')
         for name, net in self.networks():
             if distributed.is_trained(net):
                 setattr(self, 'net' + name, distributed.wrap_network(net, self.opt))

@@ -31,6 +31,9 @@ def _has_option(parser, flag):
 class BlobganModel(BaseModel):
     """BlobGAN training (G, D, G_ema) and generation of samples with their blob layouts."""
 
+    # the EMA update reads netG's own weights and the lazy R1 penalty differentiates through D twice
+    supports_distributed = False
+
     @staticmethod
     def modify_commandline_options(parser, is_train=True):
         parser.set_defaults(dataset_mode='blobgan', crop_size=256, load_size=256, preprocess='resize_and_crop')

@@ -36,6 +36,8 @@ class LissModel(CycleGANModel):
     (SSGAN rotation term) and optimize_parameters (skips the GAN updates while translation does not train).
     """
 
+    supports_distributed = False  # the auxiliary heads call netG.encoder directly
+
     @staticmethod
     def modify_commandline_options(parser, is_train=True):
         parser.set_defaults(no_dropout=True, dataset_mode='unaligned_depth')
@@ -106,10 +108,6 @@ class LissModel(CycleGANModel):
 
     def __init__(self, opt):
         self.aux_tasks = parse_tasks(opt.auxiliary_tasks)
-        if opt.isTrain and getattr(opt, 'world_size', 1) > 1:
-            # the heads call netG.encoder directly, past DistributedDataParallel's gradient synchronisation
-            raise ValueError('--model liss trains in one process only (its heads bypass DistributedDataParallel); '
-                             'run train.py without torchrun')
         if opt.isTrain:
             # CycleGAN's generator objective reads these names
             opt.lambda_A, opt.lambda_B, opt.lambda_identity = opt.lambda_CA, opt.lambda_CB, opt.lambda_I

@@ -33,6 +33,8 @@ def _segmentation_palette(n_classes):
 class OmniganModel(BaseModel):
     """See the module docstring; the option help texts describe every knob."""
 
+    supports_distributed = False  # the update calls the generator's encoder and decoders directly
+
     @staticmethod
     def modify_commandline_options(parser, is_train=True):
         parser.set_defaults(dataset_mode="omni", norm="instance", load_size=286, crop_size=256)
@@ -184,13 +186,6 @@ class OmniganModel(BaseModel):
     @property
     def C(self):
         return unwrap(self.netC)
-
-    def wrap_networks(self):
-        from util import distributed
-        if self.isTrain and distributed.is_distributed():
-            raise ValueError("omnigan trains in one process only: its update calls the generator's sub-networks "
-                             "directly, which DistributedDataParallel would not synchronise; run train.py without "
-                             "torchrun")
 
     # ------------------------------------------------------------------ phases
     def _enter_phase(self, phase, restoring=False):

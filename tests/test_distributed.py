@@ -218,3 +218,20 @@ def test_resume_state_selection_per_rank(monkeypatch):
     monkeypatch.setattr(distributed, 'get_world_size', lambda: 3)
     monkeypatch.setattr(distributed, 'get_rank', lambda: 2)
     assert distributed.select_rank_state(state) == ({'rng': None, 'pools': 'p0'}, False)  # fresh streams
+
+
+@pytest.mark.parametrize('model_args', [
+    ['--model', 'liss', '--netG', 'resnet_2blocks', '--ngf', '8', '--ndf', '8'],
+    ['--model', 'blobgan', '--crop_size', '32', '--size_in', '8', '--n_blobs', '2', '--channel_max', '16',
+     '--layout_hidden', '16', '--layout_layers', '2', '--noise_dim', '8', '--spatial_dim', '8', '--feature_dim', '8'],
+])
+def test_models_that_bypass_ddp_refuse_torchrun_clearly(tmp_path, monkeypatch, model_args):
+    from models import create_model
+    from options.train_options import TrainOptions
+    from util import distributed
+    opt = TrainOptions(model_args + ['--dataroot', str(tmp_path), '--checkpoints_dir', str(tmp_path),
+                                     '--display_id', '0']).parse()
+    model = create_model(opt)
+    monkeypatch.setattr(distributed, 'is_distributed', lambda: True)
+    with pytest.raises(ValueError, match=f'--model {opt.model} trains in one process only.*without torchrun'):
+        model.wrap_networks()

@@ -226,5 +226,5 @@ def test_multi_process_training_is_refused_clearly(omni_root, tmp_path, monkeypa
     model = build(omni_root, tmp_path)
     from util import distributed
     monkeypatch.setattr(distributed, "is_distributed", lambda: True)
-    with pytest.raises(ValueError, match="omnigan trains in one process only"):
+    with pytest.raises(ValueError, match="--model omnigan trains in one process only"):
         model.wrap_networks()

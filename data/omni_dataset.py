@@ -23,6 +23,7 @@ import yaml
 from PIL import Image
 
 from data.base_dataset import BaseDataset, BadImageError, load_image
+from util.util import read_yaml_or_json
 
 DOMAINS = ("rf", "rn", "sf", "sn")
 TASK_KEYS = ("x", "d", "s", "h", "w")
@@ -40,13 +41,7 @@ def read_list(path):
     """Read and structurally check one data list; paths are made absolute (relative to the list file)."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"omni data list not found: {path}")
-    with open(path) as f:
-        text = f.read()
-    try:
-        items = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        kind = "JSON" if path.endswith(".json") else "YAML"
-        raise OmniListError(f"{path} is not valid {kind}: {exc}") from exc
+    items = read_yaml_or_json(path, OmniListError)
     if not isinstance(items, list):
         raise OmniListError(f"{path} must contain a list of items (mappings of task key to path), "
                             f"got {type(items).__name__}")

@@ -5,7 +5,6 @@ sets in ``modify_commandline_options``, the options saved by the training run (t
 YAML/JSON file, and the command line.
 """
 import argparse
-import json
 import os
 import sys
 
@@ -42,12 +41,7 @@ def load_config_file(path):
     """Read a flat mapping of option name -> value from a YAML or JSON file."""
     if not os.path.isfile(path):
         raise OptionError(f"--config {path}: no such file")
-    with open(path) as f:
-        text = f.read()
-    try:
-        values = json.loads(text) if path.endswith('.json') else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise OptionError(f"--config {path} is not valid {'JSON' if path.endswith('.json') else 'YAML'}: {exc}")
+    values = util.read_yaml_or_json(path, OptionError, label='--config ')
     if values is None:
         return {}
     if not isinstance(values, dict):

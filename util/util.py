@@ -89,6 +89,19 @@ def load_script(name):
     return sys.modules[module_name]
 
 
+def read_yaml_or_json(path, error_class=ValueError, label=''):
+    """Parse ``path`` as JSON when it ends in .json, else as YAML; a syntax error raises ``error_class`` with a
+    message naming the file (prefixed by ``label``, e.g. '--config ')."""
+    import json
+    import yaml
+    with open(path) as f:
+        text = f.read()
+    try:
+        return json.loads(text) if path.endswith('.json') else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise error_class(f"{label}{path} is not valid {'JSON' if path.endswith('.json') else 'YAML'}: {exc}") from exc
+
+
 def seed_everything(seed):
     """Seed Python, NumPy and PyTorch (all devices) so CPU runs are reproducible."""
     random.seed(seed)

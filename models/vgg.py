@@ -20,13 +20,18 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def _vgg19_features_skeleton():
-    """torchvision's VGG19 ``features`` layers (same indices and key names) up to relu5_1, randomly initialised.
+# torchvision's layer configurations and weight enums of the two VGGs the zoo uses
+VGG_ARCHS = {'vgg19': ('E', 'VGG19_Weights'), 'vgg16': ('D', 'VGG16_Weights')}
+
+
+def vgg_features_skeleton(arch='vgg19', n_layers=VGG19_SLICE_ENDS[-1]):
+    """The first ``n_layers`` of torchvision's ``<arch>().features`` (same indices and key names), randomly
+    initialised.
 
     Built without the classifier, whose 120M parameters would take seconds to initialise for nothing.
     """
     from torchvision.models.vgg import cfgs, make_layers
-    features = make_layers(cfgs['E'], batch_norm=False)[:VGG19_SLICE_ENDS[-1]]
+    features = make_layers(cfgs[VGG_ARCHS[arch][0]], batch_norm=False)[:n_layers]
     for m in features.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
@@ -34,13 +39,14 @@ def _vgg19_features_skeleton():
     return features
 
 
-def _pick_features(state, source):
-    """Load the ``features`` part of a VGG19 state_dict (``features.N.*`` or ``N.*`` keys) into a skeleton."""
+def _pick_features(state, source, arch, n_layers):
+    """Load the ``features`` part of a VGG state_dict (``features.N.*`` or ``N.*`` keys) into a skeleton."""
+    name = arch.upper()
     if isinstance(state, dict) and 'state_dict' in state and isinstance(state['state_dict'], dict):
         state = state['state_dict']
     if not isinstance(state, dict):
-        raise ValueError(f"{source} is not a VGG19 state_dict")
-    features = _vgg19_features_skeleton()
+        raise ValueError(f"{source} is not a {name} state_dict")
+    features = vgg_features_skeleton(arch, n_layers)
     own = features.state_dict()
     picked = {}
     for key in own:
@@ -50,46 +56,49 @@ def _pick_features(state, source):
                 break
     missing = [k for k in own if k not in picked]
     if missing:
-        raise ValueError(f"{source} does not hold VGG19 weights (missing e.g. 'features.{missing[0]}')")
+        raise ValueError(f"{source} does not hold {name} weights (missing e.g. 'features.{missing[0]}')")
     bad = [k for k in own if tuple(picked[k].shape) != tuple(own[k].shape)]
     if bad:
         raise ValueError(f"{source}: '{bad[0]}' has shape {tuple(picked[bad[0]].shape)}, "
-                         f"VGG19 needs {tuple(own[bad[0]].shape)}")
+                         f"{name} needs {tuple(own[bad[0]].shape)}")
     features.load_state_dict(picked)
     return features
 
 
-def load_vgg19_features(weights=None):
-    """The first 30 layers of torchvision's VGG19 (up to relu5_1) with the requested weights.
+def load_vgg_features(weights=None, arch='vgg19', n_layers=VGG19_SLICE_ENDS[-1]):
+    """The first ``n_layers`` of torchvision's VGG19 or VGG16 ``features`` with the requested weights.
 
-    ``weights``: None or 'imagenet' -> torchvision's ``VGG19_Weights.IMAGENET1K_V1`` (downloaded into the
-    torch hub cache the first time); a file path -> a state_dict of the full VGG19 (``features.N.*`` keys,
-    as torchvision saves it) or of its ``features`` part (``N.*`` keys); 'random' -> random initialisation,
-    for tests and offline smoke runs only (the loss is then not a perceptual loss).
+    ``weights``: None or 'imagenet' -> torchvision's ImageNet weights (``VGG19_Weights.IMAGENET1K_V1`` or
+    ``VGG16_Weights.IMAGENET1K_V1``, downloaded into the torch hub cache the first time); a file path -> a
+    state_dict of the full network (``features.N.*`` keys, as torchvision saves it) or of its ``features`` part
+    (``N.*`` keys); 'random' -> random initialisation, for tests and offline smoke runs only (the loss is then
+    not a perceptual loss).
     """
+    name = arch.upper()
     if weights == 'random':
-        return _vgg19_features_skeleton()
+        return vgg_features_skeleton(arch, n_layers)
     if weights in (None, '', 'imagenet'):
-        from torchvision.models import VGG19_Weights
+        import torchvision.models
+        enum = getattr(torchvision.models, VGG_ARCHS[arch][1]).IMAGENET1K_V1
         try:
-            state = VGG19_Weights.IMAGENET1K_V1.get_state_dict(progress=False)
+            state = enum.get_state_dict(progress=False)
         except Exception as exc:  # offline, proxy or hash errors all need the same advice
             raise FileNotFoundError(
-                f"cannot get torchvision's VGG19 ImageNet weights ({type(exc).__name__}: "
+                f"cannot get torchvision's {name} ImageNet weights ({type(exc).__name__}: "
                 f"{str(exc).splitlines()[0] if str(exc) else 'download failed'}); on a machine with internet "
-                f"download {VGG19_Weights.IMAGENET1K_V1.url} and pass it with --vgg_weights PATH "
+                f"download {enum.url} and pass it with --vgg_weights PATH "
                 f"(or copy it into {os.path.join(torch.hub.get_dir(), 'checkpoints')}); "
                 f"--vgg_weights random runs without it for tests only") from None
-        return _pick_features(state, "torchvision's VGG19_Weights.IMAGENET1K_V1")
+        return _pick_features(state, f"torchvision's {VGG_ARCHS[arch][1]}.IMAGENET1K_V1", arch, n_layers)
     path = os.path.expanduser(str(weights))
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"--vgg_weights '{weights}': no such file (give a torchvision VGG19 state_dict "
+        raise FileNotFoundError(f"--vgg_weights '{weights}': no such file (give a torchvision {name} state_dict "
                                 f"file, 'imagenet' to download it, or 'random' for tests)")
     try:
         state = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as exc:
         raise ValueError(f"--vgg_weights '{path}' is not a readable PyTorch state_dict ({exc})") from None
-    return _pick_features(state, f"--vgg_weights '{path}'")
+    return _pick_features(state, f"--vgg_weights '{path}'", arch, n_layers)
 
 
 class VGG19Features(nn.Module):
@@ -101,7 +110,7 @@ class VGG19Features(nn.Module):
 
     def __init__(self, weights=None):
         super().__init__()
-        features = load_vgg19_features(weights)
+        features = load_vgg_features(weights, 'vgg19', VGG19_SLICE_ENDS[-1])
         starts = (0,) + VGG19_SLICE_ENDS[:-1]
         self.slices = nn.ModuleList(features[a:b] for a, b in zip(starts, VGG19_SLICE_ENDS))
         self.register_buffer('mean', torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)

@@ -136,20 +136,20 @@ def test_vgg_weights_from_a_local_file_and_errors(tmp_path, monkeypatch, random_
     path = tmp_path / 'vgg19.pth'
     # torchvision's layout: features.N.* (the classifier keys, absent here, are ignored anyway)
     torch.save({'features.' + k: v for k, v in flat.state_dict().items()}, path)
-    loaded = vgg_module.load_vgg19_features(str(path))
+    loaded = vgg_module.load_vgg_features(str(path))
     assert torch.equal(loaded[28].weight, flat[28].weight)
     torch.save({'x': torch.zeros(1)}, tmp_path / 'bad.pth')
     with pytest.raises(ValueError, match='VGG19'):
-        vgg_module.load_vgg19_features(str(tmp_path / 'bad.pth'))
+        vgg_module.load_vgg_features(str(tmp_path / 'bad.pth'))
     with pytest.raises(FileNotFoundError, match='no such file'):
-        vgg_module.load_vgg19_features(str(tmp_path / 'missing.pth'))
+        vgg_module.load_vgg_features(str(tmp_path / 'missing.pth'))
 
     def offline(*args, **kwargs):
         raise OSError('network is unreachable')
     from torchvision.models import VGG19_Weights
     monkeypatch.setattr(type(VGG19_Weights.IMAGENET1K_V1), 'get_state_dict', offline)
     with pytest.raises(FileNotFoundError, match='--vgg_weights PATH'):
-        vgg_module.load_vgg19_features('imagenet')
+        vgg_module.load_vgg_features('imagenet')
 
 
 # ----------------------------------------------------------------------------- models end to end

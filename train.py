@@ -171,11 +171,12 @@ def main(args=None):
     opt = TrainOptions(args).parse()
     write_run_info(opt, args)  # git commit, command line, library versions (rank 0)
     trainer = Trainer(opt)
+    finished = None
     try:
         finished = trainer.run()
     finally:
         trainer.visualizer.close()  # final loss plot, pending visdom posts, comet archive
-        distributed.cleanup()
+        distributed.cleanup(wait_for_peers=finished is not None)  # after an error, peers may never arrive
     return 0 if finished else 130
 
 

@@ -76,9 +76,16 @@ def barrier():
         dist.barrier()
 
 
-def cleanup():
-    """Destroy the process group (end of training), so that the launcher sees a clean exit."""
+def cleanup(wait_for_peers=True):
+    """Destroy the process group (end of training), so that the launcher sees a clean exit.
+
+    After a normal run a barrier first lets every rank finish its last collective and rank 0 its writes: a
+    rank that tears gloo down while a peer still talks to it can abort ('terminate called without an active
+    exception'). After an error there is no barrier, since the other ranks may never reach it.
+    """
     if dist.is_available() and dist.is_initialized():
+        if wait_for_peers:
+            dist.barrier()
         dist.destroy_process_group()
 
 

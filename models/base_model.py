@@ -76,6 +76,13 @@ class BaseModel(ABC):
     def optimize_parameters(self):
         """Compute losses and gradients and update the networks for one batch."""
 
+    def set_input_pair(self, input):
+        """Take real_A / real_B (swapped by --direction BtoA) and the input paths from an {A, B} batch."""
+        AtoB = self.opt.direction == 'AtoB'
+        self.real_A = self.to_device(input['A' if AtoB else 'B'])
+        self.real_B = self.to_device(input['B' if AtoB else 'A'])
+        self.image_paths = input['A_paths' if AtoB else 'B_paths']
+
     # ------------------------------------------------------------------ devices and precision
 
     def to_device(self, tensor):

@@ -63,10 +63,7 @@ class CycleGANModel(BaseModel):
         return itertools.chain(self.netG_A.parameters(), self.netG_B.parameters())
 
     def set_input(self, input):
-        AtoB = self.opt.direction == 'AtoB'
-        self.real_A = self.to_device(input['A' if AtoB else 'B'])
-        self.real_B = self.to_device(input['B' if AtoB else 'A'])
-        self.image_paths = input['A_paths' if AtoB else 'B_paths']
+        self.set_input_pair(input)
 
     def forward(self):
         self.fake_B = self.netG_A(self.real_A)

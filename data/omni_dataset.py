@@ -4,7 +4,7 @@ sn sim-non-flooded), each described by a JSON or YAML list per split.
 A list is a sequence of items, each a mapping from task key to file path:
     x image (required), d depth, s segmentation, h height, w water mask  -- any subset of d/s/h/w,
 with `.npy` arrays or images. Relative paths are relative to the list file. Lists are found as
-<--omni_lists_dir or --dataroot>/<domain>_<split>.json|.yaml|.yml (see scripts/process_data.py).
+<--omni_lists_dir or --dataroot>/<domain>_<split>.json|.yaml|.yml (see tools/omnigan/process_data.py).
 
 Every item of the dataset is {domain: {"data": {key: tensor}, "paths": {key: path}, "domain": domain,
 "mode": split}} for the four domains, so a collated batch holds one sub-batch per domain laid out as in
@@ -205,7 +205,7 @@ class OmniDataset(BaseDataset):
             if path is None:
                 raise FileNotFoundError(
                     f"no data list for domain '{dom}' and split '{split}' in {root}: expected {dom}_{split}.json "
-                    f"(or .yaml/.yml); build lists with scripts/process_data.py")
+                    f"(or .yaml/.yml); build lists with tools/omnigan/process_data.py")
             items = read_list(path)
             self.keys[dom] = check_items(items, path, needed)
             self.lists[dom], self.list_paths[dom] = items, path
@@ -259,7 +259,7 @@ class OmniDataset(BaseDataset):
 
 
 # ---------------------------------------------------------------------------- building lists from folders
-# folder name -> list key (scripts/process_data.py --mapping overrides it)
+# folder name -> list key (tools/omnigan/process_data.py --mapping overrides it)
 DEFAULT_FOLDER_MAPPING = {"Segmentation": "s", "Depth": "d", "Data": "x", "Height": "h", "Flood": "w"}
 
 

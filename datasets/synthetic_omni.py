@@ -6,7 +6,7 @@ consistent with the image: depth grows towards the horizon, height is the buildi
 uses Cityscapes-like ids (0 road, 2 building, 8 vegetation, 10 sky, 255 ignore for water), water is a mask.
 
 Files are laid out as a folder per category (Data, Depth, Segmentation, Height, Flood) per domain, exactly
-what scripts/process_data.py expects, and the lists <domain>_train / <domain>_val are written next to them.
+what tools/omnigan/process_data.py expects, and the lists <domain>_train / <domain>_val are written next to them.
 Real domains carry pseudo-labels d, s (and w for rf) as images; simulated ones d, s, h as .npy arrays and w.
 """
 import os

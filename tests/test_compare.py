@@ -1,4 +1,4 @@
-"""scripts/compare.py builds its report from tiny runs; a study script of scripts/experiments runs end to end."""
+"""scripts/compare.py builds its report from tiny runs; a study of tools/studies runs end to end."""
 import importlib.util
 import json
 import os
@@ -68,8 +68,9 @@ def test_compare_from_a_yaml_runs_file_and_errors(two_runs, capsys):
     assert 'run test.py' in capsys.readouterr().err
 
 
-def test_a_study_script_trains_tests_and_compares(tmp_path, paired_root):
-    study = _load('scripts/experiments/discriminators.py', 'zoo_study_discriminators')
+def test_a_study_script_trains_tests_and_compares(tmp_path, paired_root, capsys):
+    from tools.studies import discriminators as study
+    from util.cli import run_cli
     args = ['--quick', '--dataroot', paired_root, '--size', '32', '--max_dataset_size', '2', '--num_test', '2',
             '--n_epochs', '1', '--metrics', 'psnr,l1', '--gpu_ids', '-1', '--only', 'basic,sesame', '--cpu_threads', '0',
             '--checkpoints_dir', str(tmp_path / 'ck'), '--results_dir', str(tmp_path / 'res'),
@@ -77,4 +78,6 @@ def test_a_study_script_trains_tests_and_compares(tmp_path, paired_root):
     assert study.main(args) == 0
     md = open(tmp_path / 'cmp' / 'discriminators' / 'index.md').read()
     assert 'discriminators_basic' in md and 'discriminators_sesame' in md and 'Quick mode' in md
-    assert study.main(args[:-6] + ['--only', 'nope']) == 2
+    with pytest.raises(SystemExit) as info:
+        run_cli(study.main, args[:-6] + ['--only', 'nope'])
+    assert info.value.code == 2 and "unknown variant(s) nope" in capsys.readouterr().err

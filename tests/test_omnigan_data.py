@@ -14,7 +14,8 @@ from PIL import Image
 
 from data.omni_dataset import OmniDataset, OmniListError, items_from_folders, read_list
 from datasets.synthetic_omni import make_omni_dataset
-from scripts import process_data
+from tools.omnigan import process_data
+from util.cli import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +147,13 @@ def test_process_data_on_a_generated_tree(omni_root, tmp_path):
     assert len(items) == 5 and set(items[0]) == {"x", "d"}
 
 
+def fails(argv):
+    """process_data's command line: a user error exits with status 2 and one line."""
+    with pytest.raises(SystemExit) as info:
+        run_cli(process_data.main, argv)
+    return info.value.code == 2
+
+
 def test_process_data_skips_incomplete_samples_and_reports_errors(omni_root, tmp_path, capsys):
     src = str(tmp_path / "rn")
     shutil.copytree(os.path.join(omni_root, "rn"), src)
@@ -154,10 +162,10 @@ def test_process_data_skips_incomplete_samples_and_reports_errors(omni_root, tmp
     assert len(items) == 4 and incomplete == [("val_000", ["d"])]
     assert process_data.main(["--source", src, "--domain", "rn"]) == 0
     assert "skipped sample 'val_000'" in capsys.readouterr().out
-    assert process_data.main(["--source", src, "--domain", "rn", "--train_size", "1.0"]) == 1
+    assert fails(["--source", src, "--domain", "rn", "--train_size", "1.0"])
     assert "--train_size" in capsys.readouterr().err
-    assert process_data.main(["--source", str(tmp_path / "nowhere"), "--domain", "rn"]) == 1
-    assert process_data.main(["--source", src, "--domain", "rn", "--mapping", "Depth"]) == 1
+    assert fails(["--source", str(tmp_path / "nowhere"), "--domain", "rn"])
+    assert fails(["--source", src, "--domain", "rn", "--mapping", "Depth"])
     assert "Folder=key" in capsys.readouterr().err
 
 
@@ -175,8 +183,16 @@ def test_scripts_run_from_any_folder(tmp_path):
     subprocess.run([sys.executable, os.path.join(root, "datasets", "synthetic_omni.py"), "--root", data,
                     "--n_train", "2", "--n_val", "1", "--size", "16"], cwd=str(tmp_path), check=True,
                    capture_output=True)
-    res = subprocess.run([sys.executable, os.path.join(root, "scripts", "process_data.py"), "--source",
-                          os.path.join(data, "rn"), "--domain", "rn", "--out_dir", str(tmp_path / "lists")],
-                         cwd=str(tmp_path), capture_output=True, text=True)
+    lists = tmp_path / "lists"
+    env = dict(os.environ, PYTHONPATH=root)
+    res = subprocess.run([sys.executable, "-m", "tools.omnigan.process_data", "--source", os.path.join(data, "rn"),
+                          "--domain", "rn", "--out_dir", str(lists)], cwd=str(tmp_path), capture_output=True,
+                         text=True, env=env)
     assert res.returncode == 0, res.stderr
-    assert "wrote 3 items" in res.stdout and len(read_list(str(tmp_path / "lists" / "rn_train.json"))) == 3
+    assert "wrote 3 items" in res.stdout and len(read_list(str(lists / "rn_train.json"))) == 3
+    # the old path forwards to the new module and says so; errors stay one line with status 2
+    res = subprocess.run([sys.executable, os.path.join(root, "scripts", "process_data.py"), "--source",
+                          os.path.join(data, "nowhere"), "--domain", "rn"], cwd=str(tmp_path), capture_output=True,
+                         text=True)
+    assert res.returncode == 2 and "python -m tools.omnigan.process_data" in res.stderr
+    assert res.stderr.strip().splitlines()[-1].startswith("error: ") and "Traceback" not in res.stderr

@@ -1,4 +1,4 @@
-"""scripts/experiment.py: merging, sampling, template filling, reproducibility files and submission."""
+"""tools/omnigan/experiment.py: merging, sampling, template filling, reproducibility files and submission."""
 import os
 import stat
 
@@ -6,11 +6,19 @@ import numpy as np
 import pytest
 import yaml
 
-from scripts import experiment as xp
+from tools.omnigan import experiment as xp
+from util.cli import run_cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPLATE = os.path.join(ROOT, "configs", "omnigan_template.sh")
 EXAMPLE = os.path.join(ROOT, "configs", "omnigan_experiment.yaml")
+
+
+def fails(argv):
+    """Run the script's main as its command line does: a user error exits with status 2."""
+    with pytest.raises(SystemExit) as info:
+        run_cli(xp.main, argv)
+    return info.value.code == 2
 
 
 def test_sampling_kinds():
@@ -85,7 +93,7 @@ def test_dry_run_writes_reproducibility_files(tmp_path, capsys):
     assert run2["repr_freeze"] is True and run2["omni_enc_n_res"] in (1, 2, 3)
     assert "--gres=gpu:2" in open(os.path.join(exp_dir, "run_2", "exp.sh")).read()
     # same seed, same samples; an existing experiment folder is not overwritten
-    assert xp.main(["--experiment", EXAMPLE, "--template", TEMPLATE, "--out_dir", out, "--dry_run"]) == 1
+    assert fails(["--experiment", EXAMPLE, "--template", TEMPLATE, "--out_dir", out, "--dry_run"])
     assert "already exists" in capsys.readouterr().err
 
 
@@ -104,7 +112,7 @@ def test_submission_with_and_without_sbatch(tmp_path, monkeypatch, capsys):
     template = tmp_path / "t.sh"
     template.write_text("echo {{name}} >> " + str(tmp_path / "ran.txt") + "\n")
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))  # no sbatch anywhere
-    assert xp.main(["--experiment", str(exp), "--template", str(template), "--out_dir", str(tmp_path / "a")]) == 1
+    assert fails(["--experiment", str(exp), "--template", str(template), "--out_dir", str(tmp_path / "a")])
     assert "sbatch is not on PATH" in capsys.readouterr().err
     monkeypatch.setenv("PATH", str(tmp_path / "bin") + os.pathsep + "/usr/bin:/bin")
     assert xp.main(["--experiment", str(exp), "--template", str(template), "--out_dir", str(tmp_path / "b"),
@@ -123,10 +131,10 @@ def test_submission_with_and_without_sbatch(tmp_path, monkeypatch, capsys):
 def test_bad_experiment_files(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("runs: [{trainer: {}, oops: 1}]")
-    assert xp.main(["--experiment", str(bad), "--template", TEMPLATE, "--out_dir", str(tmp_path), "--dry_run"]) == 1
+    assert fails(["--experiment", str(bad), "--template", TEMPLATE, "--out_dir", str(tmp_path), "--dry_run"])
     assert "runs[0] has unknown key(s) ['oops']" in capsys.readouterr().err
     bad.write_text("defaults: missing.yaml")
-    assert xp.main(["--experiment", str(bad), "--template", TEMPLATE, "--out_dir", str(tmp_path), "--dry_run"]) == 1
+    assert fails(["--experiment", str(bad), "--template", TEMPLATE, "--out_dir", str(tmp_path), "--dry_run"])
     assert "defaults file not found" in capsys.readouterr().err
-    assert xp.main(["--experiment", str(bad), "--template", str(tmp_path / "none.sh"), "--dry_run"]) == 1
+    assert fails(["--experiment", str(bad), "--template", str(tmp_path / "none.sh"), "--dry_run"])
     assert "template not found" in capsys.readouterr().err

@@ -1,23 +1,9 @@
-"""Study: does the batch size change pix2pix's results? Trains pix2pix with batch sizes 1, 4, 16 and 64 (same
-epochs, same seed), tests each and writes comparisons/batch_size/ (FID, KID, IS, PSNR, SSIM, L1).
-
-    python scripts/experiments/batch_size.py --quick --gpu_ids -1 --random_fidelity_weights   # CPU demo
-    python scripts/experiments/batch_size.py --dataroot datasets/facades --fidelity_weights pt_inception.pth
-"""
+"""Moved to tools/studies/batch_size.py: run ``python -m tools.studies.batch_size`` (this forwarder stays for one release)."""
 import os
+import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from study_common import main_wrapper, run_study  # noqa: E402
-
-VARIANTS = [(f'bs{b}', ['--model', 'pix2pix', '--batch_size', str(b)]) for b in (1, 4, 16, 64)]
-
-
-def main(argv=None):
-    return main_wrapper(lambda: run_study('batch_size', VARIANTS, __doc__, argv, default_quick_images=64,
-                                          notes=['Same number of epochs for every batch size, so larger batches take '
-                                                 'fewer optimisation steps (as in the original study).']))
-
-
-if __name__ == '__main__':
-    sys.exit(main())
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+print("note: scripts/experiments/batch_size.py moved to tools/studies/batch_size.py; running python -m tools.studies.batch_size", file=sys.stderr)
+env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
+sys.exit(subprocess.call([sys.executable, "-m", "tools.studies.batch_size"] + sys.argv[1:], env=env))

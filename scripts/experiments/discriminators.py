@@ -1,22 +1,9 @@
-"""Study: pix2pix with the basic PatchGAN, the pix2pixHD multiscale discriminator and the SESAME two-stream
-discriminator (both with --num_D 2 and feature matching --lambda_feat 10). Writes comparisons/discriminators/.
-
-    python scripts/experiments/discriminators.py --quick --gpu_ids -1 --random_fidelity_weights
-"""
+"""Moved to tools/studies/discriminators.py: run ``python -m tools.studies.discriminators`` (this forwarder stays for one release)."""
 import os
+import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from study_common import main_wrapper, run_study  # noqa: E402
-
-VARIANTS = [('basic', ['--model', 'pix2pix', '--netD', 'basic']),
-            ('multiscale', ['--model', 'pix2pix', '--netD', 'multiscale', '--num_D', '2', '--lambda_feat', '10']),
-            ('sesame', ['--model', 'pix2pix', '--netD', 'sesame', '--num_D', '2', '--lambda_feat', '10'])]
-
-
-def main(argv=None):
-    return main_wrapper(lambda: run_study('discriminators', VARIANTS, __doc__, argv))
-
-
-if __name__ == '__main__':
-    sys.exit(main())
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+print("note: scripts/experiments/discriminators.py moved to tools/studies/discriminators.py; running python -m tools.studies.discriminators", file=sys.stderr)
+env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
+sys.exit(subprocess.call([sys.executable, "-m", "tools.studies.discriminators"] + sys.argv[1:], env=env))

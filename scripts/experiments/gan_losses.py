@@ -1,20 +1,9 @@
-"""Study: the four adversarial objectives of SPADE on pix2pix: original (cross-entropy), ls (least squares),
-hinge and w (Wasserstein critic with gradient penalty, --lambda_gp 10). Writes comparisons/gan_losses/.
-
-    python scripts/experiments/gan_losses.py --quick --gpu_ids -1 --random_fidelity_weights
-"""
+"""Moved to tools/studies/gan_losses.py: run ``python -m tools.studies.gan_losses`` (this forwarder stays for one release)."""
 import os
+import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from study_common import main_wrapper, run_study  # noqa: E402
-
-VARIANTS = [(mode, ['--model', 'adversarial_losses', '--gan_mode', mode]) for mode in ('original', 'ls', 'hinge', 'w')]
-
-
-def main(argv=None):
-    return main_wrapper(lambda: run_study('gan_losses', VARIANTS, __doc__, argv))
-
-
-if __name__ == '__main__':
-    sys.exit(main())
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+print("note: scripts/experiments/gan_losses.py moved to tools/studies/gan_losses.py; running python -m tools.studies.gan_losses", file=sys.stderr)
+env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
+sys.exit(subprocess.call([sys.executable, "-m", "tools.studies.gan_losses"] + sys.argv[1:], env=env))

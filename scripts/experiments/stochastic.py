@@ -1,23 +1,9 @@
-"""Study: stochastic pix2pix at test time: dropout kept active (rate 0.5 and the seed study's 0.95) against
-Gaussian weight noise. Each run draws 4 samples per input; the report shows quality next to diversity
-(mean pairwise L1 between samples). Writes comparisons/stochastic/.
-
-    python scripts/experiments/stochastic.py --quick --gpu_ids -1 --random_fidelity_weights
-"""
+"""Moved to tools/studies/stochastic.py: run ``python -m tools.studies.stochastic`` (this forwarder stays for one release)."""
 import os
+import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from study_common import main_wrapper, run_study  # noqa: E402
-
-VARIANTS = [('dropout50', ['--model', 'stochastic', '--stochastic_mode', 'dropout', '--dropout_rate', '0.5']),
-            ('dropout95', ['--model', 'stochastic', '--stochastic_mode', 'dropout', '--dropout_rate', '0.95']),
-            ('weight_noise', ['--model', 'stochastic', '--stochastic_mode', 'weight_noise', '--noise_std', '0.1'])]
-
-
-def main(argv=None):
-    return main_wrapper(lambda: run_study('stochastic', VARIANTS, __doc__, argv, test_args=['--n_samples', '4']))
-
-
-if __name__ == '__main__':
-    sys.exit(main())
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+print("note: scripts/experiments/stochastic.py moved to tools/studies/stochastic.py; running python -m tools.studies.stochastic", file=sys.stderr)
+env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
+sys.exit(subprocess.call([sys.executable, "-m", "tools.studies.stochastic"] + sys.argv[1:], env=env))

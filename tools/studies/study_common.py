@@ -11,14 +11,11 @@ classic pix2pix sizes for --n_epochs/--n_epochs_decay epochs (defaults 100/100, 
 import argparse
 import os
 import shlex
-import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+from util.util import load_script
 
-from util.util import load_script  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 DEFAULT_DATAROOT = os.path.join(ROOT, 'datasets', 'synthetic_paired64')
 ALL_METRICS = 'fid,kid,isc,psnr,ssim,l1'
@@ -167,12 +164,3 @@ def run_study(study, variants, description, argv=None, notes=(), default_quick_i
     cmp_opt.runs = [{'name': name, 'label': label} for name, (label, _) in zip(names, variants)]  # short labels
     return compare.build_report(cmp_opt)
 
-
-def main_wrapper(fn):
-    """Run a study, printing a clear one-line error for bad input instead of a traceback."""
-    try:
-        fn()
-    except (ValueError, FileNotFoundError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
-    return 0

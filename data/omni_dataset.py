@@ -10,8 +10,13 @@ Every item of the dataset is {domain: {"data": {key: tensor}, "paths": {key: pat
 "mode": split}} for the four domains, so a collated batch holds one sub-batch per domain laid out as in
 the design notes (tensors stacked, paths / domain / mode as lists).
 
-Label formats after loading: x float 3xHxW in [-1, 1]; d, h float 1xHxW (raw .npy values, or image
-intensity / 255); s long HxW class ids (255 = ignored); w float 1xHxW in {0, 1}.
+Label formats after loading: x float 3xHxW in [-1, 1]; d float 1xHxW: for depth images, with
+--omni_depth inverse (published) 1/i of the intensity i in 1..255 (0 stays 0), with linear i/255; .npy depth
+keeps its raw values; h float 1xHxW (raw .npy values, or image intensity / 255); s long HxW class ids
+(255 = ignored); w float 1xHxW in {0, 1}.
+
+Geometry (published): resize to --load_size (256), random crop --crop_size (224), resize to --omni_final_size
+(-1: back to --load_size, 256; 0: keep the crop), horizontal flip.
 """
 import json
 import os
@@ -116,7 +121,10 @@ def _load_array(path, key, index, list_path):
         raise BadImageError(f"{list_path}: item {index}: cannot read '{key}' array {path} ({exc})") from exc
 
 
-def load_entry(key, path, index=0, list_path="<list>"):
+DEPTH_CHOICES = ("inverse", "linear")
+
+
+def load_entry(key, path, index=0, list_path="<list>", depth="inverse"):
     """Load one file as a tensor in the format documented in the module docstring (native resolution)."""
     is_npy = path.endswith(".npy")
     where = f"{list_path}: item {index}: '{key}' {path}"
@@ -150,6 +158,9 @@ def load_entry(key, path, index=0, list_path="<list>"):
     # d, h, w: one float channel
     if is_npy:
         arr = np.squeeze(_load_array(path, key, index, list_path)).astype(np.float32)
+    elif key == "d" and depth == "inverse":
+        arr = np.asarray(load_image(path, "L"), dtype=np.float32)
+        arr = np.divide(1.0, arr, out=np.zeros_like(arr), where=arr != 0)
     else:
         arr = np.asarray(load_image(path, "L"), dtype=np.float32) / 255.0
     if arr.ndim != 2:
@@ -182,6 +193,11 @@ class OmniDataset(BaseDataset):
                             help="folder holding <domain>_<split>.json|yaml lists; empty: --dataroot")
         parser.add_argument("--omni_split", type=str, default="",
                             help="split to read (train|val|...); empty: --phase, with 'test' falling back to 'val'")
+        parser.add_argument("--omni_depth", type=str, default="inverse", choices=DEPTH_CHOICES,
+                            help="depth images: inverse (published, 1/intensity) or linear (intensity/255)")
+        parser.add_argument("--omni_final_size", type=int, default=-1,
+                            help="after the random crop, resize to this size (published 256); -1: back to "
+                                 "--load_size, 0: keep the crop size")
         return parser
 
     def __init__(self, opt):
@@ -242,6 +258,10 @@ class OmniDataset(BaseDataset):
                 raise ValueError(f"--crop_size {c} is larger than the resized image {h}x{w}; raise --load_size")
             y, x = rng.randint(0, h - c), rng.randint(0, w - c)
             tensors = {k: v[..., y:y + c, x:x + c] for k, v in tensors.items()}
+            final = getattr(opt, "omni_final_size", 0)
+            final = opt.load_size if final < 0 else final
+            if final > 0:
+                tensors = {k: _resize(v, (final, final), k) for k, v in tensors.items()}
         if opt.isTrain and not opt.no_flip and rng.random() > 0.5:
             tensors = {k: v.flip(-1) for k, v in tensors.items()}
         return {k: v.contiguous() for k, v in tensors.items()}
@@ -252,7 +272,8 @@ class OmniDataset(BaseDataset):
         for dom in self.domains:
             i = self._index(dom, index, rng)
             item = self.lists[dom][i]
-            tensors = {k: load_entry(k, item[k], i, self.list_paths[dom]) for k in self.keys[dom]}
+            tensors = {k: load_entry(k, item[k], i, self.list_paths[dom], getattr(self.opt, "omni_depth", "inverse"))
+                       for k in self.keys[dom]}
             out[dom] = {"data": self._transform(tensors, rng), "paths": {k: item[k] for k in self.keys[dom]},
                         "domain": dom, "mode": self.split}
         return out

@@ -196,3 +196,20 @@ def test_scripts_run_from_any_folder(tmp_path):
                          text=True)
     assert res.returncode == 2 and "python -m tools.omnigan.process_data" in res.stderr
     assert res.stderr.strip().splitlines()[-1].startswith("error: ") and "Traceback" not in res.stderr
+
+
+def test_published_geometry_and_inverse_depth(omni_root, tmp_path):
+    # resize to load_size, crop crop_size, resize back to load_size (published 256 -> 224 -> 256)
+    ds = OmniDataset(make_opt(omni_root, load_size=40, crop_size=24, omni_final_size=-1))
+    item = ds[0]["sf"]["data"]
+    assert item["x"].shape == (3, 40, 40) and item["s"].shape == (40, 40) and item["w"].shape == (1, 40, 40)
+    assert OmniDataset(make_opt(omni_root, load_size=40, crop_size=24, omni_final_size=0))[0]["sf"]["data"][
+        "x"].shape == (3, 24, 24)
+    assert OmniDataset(make_opt(omni_root, load_size=40, crop_size=24, omni_final_size=16))[0]["sf"]["data"][
+        "d"].shape == (1, 16, 16)
+    from data.omni_dataset import load_entry
+    Image.fromarray(np.array([[0, 1], [2, 255]], np.uint8)).save(tmp_path / "depth.png")
+    inverse = load_entry("d", str(tmp_path / "depth.png"))
+    assert torch.allclose(inverse, torch.tensor([[[0.0, 1.0], [0.5, 1 / 255]]]))
+    linear = load_entry("d", str(tmp_path / "depth.png"), depth="linear")
+    assert torch.allclose(linear, torch.tensor([[[0.0, 1 / 255], [2 / 255, 1.0]]]))

@@ -14,7 +14,7 @@ from util.util import load_script
 
 # 32 px, widths of 4-8: every step takes well under a second on 2 cores
 TINY = ["--model", "omnigan", "--omni_enc_dim", "4", "--omni_enc_n_res", "1", "--omni_dec_n_res", "1",
-        "--spade_nhidden", "8", "--omni_cls_dim", "8", "--ndf", "4", "--n_layers_D", "2", "--num_D", "2",
+        "--spade_nhidden", "8", "--omni_cls_dim", "8", "--ndf", "4", "--n_layers_D", "2",
         "--load_size", "32", "--crop_size", "32", "--batch_size", "2", "--num_threads", "0", "--gpu_ids", "-1",
         "--seed", "0", "--display_id", "0"]
 
@@ -59,51 +59,134 @@ def no_grads(module):
     return all(g is None or not g.any() for g in grads(module))
 
 
+def d_calls(model):
+    """Count forward calls of every discriminator (head, target) while the returned dict is alive."""
+    counts, handles = {}, []
+    for head, nets in model.netD.items():
+        for target, net in nets.items():
+            counts[(head, target)] = 0
+
+            def hook(*_, key=(head, target)):
+                counts[key] += 1
+            handles.append(net.register_forward_hook(hook))
+    return counts, handles
+
+
+def test_published_defaults():
+    opt = TrainOptions(["--model", "omnigan", "--dataroot", "x", "--checkpoints_dir", "/tmp/unused"]).gather_options()
+    assert (opt.load_size, opt.crop_size, opt.omni_final_size, opt.omni_depth) == (256, 224, -1, "inverse")
+    assert (opt.optimizer, opt.lr, opt.beta1_G, opt.beta1, opt.lr_policy, opt.lr_decay_iters, opt.lr_gamma) == \
+        ("extraadam", 0.0005, 0.9, 0.5, "step", 30, 0.5)
+    assert all(getattr(opt, f"lambda_{k}") == 1.0 for k in ("gan_a", "gan_t", "cycle_a", "cycle_t", "auto_a", "auto_t",
+                                                           "sm", "dm", "d", "h", "s", "w", "classifier", "C"))
+    assert {opt.cycle_loss, opt.auto_loss, opt.depth_loss, opt.height_loss} == {"l2"}
+    assert (opt.repr_steps, opt.repr_epochs, opt.repr_freeze, opt.encoder_lr_mult) == (10000, -1, False, 1.0)
+    assert (opt.d_soft_shift, opt.d_flip_prob, opt.omni_netD, opt.omni_dec_n_res) == (0.2, 0.05, "patch", 4)
+    assert opt.spade_spectral and opt.spade_kernel_size == 3 and opt.omni_task_activation == "tanh"
+
+
+def test_optimizers_and_schedulers_follow_the_published_setup(omni_root, tmp_path):
+    from models.omnigan.optim import ExtraAdam
+    model = build(omni_root, tmp_path, ["--lr", "0.0005"])
+    assert all(isinstance(o, ExtraAdam) for o in model.optimizers)
+    for o in (model.optimizer_E, model.optimizer_G, model.optimizer_T):
+        assert o.param_groups[0]["betas"] == (0.9, 0.999)
+    for o in (model.optimizer_D, model.optimizer_C):
+        assert o.param_groups[0]["betas"] == (0.5, 0.999)
+    sched = model.schedulers[0]
+    assert isinstance(sched, torch.optim.lr_scheduler.StepLR) and (sched.step_size, sched.gamma) == (30, 0.5)
+    adam = build(omni_root, tmp_path, ["--optimizer", "adam", "--lr_policy", "linear"])
+    assert isinstance(adam.optimizer_E, torch.optim.Adam) and adam.optimizer_E.param_groups[0]["betas"][0] == 0.9
+
+
 def test_representation_phase_gradients(omni_root, tmp_path):
-    model = build(omni_root, tmp_path, ["--repr_epochs", "1"])
+    model = build(omni_root, tmp_path, ["--repr_steps", "5"])
     assert model.phase == "repr"
     model._reset_losses()
+    counts, handles = d_calls(model)
     model.step_G()
     G = model.netG
     assert has_grads(G.encoder)
-    for task in ("d", "h", "s", "w", "a"):
+    for task in ("d", "h", "s", "w", "a", "t"):  # t: auto-encoding already in the representation phase
         assert has_grads(G.decoders[task]), task
-    assert no_grads(G.decoders["t"])  # translation is not trained yet
     assert no_grads(model.netD) and no_grads(model.netC)  # frozen during the generator step
+    # the adaptation GAN loss sees the fake (D of the other style) and the cycle reconstruction (D of its own)
+    assert counts == {("a", "r"): 4, ("a", "s"): 4, ("t", "f"): 0, ("t", "n"): 0}
+    for h in handles:
+        h.remove()
     losses = model.get_current_losses()
-    assert set(losses) == {"G", "G_repr", "gan_a", "cycle_a", "auto_a", "task_d", "task_h", "task_s", "task_w",
-                           "classifier"}
+    assert set(losses) == {"G", "G_repr", "gan_a", "cycle_a", "auto_a", "auto_t", "task_d", "task_h", "task_s",
+                           "task_w", "classifier"}
     assert all(math.isfinite(v) for v in losses.values())
     assert abs(losses["G"] - losses["G_repr"]) < 1e-4
     model.step_D()
-    assert has_grads(model.netD["a"]) and no_grads(model.netD["t"])
+    assert has_grads(model.netD["a"]) and has_grads(model.netD["t"])  # every head, every iteration
     model.step_C()
     assert has_grads(model.netC)
     assert math.isfinite(model.get_current_losses()["C"])
 
 
-def test_translation_phase_with_frozen_representation(omni_root, tmp_path):
-    model = build(omni_root, tmp_path, ["--repr_epochs", "0", "--repr_freeze"])
+def test_phase_switch_after_repr_steps(omni_root, tmp_path, capsys):
+    model = build(omni_root, tmp_path, ["--repr_steps", "2"])
+    model.optimize_parameters()
+    assert model.phase == "repr" and model.total_steps == 1
+    model.optimize_parameters()
+    assert model.phase == "translation" and "translation phase starts after 2 iterations" in capsys.readouterr().out
+    model.optimize_parameters()
+    losses = model.get_current_losses()
+    # the representation losses stop once translation runs
+    assert set(losses) == {"G", "G_translation", "gan_t", "cycle_t", "sm", "dm", "D", "D_a", "D_t", "C"}
+    assert model.state_dict_extra()["total_steps"] == 3
+
+
+def test_translation_phase_with_frozen_encoder(omni_root, tmp_path):
+    model = build(omni_root, tmp_path, ["--repr_steps", "0", "--repr_freeze"])
     assert model.phase == "translation"
     before = [p.detach().clone() for p in model.netG.encoder.parameters()]
-    model.optimize_parameters()
+    counts, handles = d_calls(model)
+    model.step_G()
+    for h in handles:
+        h.remove()
+    # GAN on the translation (D of the other flood state) and on its cycle reconstruction (D of its own)
+    assert counts == {("a", "r"): 0, ("a", "s"): 0, ("t", "f"): 4, ("t", "n"): 4}
+    model.step_D()
+    model.step_C()
     G = model.netG
     assert no_grads(G.encoder)  # frozen encoder gets no gradient
-    for task in ("d", "h", "s", "w", "a"):
-        assert no_grads(G.decoders[task]), task
-    assert has_grads(G.decoders["t"])
+    for task in ("d", "h", "s", "w"):  # published: freeze_representation freezes the encoder only; the task
+        assert has_grads(G.decoders[task]), task  # decoders learn through the SPADE condition
+    assert no_grads(G.decoders["a"]) and has_grads(G.decoders["t"])
     assert all(torch.equal(a, b) for a, b in zip(before, G.encoder.parameters()))
     losses = model.get_current_losses()
-    assert set(losses) == {"G", "G_translation", "D", "D_t", "gan_t", "cycle_t", "auto_t"}
+    assert set(losses) == {"G", "G_translation", "gan_t", "cycle_t", "sm", "dm", "D", "D_a", "D_t", "C"}
     assert all(math.isfinite(v) for v in losses.values())
-    # the D update order of the design notes, translation heads only
     assert model.d_update_order == [
-        ("t", "f", "real", "rf"), ("t", "n", "fake", "rf"), ("t", "n", "real", "rn"), ("t", "f", "fake", "rn"),
-        ("t", "f", "real", "sf"), ("t", "n", "fake", "sf"), ("t", "n", "real", "sn"), ("t", "f", "fake", "sn")]
-    assert has_grads(model.netD["t"]) and no_grads(model.netD["a"])
+        ("a", "r", "real", "rf"), ("a", "s", "fake", "rf"), ("t", "f", "real", "rf"), ("t", "n", "fake", "rf"),
+        ("a", "r", "real", "rn"), ("a", "s", "fake", "rn"), ("t", "n", "real", "rn"), ("t", "f", "fake", "rn"),
+        ("a", "s", "real", "sf"), ("a", "r", "fake", "sf"), ("t", "f", "real", "sf"), ("t", "n", "fake", "sf"),
+        ("a", "s", "real", "sn"), ("a", "r", "fake", "sn"), ("t", "n", "real", "sn"), ("t", "f", "fake", "sn")]
+    assert has_grads(model.netD["t"]) and has_grads(model.netD["a"])
+    # --omni_detach_condition: the task decoders no longer learn from the translation losses
+    detached = build(omni_root, tmp_path, ["--repr_steps", "0", "--omni_detach_condition"])
+    detached._reset_losses()
+    detached.step_G()
+    assert all(no_grads(detached.netG.decoders[t]) for t in ("d", "h", "s", "w"))
 
 
-def test_translation_phase_with_trainable_encoder_full_d_order(omni_root, tmp_path):
+def test_matching_losses_carry_gradient_only_on_request(omni_root, tmp_path):
+    published = build(omni_root, tmp_path, ["--repr_steps", "0", "--tasks", "s,t", "--lambda_gan_t", "0",
+                                            "--lambda_cycle_t", "0", "--matching_mask", "none"])
+    published._reset_losses()
+    published.step_G()
+    assert published.get_current_losses()["sm"] > 0 and no_grads(published.netG.decoders["t"])
+    grad = build(omni_root, tmp_path, ["--repr_steps", "0", "--tasks", "s,t", "--lambda_gan_t", "0",
+                                       "--lambda_cycle_t", "0", "--matching_grad", "fake"])
+    grad._reset_losses()
+    grad.step_G()
+    assert has_grads(grad.netG.decoders["t"])
+
+
+def test_translation_phase_with_trainable_encoder(omni_root, tmp_path):
     model = build(omni_root, tmp_path, ["--repr_epochs", "0", "--encoder_lr_mult", "0.25", "--lr", "0.001"])
     assert model.phase == "translation"
     assert model.optimizer_E.param_groups[0]["lr"] == pytest.approx(0.00025)
@@ -112,31 +195,25 @@ def test_translation_phase_with_trainable_encoder_full_d_order(omni_root, tmp_pa
     model.step_G()
     assert has_grads(model.netG.encoder) and has_grads(model.netG.decoders["t"])
     model.step_D()
-    assert model.d_update_order == [
-        ("a", "r", "real", "rf"), ("a", "s", "fake", "rf"), ("t", "f", "real", "rf"), ("t", "n", "fake", "rf"),
-        ("a", "r", "real", "rn"), ("a", "s", "fake", "rn"), ("t", "n", "real", "rn"), ("t", "f", "fake", "rn"),
-        ("a", "s", "real", "sf"), ("a", "r", "fake", "sf"), ("t", "f", "real", "sf"), ("t", "n", "fake", "sf"),
-        ("a", "s", "real", "sn"), ("a", "r", "fake", "sn"), ("t", "n", "real", "sn"), ("t", "f", "fake", "sn")]
     losses = model.get_current_losses()
     assert abs(losses["D"] - losses["D_a"] - losses["D_t"]) < 1e-4
     # comet log levels: nothing / aggregated / everything
     from util.visualizer import losses_for_level
     aggregated = model.aggregated_loss_names()
     assert losses_for_level(losses, 0, aggregated) == {}
-    assert set(losses_for_level(losses, 1, aggregated)) == {"G", "G_repr", "G_translation", "D"}
+    assert set(losses_for_level(losses, 1, aggregated)) == {"G", "G_translation", "D"}
     assert set(losses_for_level(losses, 2, aggregated)) == set(losses)
 
 
 def test_wgangp_and_task_subset(omni_root, tmp_path):
-    model = build(omni_root, tmp_path, ["--repr_epochs", "0", "--gan_mode", "wgangp", "--tasks", "d,t",
+    model = build(omni_root, tmp_path, ["--repr_steps", "0", "--gan_mode", "wgangp", "--tasks", "d,t",
                                         "--classifier_loss", "l2", "--omni_domains", "rn,sf"])
     assert set(model.batch) == {"rn", "sf"}
     model.optimize_parameters()
     assert model.d_update_order == [("t", "n", "real", "rn"), ("t", "f", "fake", "rn"),
                                     ("t", "f", "real", "sf"), ("t", "n", "fake", "sf")]
     losses = model.get_current_losses()
-    assert set(losses) == {"G", "G_repr", "G_translation", "D", "D_t", "gan_t", "cycle_t", "auto_t", "task_d",
-                           "classifier", "C"}
+    assert set(losses) == {"G", "G_translation", "D", "D_t", "gan_t", "cycle_t", "dm", "C"}
     assert all(math.isfinite(v) for v in losses.values())
     assert set(model.netG.decoders) == {"d", "t"} and set(model.netD) == {"t"}
 
@@ -157,14 +234,14 @@ def test_visuals_cover_every_head(omni_root, tmp_path):
 def test_train_both_phases_resume_and_test(omni_root, tmp_path, train_cli, test_cli, capsys):
     ck = str(tmp_path / "ck")
     args = TINY + ["--dataroot", omni_root, "--checkpoints_dir", ck, "--name", "omni", "--repr_epochs", "1",
-                   "--n_epochs", "2", "--n_epochs_decay", "0", "--print_freq", "2", "--display_freq", "2",
-                   "--save_epoch_freq", "1"]
+                   "--encoder_lr_mult", "0.1", "--n_epochs", "2", "--n_epochs_decay", "0", "--print_freq", "2",
+                   "--display_freq", "2", "--save_epoch_freq", "1"]
     assert train_cli(args) == 0
     out = capsys.readouterr().out
     assert "omnigan parameters: G " in out and "translation phase starts" in out
     assert "G_repr" in out and "G_translation" in out
     state = torch.load(os.path.join(ck, "omni", "latest_train_state.pth"), weights_only=True)
-    assert state["extra"] == {"phase": "translation", "epochs_done": 2, "encoder_lr_scaled": True}
+    assert state["extra"] == {"phase": "translation", "epochs_done": 2, "total_steps": 2, "encoder_lr_scaled": True}
     one = torch.load(os.path.join(ck, "omni", "1_train_state.pth"), weights_only=True)
     assert one["extra"]["phase"] == "translation"  # switched at the end of epoch 1
 
@@ -229,3 +306,25 @@ def test_multi_process_training_is_refused_clearly(omni_root, tmp_path, monkeypa
     monkeypatch.setattr(distributed, "is_distributed", lambda: True)
     with pytest.raises(ValueError, match="--model omnigan trains in one process only"):
         model.wrap_networks()
+
+
+def test_published_preset(omni_root, tmp_path):
+    preset = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs",
+                          "omnigan_published.yaml")
+    opt = TrainOptions(["--config", preset, "--dataroot", omni_root, "--checkpoints_dir", str(tmp_path / "ck"),
+                        "--name", "pub"]).gather_options()
+    assert (opt.omni_enc_dim, opt.omni_n_downsample, opt.omni_enc_n_res, opt.omni_dec_n_res) == (32, 3, 4, 4)
+    assert (opt.load_size, opt.crop_size, opt.omni_final_size, opt.batch_size) == (256, 224, 256, 2)
+    assert (opt.optimizer, opt.lr, opt.beta1_G, opt.beta1, opt.lr_decay_iters, opt.lr_gamma) == \
+        ("extraadam", 0.0005, 0.9, 0.5, 30, 0.5)
+    assert (opt.repr_steps, opt.omni_netD, opt.init_type, opt.init_gain, opt.log_level) == \
+        (10000, "patch", "kaiming", 0.2, 1)
+    # the preset trains (tiny widths and images on top of it)
+    model = build(omni_root, tmp_path, ["--config", preset, "--omni_enc_dim", "4", "--omni_enc_n_res", "1",
+                                        "--omni_dec_n_res", "1", "--ndf", "4", "--n_layers_D", "2",
+                                        "--load_size", "32", "--crop_size", "32", "--omni_final_size", "32",
+                                        "--batch_size", "2", "--num_threads", "0", "--repr_steps", "1"])
+    model.optimize_parameters()
+    model.optimize_parameters()
+    assert model.phase == "translation"
+    assert all(math.isfinite(v) for v in model.get_current_losses().values())

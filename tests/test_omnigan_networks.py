@@ -4,9 +4,11 @@ import torch
 
 from models import networks
 from models.omnigan import DomainClassifier, OmniDiscriminator, OmniGenerator, parameter_report, parse_tasks
-from models.omnigan.blocks import SPADE, SPADEResnetBlock
+from models.omnigan.blocks import SPADE, ResBlock, SPADEResnetBlock
 from models.omnigan.encoders import DeeplabV2Encoder, DeeplabV2ResNet, MunitContentEncoder
-from models.omnigan.losses import (ClassifierLoss, WaterLoss, build_losses, cross_entropy_2d, d_update_plan)
+from models.omnigan.discriminators import SpectralPatchDiscriminator
+from models.omnigan.losses import (ClassifierLoss, SmoothedGANLoss, WaterLoss, build_losses, cross_entropy_2d,
+                                   d_update_plan, depth_matching_loss, fooling_target, semantic_matching_loss)
 
 TINY = dict(enc_dim=4, enc_n_res=1, dec_n_res=1, spade_nhidden=8)
 
@@ -103,7 +105,7 @@ def test_task_selection_errors():
 
 
 def test_discriminators_classifier_and_parameter_report():
-    D = OmniDiscriminator("a,t", ndf=4, n_layers=2, num_D=3)
+    D = OmniDiscriminator("a,t", ndf=4, n_layers=2, num_D=3, kind="multiscale")
     assert set(D) == {"a", "t"} and set(D["a"]) == {"r", "s"} and set(D["t"]) == {"f", "n"}
     preds = networks.final_predictions(D["t"]["n"](torch.randn(2, 3, 64, 64)))
     assert len(preds) == 3 and preds[0].shape[-1] > preds[1].shape[-1] > preds[2].shape[-1]
@@ -117,14 +119,69 @@ def test_discriminators_classifier_and_parameter_report():
     assert f"G {total:,}" in report
 
 
+def test_published_patch_discriminator_matches_the_seed_parameter_count():
+    D = OmniDiscriminator("a,t")  # defaults: single-scale spectral-norm PatchGAN, ndf 64, 3 layers
+    assert all(isinstance(d, SpectralPatchDiscriminator) for head in D.values() for d in head.values())
+    convs = [m for m in D.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 4 * 5 and all(hasattr(m, "weight_orig") for m in convs)  # every conv spectral-normed
+    assert all(m.kernel_size == (4, 4) for m in convs)
+    # the seed's 11,124,424 counts the published SpectralNorm's u and v vectors as parameters too
+    uv = sum(m.weight_u.numel() + m.weight_v.numel() for m in convs)
+    assert sum(p.numel() for p in D.parameters()) + uv == 11_124_424
+    assert D["t"]["f"](torch.randn(1, 3, 64, 64)).shape == (1, 1, 6, 6)
+
+
+def test_smoothed_gan_loss_targets_and_flips():
+    pred = torch.zeros(2, 1, 4, 4)
+    torch.manual_seed(0)
+    plain = SmoothedGANLoss("lsgan")
+    assert plain(pred, True).item() == 1.0 and plain(pred, False).item() == 0.0
+    smooth = SmoothedGANLoss("lsgan", soft_shift=0.2)
+    reals = [smooth(pred, True).item() for _ in range(200)]  # (0 - (1 - u))^2, u ~ U(0, 0.2)
+    fakes = [smooth(pred, False).item() for _ in range(200)]  # (0 - u)^2
+    assert 0.8 ** 2 <= min(reals) < max(reals) <= 1.0 and max(reals) - min(reals) > 0.2
+    assert 0.0 <= min(fakes) < max(fakes) <= 0.2 ** 2
+    always = SmoothedGANLoss("lsgan", flip_prob=1.0)
+    assert always(pred, True).item() == 0.0 and always(pred, False).item() == 1.0
+    sometimes = SmoothedGANLoss("lsgan", flip_prob=0.05)
+    flips = sum(sometimes(pred, True).item() == 0.0 for _ in range(2000))
+    assert 40 <= flips <= 160  # about 5 % of 2000
+    assert SmoothedGANLoss("hinge", 0.2, 0.0)(pred, True).item() == 1.0  # no targets to smooth in hinge
+    with pytest.raises(ValueError, match="must lie in"):
+        SmoothedGANLoss("lsgan", soft_shift=2.0)
+
+
+def test_fooling_targets_and_matching_losses():
+    # cross-entropy: real and simulated swapped, flood state kept (classes ordered rf, rn, sf, sn)
+    assert [fooling_target(d, 1, "ce").item() for d in ("rf", "rn", "sf", "sn")] == [2, 3, 0, 1]
+    assert torch.equal(fooling_target("rn", 2, "l2"), torch.full((2, 4), 0.25))
+    with pytest.raises(ValueError, match="unknown domain"):
+        fooling_target("xx", 1, "ce")
+    real = torch.zeros(1, 3, 2, 2)
+    real[:, 2] = 5.0  # arg-max class 2 everywhere
+    fake = torch.zeros(1, 3, 2, 2, requires_grad=True)
+    sm = semantic_matching_loss(fake, real)
+    assert abs(sm.item() - torch.log(torch.tensor(3.0)).item()) < 1e-6
+    mask = torch.tensor([[[1.0, 0.0], [0.0, 0.0]]])
+    assert abs(semantic_matching_loss(fake, real, mask).item() - sm.item() / 4) < 1e-6
+    sm.backward()
+    assert fake.grad is not None and real.grad is None
+    assert depth_matching_loss(torch.ones(1, 1, 2, 2), torch.zeros(1, 1, 2, 2)).item() == 1.0
+    assert depth_matching_loss(torch.ones(1, 1, 2, 2), torch.zeros(1, 1, 2, 2), mask[:, None]).item() == 0.25
+
+
 def test_losses_dictionary_layout_and_values():
     losses = build_losses("lsgan", cycle="l2", auto="l1", water="l2", classifier="l1")
     assert set(losses) == {"G", "D", "C"}
-    assert set(losses["G"]) == {"gan", "cycle", "auto", "tasks", "classifier"}
+    assert set(losses["G"]) == {"gan", "cycle", "auto", "tasks", "classifier", "sm", "dm"}
     for key in ("gan", "cycle", "auto"):
         assert set(losses["G"][key]) == {"a", "t"}
     assert set(losses["G"]["tasks"]) == {"d", "h", "s", "w"}
-    assert isinstance(losses["D"], networks.GANLoss)
+    assert isinstance(losses["D"], SmoothedGANLoss) and isinstance(losses["G"]["gan"]["t"], networks.GANLoss)
+    defaults = build_losses()  # published: MSE for the reconstructions, depth and height
+    assert all(isinstance(defaults["G"][k][h], torch.nn.MSELoss) for k in ("cycle", "auto") for h in ("a", "t"))
+    assert isinstance(defaults["G"]["tasks"]["d"], torch.nn.MSELoss)
+    assert isinstance(defaults["G"]["tasks"]["h"], torch.nn.MSELoss)
     assert isinstance(losses["G"]["cycle"]["a"], torch.nn.MSELoss)
     assert isinstance(losses["G"]["auto"]["t"], torch.nn.L1Loss)
     with pytest.raises(ValueError, match="unknown reconstruction loss"):
@@ -169,3 +226,19 @@ def test_d_update_plan_follows_the_design_notes():
     assert d_update_plan(["rf", "rn", "sf", "sn"], heads=("t",)) == [e for e in expected if e[0] == "t"]
     with pytest.raises(ValueError, match="unknown domain"):
         d_update_plan(["xx"])
+
+
+def test_published_decoder_outputs_spade_spectral_norm_and_kernel_size():
+    torch.manual_seed(0)
+    g = OmniGenerator(**TINY)  # defaults: tanh task outputs, SPADE spectral norm on
+    out = g(torch.randn(2, 3, 32, 32) * 50)
+    for task in ("d", "h", "s"):
+        assert out[task].abs().max() <= 1.0, task
+    raw = OmniGenerator(**dict(TINY, dec_n_res=0), task_activation="none", spade_spectral=False, spade_kernel_size=5)
+    assert not any(isinstance(m, torch.nn.Tanh) for m in raw.decoders["d"].modules())
+    block = g.decoders["t"]["f"].blocks[0]
+    assert hasattr(block.conv_0, "weight_orig") and not hasattr(raw.decoders["t"]["f"].blocks[0].conv_0, "weight_orig")
+    assert block.norm_0.gamma.kernel_size == (3, 3) and raw.decoders["t"]["f"].blocks[0].norm_0.gamma.kernel_size == (5, 5)
+    assert sum(isinstance(m, ResBlock) for m in OmniGenerator(**dict(TINY, dec_n_res=4)).decoders["h"].modules()) == 4
+    with pytest.raises(ValueError, match="task decoder activation"):
+        OmniGenerator(**TINY, task_activation="relu")

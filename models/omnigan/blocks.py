@@ -132,18 +132,20 @@ class SPADEResnetBlock(nn.Module):
     A learned 1x1 shortcut (itself SPADE-normalised) is used when the channel count changes.
     """
 
-    def __init__(self, fin, fout, cond_nc, nhidden=128, param_free_norm="instance", use_spectral_norm=False):
+    def __init__(self, fin, fout, cond_nc, nhidden=128, param_free_norm="instance", use_spectral_norm=False,
+                 kernel_size=3):
         super().__init__()
         self.learned_shortcut = fin != fout
         fmiddle = min(fin, fout)
         sn = spectral_norm if use_spectral_norm else (lambda m: m)
         self.conv_0 = sn(nn.Conv2d(fin, fmiddle, 3, padding=1))
         self.conv_1 = sn(nn.Conv2d(fmiddle, fout, 3, padding=1))
-        self.norm_0 = SPADE(fin, cond_nc, nhidden, param_free_norm)
-        self.norm_1 = SPADE(fmiddle, cond_nc, nhidden, param_free_norm)
+        # kernel_size: of the convolutions inside the SPADE layers (published spade_kernel_size, 3)
+        self.norm_0 = SPADE(fin, cond_nc, nhidden, param_free_norm, kernel_size)
+        self.norm_1 = SPADE(fmiddle, cond_nc, nhidden, param_free_norm, kernel_size)
         if self.learned_shortcut:
             self.conv_s = sn(nn.Conv2d(fin, fout, 1, bias=False))
-            self.norm_s = SPADE(fin, cond_nc, nhidden, param_free_norm)
+            self.norm_s = SPADE(fin, cond_nc, nhidden, param_free_norm, kernel_size)
 
     @staticmethod
     def _act(x):

@@ -45,7 +45,7 @@ class SpadeTranslationDecoder(nn.Module):
     """
 
     def __init__(self, z_nc, cond_nc, n_up=2, output_nc=3, nhidden=128, param_free_norm="instance",
-                 use_spectral_norm=False):
+                 use_spectral_norm=True, kernel_size=3):
         super().__init__()
         if cond_nc < 1:
             raise ValueError("the translation decoder needs a condition: enable at least one of the d, h, s, w tasks")
@@ -53,7 +53,8 @@ class SpadeTranslationDecoder(nn.Module):
         fin = z_nc
         for i in range(n_up):
             fout = fin if i < 2 else max(fin // 2, 1)
-            self.blocks.append(SPADEResnetBlock(fin, fout, cond_nc, nhidden, param_free_norm, use_spectral_norm))
+            self.blocks.append(SPADEResnetBlock(fin, fout, cond_nc, nhidden, param_free_norm, use_spectral_norm,
+                                                kernel_size))
             fin = fout
         self.up = nn.Upsample(scale_factor=2, mode="nearest")
         self.conv_img = nn.Conv2d(fin, output_nc, 3, padding=1)

@@ -11,6 +11,9 @@ from .decoders import SpadeTranslationDecoder, TaskDecoder
 from .encoders import DeeplabV2Encoder, MunitContentEncoder
 
 ALL_TASKS = ("a", "d", "h", "s", "t", "w")
+# output activation of the task decoders: the published decoders end every head in tanh (blocks.py:189 at
+# cc-ai/omnigan@432cfa1); the water mask keeps raw logits here (its published loss is a placeholder)
+TASK_ACTIVATIONS = ("tanh", "none")
 # order of the maps concatenated into the translation condition (the seed's SPADE([h, d, s, w]))
 CONDITION_TASKS = ("h", "d", "s", "w")
 
@@ -32,9 +35,9 @@ class OmniGenerator(nn.Module):
     """Encoder + per-task decoders; see the module docstring for the decoder dictionary layout."""
 
     def __init__(self, tasks=ALL_TASKS, input_nc=3, encoder="munit", enc_dim=64, n_downsample=2, enc_n_res=4,
-                 dec_n_res=1, n_classes=19, norm="in", deeplab_layers=(3, 4, 23, 3), deeplab_weights="",
-                 deeplab_proj_dim=512, spade_nhidden=128, spade_norm="instance", spade_spectral=False,
-                 load_pretrained=True):
+                 dec_n_res=4, n_classes=19, norm="in", deeplab_layers=(3, 4, 23, 3), deeplab_weights="",
+                 deeplab_proj_dim=512, spade_nhidden=128, spade_norm="instance", spade_spectral=True,
+                 load_pretrained=True, task_activation="tanh", spade_kernel_size=3):
         super().__init__()
         self.tasks = parse_tasks(tasks)
         self.n_classes = n_classes
@@ -52,10 +55,14 @@ class OmniGenerator(nn.Module):
             return TaskDecoder(z_nc, out_nc, n_up, dec_n_res, output_activation=output_activation)
 
         out_channels = {"d": 1, "h": 1, "w": 1, "s": n_classes}
+        if task_activation not in TASK_ACTIVATIONS:
+            raise ValueError(f"unknown task decoder activation '{task_activation}': use one of "
+                             f"{', '.join(TASK_ACTIVATIONS)}")
+        self.task_activation = task_activation
         self.decoders = nn.ModuleDict()
         for task in ("d", "h", "s", "w"):
             if task in self.tasks:
-                self.decoders[task] = task_decoder(out_channels[task])
+                self.decoders[task] = task_decoder(out_channels[task], "none" if task == "w" else task_activation)
         if "a" in self.tasks:
             self.decoders["a"] = nn.ModuleDict({dom: task_decoder(input_nc, "tanh") for dom in ("r", "s")})
         self.condition_tasks = tuple(t for t in CONDITION_TASKS if t in self.tasks)
@@ -63,7 +70,7 @@ class OmniGenerator(nn.Module):
         if "t" in self.tasks:
             self.decoders["t"] = nn.ModuleDict({
                 dom: SpadeTranslationDecoder(z_nc, self.cond_nc, n_up, input_nc, spade_nhidden, spade_norm,
-                                             spade_spectral)
+                                             spade_spectral, spade_kernel_size)
                 for dom in ("f", "n")})
 
     def load_pretrained(self):
@@ -76,7 +83,7 @@ class OmniGenerator(nn.Module):
         return self.encoder(x)
 
     def decode(self, task, z):
-        """Raw output of task decoder d|h|s|w (logits for s and w)."""
+        """Output of task decoder d|h|s|w (logits for w; d, h, s after the --omni_task_activation)."""
         return self.decoders[task](z)
 
     def adapt(self, z, target):

@@ -280,14 +280,16 @@ class OmniDataset(BaseDataset):
 
 
 # ---------------------------------------------------------------------------- building lists from folders
-# folder name -> list key (tools/omnigan/process_data.py --mapping overrides it)
-DEFAULT_FOLDER_MAPPING = {"Segmentation": "s", "Depth": "d", "Data": "x", "Height": "h", "Flood": "w"}
+# folder name -> list key (tools/omnigan/process_data.py --mapping overrides it); the seed's (and published)
+# default; water masks need e.g. --mapping Data=x,Depth=d,Segmentation=s,Height=h,Flood=w
+DEFAULT_FOLDER_MAPPING = {"Segmentation": "s", "Depth": "d", "Data": "x", "Height": "h"}
 
 
 def items_from_folders(source, mapping=None):
     """Items from a folder per category: <source>/<Folder>/<name>.<ext> with the same <name> across folders.
 
-    Returns (items, incomplete): items hold every key of `mapping` found for a sample of the 'x' folder;
+    Every folder of `mapping` must exist. Returns (items, incomplete): items hold every key of `mapping` for a
+    sample of the 'x' folder;
     samples lacking a file present for other samples are left out and reported in `incomplete` as
     (name, [missing keys]) so every list stays consistent (see check_items).
     """
@@ -303,9 +305,9 @@ def items_from_folders(source, mapping=None):
     for folder, key in mapping.items():
         path = os.path.join(source, folder)
         if not os.path.isdir(path):
-            if key == "x":
-                raise FileNotFoundError(f"image folder '{folder}' (mapped to 'x') not found in {source}")
-            continue
+            # as published: every mapped folder must exist (a silent skip would drop a task from the lists)
+            raise FileNotFoundError(f"folder '{folder}' (mapped to '{key}') not found in {source}; add it or "
+                                    f"change the mapping (--mapping)")
         by_stem = {}
         for name in sorted(os.listdir(path)):
             full = os.path.join(path, name)

@@ -106,7 +106,7 @@ def make_omni_dataset(root, n_train=4, n_val=2, size=64, seed=0, list_format="mi
                 arrays = {"x": rgb, "d": depth, "s": seg, "h": height, "w": water}
                 for key, ext in formats.items():
                     _save(key, arrays[key], os.path.join(dom_dir, _FOLDERS[key], f"{split}_{i:03d}.{ext}"))
-        mapping = {folder: key for key, folder in _FOLDERS.items()}
+        mapping = {_FOLDERS[key]: key for key in formats}  # the folders this domain has
         items, incomplete = items_from_folders(dom_dir, mapping)
         assert not incomplete, incomplete  # we wrote every file ourselves
         fmt = list_format if list_format != "mixed" else ("yaml" if simulated else "json")

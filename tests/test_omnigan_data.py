@@ -131,8 +131,9 @@ def test_bad_json_list_and_bad_label_files(tmp_path):
 def test_process_data_on_a_generated_tree(omni_root, tmp_path):
     src = os.path.join(omni_root, "sf")
     out = str(tmp_path / "lists")
-    assert process_data.main(["--source", src, "--domain", "sf", "--out_dir", out, "--train_size", "60",
-                              "--format", "yaml", "--relative"]) == 0
+    assert process_data.main(["--path", src, "--domain", "sf", "--out_dir", out, "--train_size", "60",
+                              "--format", "yaml", "--relative",
+                              "--mapping", "Data=x,Depth=d,Segmentation=s,Height=h,Flood=w"]) == 0
     train = read_list(os.path.join(out, "sf_train.yaml"))
     val = read_list(os.path.join(out, "sf_val.yaml"))
     assert len(train) == 3 and len(val) == 2
@@ -158,11 +159,15 @@ def test_process_data_skips_incomplete_samples_and_reports_errors(omni_root, tmp
     src = str(tmp_path / "rn")
     shutil.copytree(os.path.join(omni_root, "rn"), src)
     os.remove(os.path.join(src, "Depth", "val_000.png"))
-    items, incomplete = items_from_folders(src)
+    items, incomplete = items_from_folders(src, {"Data": "x", "Depth": "d", "Segmentation": "s"})
     assert len(items) == 4 and incomplete == [("val_000", ["d"])]
-    assert process_data.main(["--source", src, "--domain", "rn"]) == 0
+    rn_mapping = ["--mapping", "Data=x,Depth=d,Segmentation=s"]  # rn has no height or water maps
+    assert process_data.main(["--source", src, "--domain", "rn"] + rn_mapping) == 0
     assert "skipped sample 'val_000'" in capsys.readouterr().out
-    assert fails(["--source", src, "--domain", "rn", "--train_size", "1.0"])
+    # the default mapping (Segmentation, Depth, Data, Height) names a folder rn does not have: an error, as published
+    assert fails(["--source", src, "--domain", "rn"])
+    assert "folder 'Height' (mapped to 'h') not found" in capsys.readouterr().err
+    assert fails(["--source", src, "--domain", "rn", "--train_size", "1.0"] + rn_mapping)
     assert "--train_size" in capsys.readouterr().err
     assert fails(["--source", str(tmp_path / "nowhere"), "--domain", "rn"])
     assert fails(["--source", src, "--domain", "rn", "--mapping", "Depth"])
@@ -186,7 +191,8 @@ def test_scripts_run_from_any_folder(tmp_path):
     lists = tmp_path / "lists"
     env = dict(os.environ, PYTHONPATH=root)
     res = subprocess.run([sys.executable, "-m", "tools.omnigan.process_data", "--source", os.path.join(data, "rn"),
-                          "--domain", "rn", "--out_dir", str(lists)], cwd=str(tmp_path), capture_output=True,
+                          "--domain", "rn", "--out_dir", str(lists), "--mapping", "Data=x,Depth=d,Segmentation=s"],
+                         cwd=str(tmp_path), capture_output=True,
                          text=True, env=env)
     assert res.returncode == 0, res.stderr
     assert "wrote 3 items" in res.stdout and len(read_list(str(lists / "rn_train.json"))) == 3

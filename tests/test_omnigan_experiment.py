@@ -1,5 +1,6 @@
 """tools/omnigan/experiment.py: merging, sampling, template filling, reproducibility files and submission."""
 import os
+import re
 import stat
 
 import numpy as np
@@ -50,15 +51,15 @@ def test_sampling_errors(spec, message):
 
 def test_defaults_config_run_precedence_and_nested_sampling():
     xopts = {"experiment": {"sbatch": {"cpus": 2, "mem": "8G"}},
-             "defaults": {"lr": 1, "batch_size": 1, "nested": {"a": 1, "b": 2}},
+             "defaults": {"model": "m", "lr": 1, "batch_size": 1, "nested": {"a": 1, "b": 2}},
              "config": {"lr": 2, "nested": {"b": 3}},
              "runs": [{"trainer": {"lr": 3, "nested": {"a": {"sample": "list", "from": [7]}}}, "sbatch": {"cpus": 8}},
                       {}]}
     runs = xp.expand_runs(xopts, np.random.RandomState(0))
-    assert runs[0]["trainer"] == {"lr": 3, "batch_size": 1, "nested": {"a": 7, "b": 3}}
+    assert runs[0]["trainer"] == {"model": "m", "lr": 3, "batch_size": 1, "nested": {"a": 7, "b": 3}}
     assert runs[0]["sampled"] == {"runs[0].trainer.nested.a": 7}
     assert runs[0]["sbatch"] == {"cpus": 8, "mem": "8G"}
-    assert runs[1]["trainer"] == {"lr": 2, "batch_size": 1, "nested": {"a": 1, "b": 3}}
+    assert runs[1]["trainer"] == {"model": "m", "lr": 2, "batch_size": 1, "nested": {"a": 1, "b": 3}}
 
 
 def test_fill_template():
@@ -77,18 +78,21 @@ def test_dry_run_writes_reproducibility_files(tmp_path, capsys):
     assert runs == ["run_0", "run_1", "run_2"]  # first entry repeated twice
     for j, run in enumerate(runs):
         d = os.path.join(exp_dir, run)
-        assert sorted(os.listdir(d)) == sorted(["hash.txt", f"exp_{j}.yaml", "config.yaml", "exp.sh"])
+        assert sorted(os.listdir(d)) == sorted(["hash.txt", f"exp_{j}.yaml", "run.yaml", "config.yaml", "exp.sh"])
+        assert open(os.path.join(d, f"exp_{j}.yaml")).read() == open(EXAMPLE).read()  # the seed's copy
         assert open(os.path.join(d, "hash.txt")).read().strip()
         config = yaml.safe_load(open(os.path.join(d, "config.yaml")))
         assert config["model"] == "omnigan" and config["n_epochs"] == 20 and config["name"] == f"omnigan-lr-search_{j}"
+        assert config["run_dir"] == d and config["comet_exp_desc"].startswith("encoder learning-rate")
         launch = open(os.path.join(d, "exp.sh")).read()
         assert "{{" not in launch and f"--config {os.path.join(d, 'config.yaml')}" in launch
         assert "#SBATCH --cpus-per-task=4" in launch
         assert os.stat(os.path.join(d, "exp.sh")).st_mode & stat.S_IXUSR
-    run0 = yaml.safe_load(open(os.path.join(exp_dir, "run_0", "exp_0.yaml")))
+    run0 = yaml.safe_load(open(os.path.join(exp_dir, "run_0", "run.yaml")))
     assert run0["trainer"]["encoder_lr_mult"] in (0.01, 0.1) and 5.0 <= run0["trainer"]["lambda_cycle_t"] < 20.0
     assert set(run0["sampled"]) == {"runs[0].trainer.encoder_lr_mult", "runs[0].trainer.lambda_cycle_t"}
     assert run0["trainer"]["comet_tags"] == "lr-search" and run0["comet"]["note"] == "encoder kept trainable"
+    assert run0["trainer"]["comet_note"] == "encoder kept trainable"
     run2 = yaml.safe_load(open(os.path.join(exp_dir, "run_2", "config.yaml")))
     assert run2["repr_freeze"] is True and run2["omni_enc_n_res"] in (1, 2, 3)
     assert "--gres=gpu:2" in open(os.path.join(exp_dir, "run_2", "exp.sh")).read()
@@ -108,7 +112,8 @@ def test_config_is_accepted_by_train_options(tmp_path):
 
 def test_submission_with_and_without_sbatch(tmp_path, monkeypatch, capsys):
     exp = tmp_path / "exp.yaml"
-    exp.write_text(yaml.safe_dump({"experiment": {"name": "e"}, "config": {"lr": 0.1}, "runs": [{}, {}]}))
+    exp.write_text(yaml.safe_dump({"experiment": {"name": "e"}, "config": {"model": "pix2pix", "lr": 0.1},
+                                   "runs": [{}, {}]}))
     template = tmp_path / "t.sh"
     template.write_text("echo {{name}} >> " + str(tmp_path / "ran.txt") + "\n")
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))  # no sbatch anywhere
@@ -138,3 +143,61 @@ def test_bad_experiment_files(tmp_path, capsys):
     assert "defaults file not found" in capsys.readouterr().err
     assert fails(["--experiment", str(bad), "--template", str(tmp_path / "none.sh"), "--dry_run"])
     assert "template not found" in capsys.readouterr().err
+
+
+def _write(path, data):
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def test_experiment_repeat_defaults_and_config_under_experiment(tmp_path):
+    defaults = _write(tmp_path / "defaults.yaml", {"model": "omnigan", "lr": 1, "batch_size": 2})
+    exp = _write(tmp_path / "exp.yaml", {
+        "experiment": {"name": "rep", "repeat": 2, "defaults": "defaults.yaml", "config": {"lr": 2},
+                       "dev_mode": True, "no_comet": True},
+        "runs": [{"trainer": {"lr": {"sample": "list", "from": [3, 4]}}, "comet": {"tags": ["x"]}}, {}]})
+    template = _write(tmp_path / "t.sh", "{{name}}")
+    out = tmp_path / "out"
+    # dev_mode: files written, nothing submitted (no sbatch, no --local needed)
+    assert xp.main(["--experiment", exp, "--template", template, "--out_dir", str(out), "--seed", "0"]) == 0
+    runs = sorted(os.listdir(out / "rep"))
+    assert runs == ["run_0", "run_1", "run_2", "run_3"]  # published order: r0, r0, r1, r1
+    info = [yaml.safe_load(open(out / "rep" / r / "run.yaml")) for r in runs]
+    assert [i["run_index"] for i in info] == [0, 0, 1, 1] and [i["repeat_index"] for i in info] == [0, 1, 0, 1]
+    configs = [yaml.safe_load(open(out / "rep" / r / "config.yaml")) for r in runs]
+    assert all(c["model"] == "omnigan" and c["batch_size"] == 2 and c["comet"] is False for c in configs)
+    assert [c["lr"] in (3, 4) for c in configs[:2]] == [True, True] and configs[2]["lr"] == 2
+    assert "comet_tags" not in configs[0]  # no_comet
+    assert os.path.samefile(defaults, tmp_path / "defaults.yaml")
+
+
+@pytest.mark.parametrize("data,message", [
+    ({"experiment": {"config": {"model": "m"}}, "config": {"lr": 1}}, "both at the top level and under"),
+    ({"experiment": {"oops": 1}, "config": {"model": "m"}}, r"unknown experiment key\(s\) \['oops'\]"),
+    ({"experiment": {"repeat": 0}, "config": {"model": "m"}}, "experiment.repeat must be a positive integer"),
+    ({"experiment": {"defaults": "nope.yaml"}}, "experiment.defaults file not found"),
+    ({"config": {"lr": 1}}, "name no 'model'"),
+])
+def test_experiment_errors_leave_no_folder(tmp_path, capsys, data, message):
+    exp = _write(tmp_path / "exp.yaml", data)
+    template = _write(tmp_path / "t.sh", "{{name}}")
+    assert fails(["--experiment", exp, "--template", template, "--out_dir", str(tmp_path / "out"), "--dry_run"])
+    assert re.search(message, capsys.readouterr().err)
+    assert not os.path.exists(tmp_path / "out")
+
+
+def test_template_error_leaves_nothing_and_the_fixed_rerun_works(tmp_path, capsys):
+    exp = _write(tmp_path / "exp.yaml", {"experiment": {"name": "t"}, "config": {"model": "omnigan"},
+                                         "runs": [{}, {"sbatch": {"gpus": 1}}]})
+    template = tmp_path / "t.sh"
+    template.write_text("--gres=gpu:{{gpus}}")
+    out = tmp_path / "out"
+    assert fails(["--experiment", exp, "--template", str(template), "--out_dir", str(out), "--dry_run"])
+    assert "no value for {{gpus}}" in capsys.readouterr().err
+    assert not os.path.exists(out / "t")  # run_1 could be filled, run_0 could not: neither was written
+    template.write_text("--gres=gpu:{{gpus}}")
+    exp = _write(tmp_path / "exp.yaml", {"experiment": {"name": "t", "sbatch": {"gpus": 2}},
+                                         "config": {"model": "omnigan"}, "runs": [{}, {"sbatch": {"gpus": 1}}]})
+    assert xp.main(["--experiment", exp, "--template", str(template), "--out_dir", str(out), "--dry_run"]) == 0
+    assert open(out / "t" / "run_0" / "exp.sh").read() == "--gres=gpu:2"
+    assert open(out / "t" / "run_1" / "exp.sh").read() == "--gres=gpu:1"

@@ -495,9 +495,11 @@ class CometBackend(Backend):
         if self.offline:
             util.mkdirs(self.offline_dir)
             self.experiment = comet_ml.OfflineExperiment(offline_directory=self.offline_dir, **kwargs)
-        else:  # where to watch the run, beside its checkpoints (as the omnigan launcher expects)
-            util.atomic_write_text(os.path.join(opt.checkpoints_dir, opt.name, 'comet_url.txt'),
-                                   f'{self.experiment.url}\n')
+        else:  # where to watch the run: beside its checkpoints and in the launcher's run folder
+            for folder in (os.path.join(opt.checkpoints_dir, opt.name), getattr(opt, 'run_dir', '')):
+                if folder:
+                    util.mkdirs(folder)
+                    util.atomic_write_text(os.path.join(folder, 'comet_url.txt'), f'{self.experiment.url}\n')
         self._log_run(opt)
 
     def _log_run(self, opt):
@@ -514,6 +516,12 @@ class CometBackend(Backend):
         exp.log_others({'git_commit': git['commit'] or 'unknown', 'git_dirty': git['dirty'],
                         'command': command_line(), 'log_level': self.log_level})
         exp.log_others({f'version_{k}': str(v) for k, v in library_versions().items()})
+        if getattr(opt, 'comet_exp_desc', ''):
+            exp.log_other('exp_desc', opt.comet_exp_desc)
+        if getattr(opt, 'comet_note', ''):
+            exp.log_other('note', opt.comet_note)
+            if hasattr(exp, 'set_notes'):  # the experiment's Notes tab (comet_ml >= 3.33)
+                exp.set_notes(opt.comet_note)
 
     def wants_images(self, save):
         return save and self.log_level >= 1
@@ -574,6 +582,11 @@ class Visualizer:
         parser.add_argument('--comet_project', type=str, default=None, help='comet project name')
         parser.add_argument('--comet_workspace', type=str, default=None, help='comet workspace (default: your own)')
         parser.add_argument('--comet_tags', type=str, default='', help='comma-separated tags of the comet experiment')
+        parser.add_argument('--comet_exp_desc', type=str, default='',
+                            help='description of the experiment this run belongs to (comet other "exp_desc")')
+        parser.add_argument('--comet_note', type=str, default='', help="text note of this run (the comet experiment's notes)")
+        parser.add_argument('--run_dir', type=str, default='',
+                            help='launcher run folder (tools/omnigan/experiment.py): comet_url.txt is written there too')
         parser.add_argument('--log_level', type=int, default=2, choices=[0, 1, 2],
                             help='what comet logs: 0 only parameters and git hash, 1 also per-network loss '
                                  'totals (G_total, D_total) and images, 2 also every individual loss')

@@ -6,16 +6,22 @@ The experiment file::
 
     experiment:                 # about the whole experiment
       name: omni-depth          # runs are written to <out_dir>/<name>/run_<i>/
-      exp_desc: what is tested
-      out_dir: experiments      # optional (also --out_dir)
+      exp_desc: what is tested  # logged to comet (--comet_exp_desc) and filled in {{exp_desc}}
+      out_dir: experiments      # optional (also --out_dir; base_dir is accepted as the published spelling)
       sbatch: {cpus: 4, gpus: 1, mem: 16G, time: "12:00:00"}   # template parameters shared by the runs
+      repeat: 2                 # every entry of runs is run twice (r0, r0, r1, r1), sampled anew each time
+      dev_mode: false           # true: write the files, submit nothing (as --dry_run)
+      no_comet: false           # true: the runs log nothing to comet
     defaults: base.yaml         # trainer options shared by all experiments (a mapping or a YAML file path)
-    config: {model: omnigan}    # this experiment's options, overriding defaults
+    config: {model: omnigan}    # this experiment's options, overriding defaults (a mapping or a path)
     runs:                       # one entry per run, overriding config
       - trainer: {lr: {sample: uniform, from: [0.00001, 0.001]}}
-        comet: {note: "a note", tags: [lr-search]}
+        comet: {note: "a note", tags: [lr-search]}   # note: --comet_note of the run
         sbatch: {gpus: 2}       # per-run template parameters
-        repeat: 3               # sample this run 3 times
+        repeat: 3               # sample this run 3 times (multiplies experiment.repeat)
+
+`defaults` and `config` may also sit under `experiment` (where the published runner reads them), not in
+both places. Every run's trainer options must name a `model`. A key the runner does not know is an error.
 
 Any option value may be replaced by {sample: list|range|uniform, from: ...}: list picks one of the values,
 range one of range(min, max, step), uniform a float in [low, high) (a list of `size` floats when a third
@@ -24,9 +30,12 @@ element is given). `from` may also be a string holding that list.
 Each run trains under --name <experiment name>_<i> unless its own `trainer` section sets a name.
 For each run the launch file exp.sh is written from the template by filling {{param}} (parameters: name,
 run_dir, config, output, train_args, train_cmd, repo, git_hash, exp_desc, comet_note, comet_tags and every
-key of the sbatch sections), next to the reproducibility files hash.txt, exp_<i>.yaml (the resolved run),
-config.yaml (the trainer options, usable as train.py --config). --dry_run stops there; otherwise each exp.sh
-is submitted with sbatch when it is on PATH, or run with bash in sequence with --local.
+key of the sbatch sections), next to the reproducibility files hash.txt, exp_<i>.yaml (a copy of the experiment
+file, i = the run's index), run.yaml (the resolved run: sampled values, seed, sbatch), config.yaml (the trainer
+options, usable as train.py --config; its run_dir makes train.py write comet_url.txt into the run folder).
+Templates are filled for every run before any folder is created, so a template error leaves nothing behind.
+--dry_run stops there; otherwise each exp.sh is submitted with sbatch when it is on PATH, or run with bash in
+sequence with --local.
 """
 import argparse
 import copy
@@ -130,22 +139,53 @@ def _load_yaml(path, what):
     return {} if data is None else data
 
 
+EXPERIMENT_KEYS = ("name", "exp_desc", "out_dir", "base_dir", "sbatch", "defaults", "config", "repeat", "dev_mode",
+                   "no_comet")
+
+
+def _options_source(value, where, experiment_path):
+    """A mapping, or a YAML file path (relative to the experiment file) holding one."""
+    if isinstance(value, str):
+        path = value if os.path.isabs(value) else os.path.join(os.path.dirname(os.path.abspath(experiment_path)),
+                                                                value)
+        value = _load_yaml(path, f"{where} file")
+    if not isinstance(value, dict):
+        raise ExperimentError(f"{experiment_path}: '{where}' must be a mapping of trainer options or a YAML file path")
+    return value
+
+
+def _positive_int(value, where):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ExperimentError(f"{where} must be a positive integer, got {value!r}")
+    return value
+
+
 def load_experiment(path):
-    """Read and check the experiment file; `defaults` given as a path is loaded (relative to the file)."""
+    """Read and check the experiment file; `defaults` / `config` given as paths are loaded (relative to the file)."""
     xopts = _load_yaml(path, "experiment file")
     if not isinstance(xopts, dict):
         raise ExperimentError(f"{path} must be a mapping with experiment / defaults / config / runs")
     unknown = sorted(set(xopts) - {"experiment", "defaults", "config", "runs"})
     if unknown:
         raise ExperimentError(f"{path}: unknown top-level key(s) {unknown}; use experiment, defaults, config, runs")
-    defaults = xopts.get("defaults") or {}
-    if isinstance(defaults, str):
-        dpath = defaults if os.path.isabs(defaults) else os.path.join(os.path.dirname(os.path.abspath(path)), defaults)
-        defaults = _load_yaml(dpath, "defaults file")
-    for key, value in (("defaults", defaults), ("config", xopts.get("config") or {}),
-                       ("experiment", xopts.get("experiment") or {})):
-        if not isinstance(value, dict):
-            raise ExperimentError(f"{path}: '{key}' must be a mapping")
+    exp = xopts.get("experiment") or {}
+    if not isinstance(exp, dict):
+        raise ExperimentError(f"{path}: 'experiment' must be a mapping")
+    unknown = sorted(set(exp) - set(EXPERIMENT_KEYS))
+    if unknown:
+        raise ExperimentError(f"{path}: unknown experiment key(s) {unknown}; use {', '.join(EXPERIMENT_KEYS)}")
+    sources = {}
+    for key in ("defaults", "config"):
+        if xopts.get(key) is not None and exp.get(key) is not None:
+            raise ExperimentError(f"{path}: '{key}' is given both at the top level and under 'experiment'; keep one")
+        value = xopts.get(key) if xopts.get(key) is not None else exp.get(key)
+        where = key if xopts.get(key) is not None else f"experiment.{key}"
+        sources[key] = _options_source(value, where, path) if value is not None else {}
+    if exp.get("out_dir") is not None and exp.get("base_dir") is not None:
+        raise ExperimentError(f"{path}: give experiment.out_dir or experiment.base_dir, not both")
+    if not isinstance(exp.get("sbatch") or {}, dict):
+        raise ExperimentError(f"{path}: 'experiment.sbatch' must be a mapping")
+    _positive_int(exp.get("repeat", 1), "experiment.repeat")
     runs = xopts.get("runs") or [{}]
     if not isinstance(runs, list):
         raise ExperimentError(f"{path}: 'runs' must be a list of run mappings")
@@ -155,25 +195,28 @@ def load_experiment(path):
         bad = sorted(set(run) - {"trainer", "comet", "sbatch", "repeat"})
         if bad:
             raise ExperimentError(f"{path}: runs[{i}] has unknown key(s) {bad}; use trainer, comet, sbatch, repeat")
-    return {"experiment": xopts.get("experiment") or {}, "defaults": defaults, "config": xopts.get("config") or {},
-            "runs": runs}
+    return {"experiment": exp, "defaults": sources["defaults"], "config": sources["config"], "runs": runs}
 
 
 def expand_runs(xopts, rng):
-    """One resolved run per (runs entry, repeat): trainer = defaults <- config <- runs[i].trainer, sampled."""
+    """One resolved run per (runs entry, experiment.repeat, runs[i].repeat): trainer = defaults <- config <-
+    runs[i].trainer, sampled anew for every repetition."""
     base = deep_merge(xopts["defaults"], xopts["config"])
+    exp = xopts["experiment"]
+    exp_repeat = _positive_int(exp.get("repeat", 1), "experiment.repeat")
     out = []
     for i, run in enumerate(xopts["runs"]):
-        repeat = run.get("repeat", 1)
-        if not isinstance(repeat, int) or repeat < 1:
-            raise ExperimentError(f"runs[{i}].repeat must be a positive integer, got {repeat!r}")
+        repeat = _positive_int(run.get("repeat", 1), f"runs[{i}].repeat") * exp_repeat
         for r in range(repeat):
             merged = deep_merge(base, run.get("trainer") or {})
             trainer, sampled = resolve_samples(merged, rng, where=f"runs[{i}].trainer")
+            if not trainer.get("model"):
+                raise ExperimentError(f"runs[{i}]: the trainer options name no 'model' (set config.model, e.g. "
+                                      f"omnigan, or give it in defaults)")
             out.append({"source_index": i, "repeat_index": r, "trainer": trainer, "sampled": sampled,
                         "own_name": (run.get("trainer") or {}).get("name"),
                         "comet": copy.deepcopy(run.get("comet") or {}),
-                        "sbatch": deep_merge(xopts["experiment"].get("sbatch") or {}, run.get("sbatch") or {})})
+                        "sbatch": deep_merge(exp.get("sbatch") or {}, run.get("sbatch") or {})})
     return out
 
 
@@ -200,7 +243,10 @@ def git_hash(repo=REPO):
 
 
 def write_runs(xopts, experiment_path, template_path, out_dir, seed=None):
-    """Write every run's folder; returns a list of (run_dir, launch file)."""
+    """Write every run's folder; returns a list of (run_dir, launch file).
+
+    Every run is resolved and its template filled first: an error leaves no folder behind.
+    """
     with open(template_path) as f:
         template = f.read()
     rng = np.random.RandomState(seed)
@@ -210,18 +256,23 @@ def write_runs(xopts, experiment_path, template_path, out_dir, seed=None):
     if os.path.isdir(exp_dir) and os.listdir(exp_dir):
         raise ExperimentError(f"{exp_dir} already exists and is not empty; pick another experiment.name or --out_dir")
     commit = git_hash()
-    launched = []
+    prepared = []
     for j, run in enumerate(expand_runs(xopts, rng)):
         run_dir = os.path.abspath(os.path.join(exp_dir, f"run_{j}"))
-        os.makedirs(run_dir)
         run_name = f"{name}_{j}"
         trainer = dict(run["trainer"])
         # each run needs its own checkpoint folder: a name from defaults/config would be shared by all runs
         trainer["name"] = run["own_name"] or run_name
-        tags = run["comet"].get("tags") or []
-        if tags and "comet_tags" not in trainer:
+        tags = [str(t) for t in run["comet"].get("tags") or []]
+        if exp.get("no_comet"):
+            trainer["comet"] = False
+        elif tags and "comet_tags" not in trainer:
             # train.py's --comet_tags labels the comet experiment (with --comet)
-            trainer["comet_tags"] = ",".join(str(t) for t in tags)
+            trainer["comet_tags"] = ",".join(tags)
+        for key, value in (("comet_exp_desc", exp.get("exp_desc")), ("comet_note", run["comet"].get("note"))):
+            if value and key not in trainer:
+                trainer[key] = str(value)
+        trainer.setdefault("run_dir", run_dir)  # train.py writes comet_url.txt there too
         config_path = os.path.join(run_dir, "config.yaml")
         train_args = f"--config {config_path} --name {trainer['name']}"
         params = dict(run["sbatch"])
@@ -230,14 +281,18 @@ def write_runs(xopts, experiment_path, template_path, out_dir, seed=None):
             "output": os.path.join(run_dir, "slurm-%j.out"), "train_args": train_args,
             "train_cmd": f"python {os.path.join(REPO, 'train.py')} {train_args}", "repo": REPO, "git_hash": commit,
             "exp_desc": exp.get("exp_desc", ""), "comet_note": run["comet"].get("note", ""),
-            "comet_tags": ",".join(str(t) for t in run["comet"].get("tags", []) or []),
+            "comet_tags": ",".join(tags),
         })
-        launch = fill_template(template, params, template_path)
+        prepared.append((j, run, run_dir, trainer, config_path, fill_template(template, params, template_path)))
+    launched = []
+    for j, run, run_dir, trainer, config_path, launch in prepared:
+        os.makedirs(run_dir)
         with open(os.path.join(run_dir, "hash.txt"), "w") as f:
             f.write(commit + "\n")
         with open(config_path, "w") as f:
             yaml.safe_dump(trainer, f, sort_keys=True)
-        with open(os.path.join(run_dir, f"exp_{j}.yaml"), "w") as f:
+        shutil.copyfile(experiment_path, os.path.join(run_dir, f"exp_{j}.yaml"))
+        with open(os.path.join(run_dir, "run.yaml"), "w") as f:
             yaml.safe_dump({"experiment": exp, "experiment_file": os.path.abspath(experiment_path),
                             "template": os.path.abspath(template_path), "run_index": run["source_index"],
                             "repeat_index": run["repeat_index"], "seed": seed, "sampled": run["sampled"],
@@ -284,11 +339,12 @@ def main(argv=None):
     if not os.path.isfile(args.template):
         raise FileNotFoundError(f"template not found: {args.template}")
     xopts = load_experiment(args.experiment)
-    out_dir = args.out_dir or xopts["experiment"].get("out_dir") or "experiments"
+    exp = xopts["experiment"]
+    out_dir = args.out_dir or exp.get("out_dir") or exp.get("base_dir") or "experiments"
     launched = write_runs(xopts, args.experiment, args.template, out_dir, args.seed)
     for run_dir, _ in launched:
         print(f"wrote {run_dir}")
-    if args.dry_run:
+    if args.dry_run or exp.get("dev_mode"):
         print(f"dry run: {len(launched)} launch file(s) written, nothing submitted")
         return 0
     submit(launched, args.local)

@@ -4,8 +4,9 @@
 
 <source>/Data/img1.jpg, <source>/Depth/img1.npy, <source>/Segmentation/img1.png ... are grouped by file name
 (extensions may differ). Without --train_size one list <domain>_<split>.<format> is written; with it,
-<domain>_train and <domain>_val. The folder -> key mapping defaults to
-Segmentation=s, Depth=d, Data=x, Height=h, Flood=w and can be replaced with --mapping.
+<domain>_train and <domain>_val. The folder -> key mapping defaults to Segmentation=s, Depth=d, Data=x,
+Height=h (add Flood=w for water masks) and can be replaced with --mapping; a mapped folder that does not
+exist is an error.
 """
 import argparse
 import os
@@ -31,7 +32,8 @@ def parse_mapping(text):
 
 def build_parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--source", required=True, help="folder holding one sub-folder per category")
+    p.add_argument("--source", "--path", dest="source", required=True,
+                   help="folder holding one sub-folder per category (--path: the published spelling)")
     p.add_argument("--domain", required=True, choices=DOMAINS, help="domain the lists describe")
     p.add_argument("--out_dir", default="", help="where to write the lists (default: --source)")
     p.add_argument("--train_size", type=float, default=None,

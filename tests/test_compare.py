@@ -78,6 +78,19 @@ def test_a_study_script_trains_tests_and_compares(tmp_path, paired_root, capsys)
     assert study.main(args) == 0
     md = open(tmp_path / 'cmp' / 'discriminators' / 'index.md').read()
     assert 'discriminators_basic' in md and 'discriminators_sesame' in md and 'Quick mode' in md
+    assert 'at 32 px on the given data' in md  # the size the runs used (the report said 64 px before)
     with pytest.raises(SystemExit) as info:
         run_cli(study.main, args[:-6] + ['--only', 'nope'])
     assert info.value.code == 2 and "unknown variant(s) nope" in capsys.readouterr().err
+
+
+def test_batch_size_study_variants_and_report_notes(paired_root):
+    import argparse
+    from tools.studies import batch_size
+    assert [label for label, _ in batch_size.VARIANTS] == ['bs1', 'bs4', 'bs16', 'bs64', 'bs256']  # as DLIM
+    opt = argparse.Namespace(dataroot=paired_root, max_dataset_size=None, quick=True, quick_images=64)
+    n = len(os.listdir(os.path.join(paired_root, 'train')))
+    assert f'Only {n} training images' in batch_size.oversized_note(opt) and '256' in batch_size.oversized_note(opt)
+    opt.max_dataset_size = 300
+    opt.dataroot = '/nonexistent'
+    assert batch_size.oversized_note(opt) == ''

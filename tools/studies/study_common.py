@@ -4,7 +4,7 @@ Every study script defines its variants (a label and the train.py options that m
 :func:`run_study`. Runs are named <study>_<label>; checkpoints, results and the comparison report go to the
 usual ./checkpoints, ./results and ./comparisons/<study>/ folders (all configurable).
 
---quick trains tiny networks (ngf/ndf 8, U-Net 64) for 2 epochs on a few images at 64 px: minutes on a CPU,
+--quick trains tiny networks (ngf/ndf 8, U-Net at --size) for 2 epochs on a few images: minutes on a CPU,
 enough to check the whole pipeline, far too short to rank the variants. Without --quick the runs use the
 classic pix2pix sizes for --n_epochs/--n_epochs_decay epochs (defaults 100/100, as the seed study).
 """
@@ -98,6 +98,16 @@ def base_train_args(opt):
     return args + shlex.split(opt.extra)
 
 
+def training_images(opt):
+    """Images a run trains on: --max_dataset_size (or the quick default) capped by the train folder's count."""
+    folder = os.path.join(opt.dataroot, 'train')
+    count = len([f for f in os.listdir(folder) if not f.startswith('.')]) if os.path.isdir(folder) else None
+    cap = opt.max_dataset_size if opt.max_dataset_size is not None else (opt.quick_images if opt.quick else None)
+    if cap is None:
+        return count
+    return cap if count is None else min(cap, count)
+
+
 def run_exists(opt, name):
     return os.path.isfile(os.path.join(opt.results_dir, name, 'test_latest', 'metrics.json'))
 
@@ -109,10 +119,11 @@ def run_study(study, variants, description, argv=None, notes=(), default_quick_i
     opt.quick_images = default_quick_images
     ensure_dataset(opt)
     weights = fidelity_weights(opt)
-    notes = list(notes)
+    notes = [line for line in (n(opt) if callable(n) else n for n in notes) if line]
     if opt.quick:
-        notes.append('Quick mode: tiny networks trained for a few iterations at 64 px on synthetic data: this checks '
-                     'the pipeline; the numbers do not rank the variants.')
+        data = 'synthetic' if os.path.abspath(opt.dataroot) == os.path.abspath(DEFAULT_DATAROOT) else 'the given'
+        notes.append(f'Quick mode: tiny networks trained for a few iterations at {opt.size} px on {data} data: this '
+                     f'checks the pipeline; the numbers do not rank the variants.')
     if opt.random_fidelity_weights:
         notes.append('FID/KID/IS were computed with RANDOMLY INITIALISED Inception weights (offline demo): they only '
                      'compare these runs with each other and are NOT comparable with published FID/KID/IS values.')

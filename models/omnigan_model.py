@@ -15,6 +15,7 @@ D (every head, every iteration, with label smoothing and flipping) and the domai
 after G in both phases. Networks, losses and ExtraAdam live in models/omnigan/; docs/omnigan.md lists where
 this differs from the published code.
 """
+import itertools
 from collections import OrderedDict
 
 import numpy as np
@@ -29,6 +30,7 @@ from .omnigan.generator import TASK_ACTIVATIONS
 from .omnigan.losses import (CLASSIFIER_CHOICES, RECON_CHOICES, WATER_CHOICES, build_losses, d_update_plan,
                              fooling_target, other)
 from .omnigan.optim import ExtraAdam
+from util import distributed
 
 TASK_LOSS_NAMES = {"d": "task_d", "h": "task_h", "s": "task_s", "w": "task_w"}
 # what a comet --log_level shows: 1 the aggregated losses, 2 every loss
@@ -45,7 +47,9 @@ def _segmentation_palette(n_classes):
 class OmniganModel(BaseModel):
     """See the module docstring; the option help texts describe every knob."""
 
-    supports_distributed = False  # the update calls the generator's encoder and decoders directly
+    # under torchrun: no DistributedDataParallel (the update calls the encoder, decoders and discriminators
+    # directly); rank 0's weights are broadcast once and step() averages gradients before every update
+    supports_distributed = True
 
     @staticmethod
     def modify_commandline_options(parser, is_train=True):
@@ -89,6 +93,10 @@ class OmniganModel(BaseModel):
         parser.add_argument("--spade_kernel_size", type=int, default=3,
                             help="kernel size of the convolutions inside the SPADE layers")
         parser.add_argument("--omni_cls_dim", type=int, default=128, help="width of the domain classifier C")
+        parser.add_argument("--omni_val_freq", type=int, default=1,
+                            help="every this many epochs, score the generator on the val lists (task and G losses "
+                                 "as val_<name>, images of the first batch); 0 turns validation off")
+        parser.add_argument("--omni_val_num", type=int, default=50, help="items of the val lists scored")
         parser.add_argument("--omni_netD", type=str, default="patch", choices=NETD_CHOICES,
                             help="discriminators: patch (published single-scale spectral-norm PatchGAN) or "
                                  "multiscale (pix2pixHD, --num_D scales)")
@@ -234,6 +242,45 @@ class OmniganModel(BaseModel):
             self.schedulers = [lr_scheduler.StepLR(o, step_size=opt.lr_decay_iters, gamma=opt.lr_gamma)
                                for o in self.optimizers]
 
+    # ------------------------------------------------------------------ multi-process training
+    def wrap_networks(self):
+        """Under torchrun every rank starts from rank 0's parameters and buffers (spectral-norm vectors too)."""
+        if not (self.isTrain and distributed.is_distributed()):
+            return
+        with torch.no_grad():
+            for _, net in self.networks():
+                for tensor in itertools.chain(net.parameters(), net.buffers()):
+                    torch.distributed.broadcast(tensor.data, src=0)
+
+    def step(self, optimizer):
+        """Average the gradients over ranks (one flat all-reduce), then step: the replicas stay identical.
+
+        Every rank builds the same graph (same tasks, domains and label keys), so the same parameters hold
+        gradients everywhere; random draws (label flips, matching masks) only change the values averaged.
+        """
+        if distributed.is_distributed():
+            grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+            if grads:
+                flat = torch.cat([g.reshape(-1) for g in grads])
+                torch.distributed.all_reduce(flat)
+                flat /= distributed.get_world_size()
+                offset = 0
+                for g in grads:
+                    g.copy_(flat[offset:offset + g.numel()].view_as(g))
+                    offset += g.numel()
+        super().step(optimizer)
+
+    def save_training_state(self, label, epoch, epoch_iter, total_iters):
+        """Check that every rank is in the same phase after the same number of steps, then save (the base class
+        checks the parameters)."""
+        if distributed.is_distributed():
+            states = distributed.all_gather_objects((self.phase, self.total_steps, self.epochs_done))
+            if any(s != states[0] for s in states[1:]):
+                raise distributed.ReplicaMismatchError(
+                    "omnigan phases differ between ranks: " + "; ".join(
+                        f"rank {r}: {p} after {n} steps, {e} epochs" for r, (p, n, e) in enumerate(states)))
+        return super().save_training_state(label, epoch, epoch_iter, total_iters)
+
     def _all_loss_names(self):
         names = list(AGGREGATED_LOSSES)
         if "t" not in self.tasks:
@@ -319,6 +366,65 @@ class OmniganModel(BaseModel):
         self.phase = "repr"
         # re-applies freezing; a scaled encoder lr came back with the optimizer and scheduler states
         self._enter_phase(state.get("phase", "repr"), restoring=True)
+
+    # ------------------------------------------------------------------ validation
+    def eval_dataset_spec(self):
+        """The val lists, scored every --omni_val_freq epochs (data.create_eval_dataset keyword arguments)."""
+        if not self.isTrain or self.opt.omni_val_freq <= 0:
+            return None
+        from data.omni_dataset import find_list
+        root = self.opt.omni_lists_dir or self.opt.dataroot
+        domains = [d.strip() for d in str(self.opt.omni_domains).split(",") if d.strip()]
+        missing = [d for d in domains if find_list(root, d, "val") is None]
+        if missing:
+            if getattr(self.opt, "rank", 0) == 0:
+                print(f"omnigan: no val list for {', '.join(missing)} in {root}: no validation during training "
+                      f"(build <domain>_val lists or pass --omni_val_freq 0)")
+            return None
+        # the training geometry (published resize / crop / resize) with the fixed crops of epoch 0, no flips
+        return {"phase": "val", "n": self.opt.omni_val_num, "test_preprocess": False}
+
+    def validate(self):
+        """Mean generator losses of the current phase and task losses over the val loader; visuals of batch 1."""
+        sums, count, visuals = {}, 0, None
+        saved = self.batch, getattr(self, "paths", {}), getattr(self, "image_paths", [])
+        for data in self.eval_dataset:
+            self.set_input(data)
+            self._reset_losses()
+            with torch.no_grad(), self.autocast():
+                self._generator_losses()
+                for dom, b in self.batch.items():
+                    z = self.G.encode(b["x"])
+                    for task in self.repr_tasks:
+                        if task in b:
+                            self._add(f"val_{task}", self.losses["G"]["tasks"][task](
+                                self.G.decode(task, z).float(), b[task]))
+            values = self.get_current_losses()
+            for task in self.repr_tasks:
+                value = getattr(self, f"loss_val_{task}", None)
+                if value is not None:
+                    values[TASK_LOSS_NAMES[task]] = float(value)
+                    setattr(self, f"loss_val_{task}", None)
+            for name, value in values.items():
+                sums[name] = sums.get(name, 0.0) + value
+            count += 1
+            if visuals is None:
+                self.compute_visuals()
+                visuals = OrderedDict((f"val_{k}", v) for k, v in self.visuals.items())
+        self.batch, self.paths, self.image_paths = saved
+        self._reset_losses()
+        self.outputs, self.visuals = {}, OrderedDict()
+        return {f"val_{k}": v / count for k, v in sums.items()} if count else {}, visuals
+
+    def end_of_epoch(self, epoch, visualizer):
+        """Validation on the val lists every --omni_val_freq epochs (losses logged, first batch shown)."""
+        if getattr(self, "eval_dataset", None) is None or epoch % max(self.opt.omni_val_freq, 1):
+            return
+        metrics, visuals = self.validate()
+        if metrics:
+            visualizer.print_current_metrics(epoch, metrics, split="val")
+        if visuals:
+            visualizer.display_current_results(visuals, epoch, True)
 
     # ------------------------------------------------------------------ data
     def set_input(self, input):

@@ -300,14 +300,6 @@ def test_deeplab_encoder_model_step_and_missing_weights(omni_root, tmp_path):
         build(omni_root, tmp_path, deeplab + ["--deeplab_weights", str(tmp_path / "nope.pth")])
 
 
-def test_multi_process_training_is_refused_clearly(omni_root, tmp_path, monkeypatch):
-    model = build(omni_root, tmp_path)
-    from util import distributed
-    monkeypatch.setattr(distributed, "is_distributed", lambda: True)
-    with pytest.raises(ValueError, match="--model omnigan trains in one process only"):
-        model.wrap_networks()
-
-
 def test_published_preset(omni_root, tmp_path):
     preset = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs",
                           "omnigan_published.yaml")
@@ -328,3 +320,4 @@ def test_published_preset(omni_root, tmp_path):
     model.optimize_parameters()
     assert model.phase == "translation"
     assert all(math.isfinite(v) for v in model.get_current_losses().values())
+

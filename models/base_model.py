@@ -37,6 +37,7 @@ class BaseModel(ABC):
         self.image_paths = []
         self.image_pools = OrderedDict()
         self.metric = 0  # used by the plateau learning-rate policy
+        self.eval_dataset = None  # a held-out split handed over by train.py (see eval_dataset_spec)
         self.amp_dtype = {'none': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}[getattr(opt, 'amp', 'none')]
         self.scaler = torch.amp.GradScaler('cuda', enabled=self.amp_dtype == torch.float16)
         if self.device.type == 'cuda' and opt.preprocess != 'none':
@@ -193,6 +194,16 @@ class BaseModel(ABC):
 
         ``visualizer`` offers print_current_metrics(epoch, metrics) and log_message(text) for what it reports.
         """
+
+    def eval_dataset_spec(self):
+        """Keyword arguments of ``data.create_eval_dataset`` (phase, n, test_preprocess) for a held-out split the
+        model scores itself during training (LiSS's validation), or None. Models build no loaders: train.py
+        builds this one and hands it to :meth:`set_eval_dataset`."""
+        return None
+
+    def set_eval_dataset(self, dataset):
+        """Receive the held-out loader described by :meth:`eval_dataset_spec`."""
+        self.eval_dataset = dataset
 
     def update_learning_rate(self):
         """Step every scheduler once (at the end of an epoch) and report the new learning rate."""

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from conftest import run_test, run_train
-from data import create_dataset
+from data import create_dataset, create_eval_dataset
 from models import create_model
 from options.train_options import TrainOptions
 from util.util import seed_everything
@@ -30,6 +30,8 @@ def build(root, tmp_path, *extra, name='m'):
     seed_everything(opt.seed)
     model = create_model(opt)
     model.setup(opt)
+    spec = model.eval_dataset_spec()  # the validation split, handed over as train.py does
+    model.set_eval_dataset(create_eval_dataset(opt, **spec))
     return opt, model
 
 

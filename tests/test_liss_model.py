@@ -87,6 +87,15 @@ def test_auxiliary_task_subsets(unpaired_root, tmp_path, tasks):
     assert 'cycle_loss' in metrics and 'identity_loss' in metrics
 
 
+def test_validation_split_is_handed_over_by_train_py(unpaired_root, tmp_path):
+    opt, model = build(unpaired_root, tmp_path, '--auxiliary_tasks', 'rotation', '--max_val_size', '1')
+    assert model.eval_dataset_spec() == {'phase': 'val', 'n': 1, 'test_preprocess': False}
+    assert [len(batch['A']) for batch in model.eval_dataset] == [1]
+    model.set_eval_dataset(None)  # the model builds no loader of its own
+    with pytest.raises(RuntimeError, match='set_eval_dataset'):
+        model.validate()
+
+
 def test_optimizer_is_torch_optimizer_radam_with_task_learning_rates(unpaired_root, tmp_path):
     import torch_optimizer
     opt, model = build(unpaired_root, tmp_path, '--auxiliary_tasks', 'rotation,depth', '--lr_rotation', '0.01')

@@ -1,4 +1,4 @@
-"""The package layering of docs/layout.md: imports only point down, and module-level imports form no loop.
+"""The package layering of docs/development.md: imports only point down, and module-level imports form no loop.
 
 Layers, bottom to top: util (0); data, metrics, visualizers (1); models (2); options (3); the entry points
 train.py, test.py, app.py, tools/, scripts/ and the dataset scripts in datasets/ (4). A module may import from its own layer or below, never from

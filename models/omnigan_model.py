@@ -392,7 +392,7 @@ class OmniganModel(BaseModel):
             self.set_input(data)
             self._reset_losses()
             with torch.no_grad(), self.autocast():
-                self._generator_losses()
+                self.loss_G = self._generator_losses()
                 for dom, b in self.batch.items():
                     z = self.G.encode(b["x"])
                     for task in self.repr_tasks:

@@ -240,6 +240,7 @@ def test_train_both_phases_resume_and_test(omni_root, tmp_path, train_cli, test_
     out = capsys.readouterr().out
     assert "omnigan parameters: G " in out and "translation phase starts" in out
     assert "G_repr" in out and "G_translation" in out
+    assert "(epoch: 1, val) " in out and "val_task_d" in out  # validation on the val lists after every epoch
     state = torch.load(os.path.join(ck, "omni", "latest_train_state.pth"), weights_only=True)
     assert state["extra"] == {"phase": "translation", "epochs_done": 2, "total_steps": 2, "encoder_lr_scaled": True}
     one = torch.load(os.path.join(ck, "omni", "1_train_state.pth"), weights_only=True)
@@ -321,3 +322,40 @@ def test_published_preset(omni_root, tmp_path):
     assert model.phase == "translation"
     assert all(math.isfinite(v) for v in model.get_current_losses().values())
 
+
+
+class RecordingVisualizer:
+    def __init__(self):
+        self.metrics, self.images = [], []
+
+    def print_current_metrics(self, epoch, metrics, split="val"):
+        self.metrics.append((epoch, split, dict(metrics)))
+
+    def display_current_results(self, visuals, epoch, save_result, total_iters=0):
+        self.images.append((epoch, list(visuals)))
+
+
+def test_validation_on_the_val_lists_every_epoch(omni_root, tmp_path):
+    import data
+    model = build(omni_root, tmp_path, ["--repr_steps", "1", "--omni_val_num", "1"])
+    spec = model.eval_dataset_spec()
+    assert spec == {"phase": "val", "n": 1, "test_preprocess": False}
+    model.set_eval_dataset(data.create_eval_dataset(model.opt, **spec))
+    vis = RecordingVisualizer()
+    model.end_of_epoch(1, vis)
+    ((epoch, split, metrics),) = vis.metrics
+    assert (epoch, split) == (1, "val")
+    assert {"val_task_d", "val_task_h", "val_task_s", "val_task_w", "val_G", "val_G_repr", "val_auto_t"} <= set(metrics)
+    assert all(math.isfinite(v) for v in metrics.values())
+    assert vis.images[0][0] == 1 and "val_rf_t_f" in vis.images[0][1]
+    model.optimize_parameters()  # translation phase: task losses are still reported on val
+    model.end_of_epoch(2, vis)
+    assert {"val_task_d", "val_G_translation", "val_gan_t"} <= set(vis.metrics[-1][2])
+    assert "val_G_repr" not in vis.metrics[-1][2]
+    # no val lists: validation is off with a message, not an error
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    model.opt.omni_lists_dir = str(lists)
+    assert model.eval_dataset_spec() is None
+    model.opt.omni_val_freq = 0
+    assert model.eval_dataset_spec() is None

@@ -21,7 +21,7 @@ class AdversarialLossesModel(Pix2PixModel):
             parser.set_defaults(gan_mode='original')
             parser.add_argument('--clip_weights', type=float, default=0.0,
                                 help='clamp every discriminator parameter to [-c, c] after each D step (the original '
-                                     'WGAN critic constraint, e.g. 0.01 with --gan_mode w --lambda_gp 0); 0 disables it')
+                                     'WGAN critic constraint, e.g. 0.01 with --gan_mode w); 0 disables it')
         return parser
 
     def __init__(self, opt):

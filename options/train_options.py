@@ -40,8 +40,10 @@ class TrainOptions(BaseOptions):
         parser.add_argument('--gan_mode', type=str, default='lsgan',
                             choices=['vanilla', 'lsgan', 'wgangp', 'hinge', 'original', 'ls', 'w'],
                             help='GAN objective: vanilla (original), lsgan (ls), wgangp (w, Wasserstein with gradient penalty) or hinge')
-        parser.add_argument('--lambda_gp', type=float, default=10.0,
-                            help='weight of the gradient penalty for --gan_mode wgangp/w (0 disables it)')
+        parser.add_argument('--lambda_gp', type=float, default=None,
+                            help='weight of the WGAN-GP gradient penalty (0 disables it); default 10 with --gan_mode '
+                                 'wgangp and 0 with w (the DLIM study\'s plain Wasserstein critic: add --lambda_gp 10 '
+                                 'for WGAN-GP)')
         parser.add_argument('--pool_size', type=int, default=50, help='the size of image buffer that stores previously generated images')
         parser.add_argument('--lr_policy', type=str, default='linear', choices=['linear', 'step', 'plateau', 'cosine'],
                             help='learning rate policy')
@@ -58,6 +60,8 @@ class TrainOptions(BaseOptions):
 
     def check(self, opt):
         super().check(opt)
+        if getattr(opt, 'lambda_gp', 0) is None:
+            opt.lambda_gp = 0.0 if opt.gan_mode == 'w' else 10.0
         if opt.continue_train and opt.epoch_count != 1:
             raise OptionError('--epoch_count is read from the checkpoint when resuming; drop it with --continue_train')
         if opt.dataroot is None:

@@ -246,3 +246,14 @@ def test_eval_freq_logs_and_plots_metrics_without_changing_training(tmp_path, pa
     with pytest.raises(FileNotFoundError, match='--eval_phase'):
         train_cli(_common(tmp_path, paired_root, 'bad') + ['--model', 'pix2pix', '--eval_freq', '1',
                                                             '--eval_phase', 'nope'] + PX32)
+
+
+def test_w_is_dlims_plain_critic_and_wgangp_is_one_flag_away(tmp_path, paired_root):
+    from options.train_options import TrainOptions
+
+    def parsed(*args):
+        return TrainOptions(['--dataroot', paired_root, '--checkpoints_dir', str(tmp_path), '--name', 'o',
+                             '--model', 'adversarial_losses', *args]).parse()
+    assert parsed('--gan_mode', 'w').lambda_gp == 0.0  # nmproduction/DLIM: -D(real) + D(fake), nothing else
+    assert parsed('--gan_mode', 'wgangp').lambda_gp == 10.0
+    assert parsed('--gan_mode', 'w', '--lambda_gp', '10').lambda_gp == 10.0

@@ -1,5 +1,6 @@
 """Study: the four adversarial objectives of SPADE on pix2pix: original (cross-entropy), ls (least squares),
-hinge and w (Wasserstein critic with gradient penalty, --lambda_gp 10). Writes comparisons/gan_losses/.
+hinge and w (the plain Wasserstein critic, as the DLIM study ran it; WGAN-GP is --extra "--lambda_gp 10").
+Writes comparisons/gan_losses/.
 
     python -m tools.studies.gan_losses --quick --gpu_ids -1 --random_fidelity_weights
 """

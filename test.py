@@ -15,7 +15,7 @@ from util import html
 from util import result_metrics
 from util.cli import run_cli
 from util.util import seed_everything
-from util.visualizer import save_images
+from visualizers import save_images
 
 
 def results_dir(opt):

@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import torch  # noqa: E402
 
 from util.visdom_server import free_port, local_visdom_server  # noqa: E402
-from util.visualizer import Visualizer  # noqa: E402
+from visualizers import Visualizer  # noqa: E402
 
 BACKENDS = ('console', 'html', 'visdom', 'visdom_down', 'comet_offline')
 

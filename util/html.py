@@ -182,7 +182,7 @@ def refresh_metrics(web_dir, filename='index.html'):
     return metrics
 
 
-# -------------------------------------------------------------------------- training pages (util/visualizer.py)
+# -------------------------------------------------------------------------- training pages (visualizers/html_backend.py)
 
 
 def snapshot_fragment(header, entries, width):

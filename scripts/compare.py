@@ -6,7 +6,7 @@ of the same test inputs translated by each run, written to comparisons/<name>/in
 
 Each run is a training name whose results test.py wrote to <results_dir>/<name>/<phase>_<epoch>/ and whose
 options are in <checkpoints_dir>/<name>/train_opt.yaml. Metrics come from that results folder's metrics.json;
-requested metrics missing there are computed from its images (util/metrics.py) and added to it.
+requested metrics missing there are computed from its images (metrics/) and added to it.
 
 A runs file is YAML: either a list of runs, or a mapping with ``runs:`` plus any option of this script
 (``name``, ``metrics``, ``results_dir``, ...). A run is a name, or a mapping with ``name`` and optionally
@@ -24,8 +24,8 @@ if ROOT not in sys.path:
 
 import yaml  # noqa: E402
 
-from util import metrics as M  # noqa: E402
-from util import result_metrics  # noqa: E402
+import metrics as M  # noqa: E402
+from metrics import results as result_metrics  # noqa: E402
 from util.html import HTML  # noqa: E402
 from util.util import atomic_write_text  # noqa: E402
 
@@ -55,7 +55,7 @@ def build_parser():
     p.add_argument('--phase', default='test', help='results phase folder <phase>_<epoch>')
     p.add_argument('--epoch', default='latest', help='results epoch folder <phase>_<epoch>')
     p.add_argument('--metrics', default=None,
-                   help=f"metrics to show and compute where missing, from {','.join(M.ALL_METRICS)}; default: those "
+                   help=f"metrics to show and compute where missing, from {','.join(M.metric_names())}; default: those "
                         "already in the runs' metrics.json files")
     p.add_argument('--fidelity_weights', default=None,
                    help="local InceptionV3 weights for FID/KID/IS; default: torch-fidelity's download")
@@ -140,9 +140,9 @@ def metric_columns(runs, requested):
     themselves (e.g. diversity); std columns are folded into their metric."""
     names = list(requested)
     for r in runs:
-        names += [k for k in r.metrics if k not in names and (not requested or k not in M.ALL_METRICS)]
+        names += [k for k in r.metrics if k not in names and (not requested or k not in M.metric_names())]
     names = [n for n in names if not n.endswith(STD_SUFFIX) and n not in INFO_KEYS]
-    order = {m: i for i, m in enumerate(M.ALL_METRICS + ('diversity',))}
+    order = {m: i for i, m in enumerate(M.metric_names() + ('diversity',))}
     return sorted(names, key=lambda n: order.get(n, len(order)))
 
 

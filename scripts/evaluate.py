@@ -13,7 +13,7 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from util import metrics as M  # noqa: E402
+import metrics as M  # noqa: E402
 
 
 def build_parser():
@@ -27,7 +27,7 @@ def build_parser():
     src.add_argument('--fake_suffix', default='_fake_B', help='file-stem suffix of generated images in --results_dir')
     src.add_argument('--real_suffix', default='_real_B', help='file-stem suffix of real images in --results_dir')
     p.add_argument('--metrics', default=None,
-                   help=f"comma-separated subset of {','.join(M.ALL_METRICS)} (aliases: is, mae); default: all, "
+                   help=f"comma-separated subset of {','.join(M.metric_names())} (aliases: is, mae); default: all, "
                         "or fid,kid,isc when there are no real images to pair with")
     p.add_argument('--fidelity_weights', default=None,
                    help="local InceptionV3 weights for FID/KID/IS; default: torch-fidelity's download "
@@ -73,7 +73,7 @@ def main(argv=None):
             raise ValueError('nothing to evaluate: give --generated DIR (with --real DIR or --real_stats NAME) '
                              'or --results_dir DIR')
         if opt.metrics is None:
-            metrics = list(M.ALL_METRICS) if real is not None else list(M.FIDELITY_METRICS)
+            metrics = list(M.metric_names()) if real is not None else list(M.metric_names('fidelity'))
         else:
             metrics = M.parse_metrics(opt.metrics)
         result = M.evaluate(generated, real, metrics, weights_path=opt.fidelity_weights,

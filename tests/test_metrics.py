@@ -1,4 +1,4 @@
-"""Tests for util/metrics.py and scripts/evaluate.py.
+"""Tests for metrics/ and tools/evaluate.py.
 
 FID/KID/IS run with a generated random Inception weights file (make_random_inception_weights), so no
 download is needed; their values only check the plumbing, they are not comparable to published FIDs.
@@ -16,7 +16,7 @@ from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from util import metrics as M  # noqa: E402
+import metrics as M  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings('ignore:Inception weights .* not torch-fidelity')
 
@@ -204,6 +204,31 @@ def test_paired_metrics_errors(tmp_path):
     empty.mkdir()
     with pytest.raises(ValueError, match='no images'):
         M.paired_metrics(str(empty), gen)
+
+
+def test_metric_registry_names_aliases_and_a_new_paired_metric(tmp_path, monkeypatch):
+    from metrics import registry
+    assert M.metric_names() == ('fid', 'kid', 'isc', 'psnr', 'ssim', 'l1')
+    assert M.metric_names('paired') == ('psnr', 'ssim', 'l1')
+    assert M.get_metric(' IS ').name == 'isc' and M.get_metric('mae').kind == 'paired'
+    with pytest.raises(ValueError, match="unknown metric 'lpips': choose from fid,kid,isc,psnr,ssim,l1"):
+        M.get_metric('lpips')
+    with pytest.raises(ValueError, match='already registered'):
+        M.register_metric('mae', 'paired')(lambda x, y: 0.0)
+    with pytest.raises(ValueError, match='kind'):
+        M.register_metric('x', 'perceptual')
+    monkeypatch.setattr(registry, '_METRICS', registry._METRICS.copy())
+    monkeypatch.setattr(registry, '_ALIASES', dict(registry._ALIASES))
+
+    @M.register_metric('maxdiff', 'paired', aliases=('linf',))
+    def maxdiff(x, y):
+        return float((x - y).abs().max())
+
+    gen = _write(tmp_path / 'gen', [_const(0), _const(0)], ['a', 'b'])
+    real = _write(tmp_path / 'real', [_const(51), _const(255)], ['a', 'b'])
+    assert M.parse_metrics('l1,LINF') == ['l1', 'maxdiff']
+    out = M.evaluate(gen, real, 'linf,l1')  # a registered paired metric needs no other change
+    assert out == {'maxdiff': pytest.approx(0.6), 'l1': pytest.approx(0.6)}
 
 
 # ---------------------------------------------------------------------------------------------- json + CLI

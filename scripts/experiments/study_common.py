@@ -74,7 +74,7 @@ def fidelity_weights(opt):
     if opt.random_fidelity_weights:
         if opt.fidelity_weights:
             raise ValueError('give either --fidelity_weights or --random_fidelity_weights')
-        from util.metrics import make_random_inception_weights
+        from metrics.weights import make_random_inception_weights
         path = os.path.join(opt.checkpoints_dir, 'random_inception_weights.pth')
         if not os.path.isfile(path):
             os.makedirs(opt.checkpoints_dir, exist_ok=True)

@@ -6,6 +6,7 @@ download is needed; their values only check the plumbing, they are not comparabl
 import json
 import math
 import os
+import subprocess
 import sys
 import urllib.error
 
@@ -14,9 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import metrics as M  # noqa: E402
+import metrics as M
 
 pytestmark = pytest.mark.filterwarnings('ignore:Inception weights .* not torch-fidelity')
 
@@ -249,14 +248,24 @@ def test_evaluate_cli_on_results_dir(weights, tmp_path, capsys):
     _write(images, fakes, [f"{i}_fake_B" for i in range(4)])
     _write(images, reals, [f"{i}_real_B" for i in range(4)])
     _write(images, reals, [f"{i}_real_A" for i in range(4)])  # inputs must be ignored
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scripts'))
-    import evaluate
+    from tools import evaluate
+    from util.cli import run_cli
     out = evaluate.main(['--results_dir', str(phase), '--metrics', 'fid,psnr,ssim,l1',
                          '--fidelity_weights', weights, '--device', 'cpu', '--fid_dims', '64'])
     assert set(out) == {'fid', 'psnr', 'ssim', 'l1'} and out['fid'] > 0
     assert M.read_metrics_json(phase / 'metrics.json') == pytest.approx(out)
     assert 'fid=' in capsys.readouterr().out
     with pytest.raises(SystemExit) as exc:
-        evaluate.main(['--generated', str(tmp_path / 'nowhere'), '--real', str(images), '--metrics', 'l1'])
+        run_cli(evaluate.main, ['--generated', str(tmp_path / 'nowhere'), '--real', str(images), '--metrics', 'l1'])
     assert exc.value.code == 2
     assert 'does not exist' in capsys.readouterr().err
+    # the old path forwards to python -m tools.evaluate, saying so, with the same arguments and exit status
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    old = subprocess.run([sys.executable, os.path.join(root, 'scripts', 'evaluate.py'), '--results_dir', str(phase),
+                          '--metrics', 'l1', '--json', str(tmp_path / 'old.json')], capture_output=True, text=True,
+                         cwd=str(tmp_path))
+    assert old.returncode == 0 and 'tools/evaluate.py' in old.stderr, old.stderr
+    assert M.read_metrics_json(tmp_path / 'old.json')['l1'] == pytest.approx(out['l1'])
+    bad = subprocess.run([sys.executable, os.path.join(root, 'scripts', 'evaluate.py'), '--generated', 'nowhere',
+                          '--metrics', 'l1', '--real', 'x'], capture_output=True, text=True, cwd=str(tmp_path))
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith('error: ')

@@ -156,7 +156,7 @@ def run_study(study, variants, description, argv=None, notes=(), default_quick_i
         timings.append((name, time.time() - start))
     for name, seconds in timings:
         print(f'{name}: trained and tested in {seconds:.0f} s')
-    compare = load_script(os.path.join('scripts', 'compare'))
+    from tools import compare
     cmp_args = names + ['--name', study, '--out_dir', opt.out_dir, '--checkpoints_dir', opt.checkpoints_dir,
                         '--results_dir', opt.results_dir, '--metrics', opt.metrics]
     if weights:

@@ -9,6 +9,7 @@ paired.py       psnr, ssim, l1 between images paired by name
 compute.py      evaluate(): every requested metric in one call
 json_io.py      metrics.json files
 results.py      scores of a test.py results folder (test.py --metrics, train.py --eval_freq, tools/compare.py)
+periodic_eval.py  the held-out evaluation during training (train.py --eval_freq)
 
 ``import metrics as M`` gives the public names below; importing the package registers every metric.
 """

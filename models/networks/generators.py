@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 
 from models.networks.blocks import get_norm_layer, init_net, uses_bias
+from util.image_sizes import size_divisor  # noqa: F401 (re-exported; data/ reads it from util)
 
 
 GENERATOR_PATTERN = re.compile(r'^(resnet_(\d+)blocks|unet_(\d+))$')
@@ -42,16 +43,6 @@ def define_G(input_nc, output_nc, ngf, netG, norm='batch', use_dropout=False, in
         net = UnetGenerator(input_nc, output_nc, num_downs, ngf, norm_layer=norm_layer,
                             use_dropout=use_dropout, dropout_rate=dropout_rate)
     return init_net(net, init_type, init_gain)
-
-
-def size_divisor(netG):
-    """The multiple that image sides must be for ``netG`` (used to round sizes with --preprocess none)."""
-    match = GENERATOR_PATTERN.match(netG or '')
-    if match is None:
-        return 4
-    if match.group(2) is not None:
-        return 4
-    return int(match.group(3))
 
 
 class ResnetGenerator(nn.Module):

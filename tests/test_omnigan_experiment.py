@@ -201,3 +201,44 @@ def test_template_error_leaves_nothing_and_the_fixed_rerun_works(tmp_path, capsy
     assert xp.main(["--experiment", exp, "--template", str(template), "--out_dir", str(out), "--dry_run"]) == 0
     assert open(out / "t" / "run_0" / "exp.sh").read() == "--gres=gpu:2"
     assert open(out / "t" / "run_1" / "exp.sh").read() == "--gres=gpu:1"
+
+
+class RecordingComet:
+    """Stands in for comet_ml.Experiment (no server here): records the 'other' values and notes."""
+
+    url = "https://www.comet.com/ws/omni/abc"
+    alive = True
+
+    def __init__(self, **kwargs):
+        self.others, self.notes = {}, None
+
+    def log_other(self, key, value):
+        self.others[key] = value
+
+    def set_notes(self, text):
+        self.notes = text
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
+def test_comet_receives_exp_desc_and_note_and_writes_its_url_to_the_run_folder(tmp_path, monkeypatch):
+    """What a runner's config.yaml (comet_exp_desc, comet_note, run_dir) does once train.py starts comet."""
+    import comet_ml
+    import visualizers.comet_backend as comet_backend
+    from options.train_options import TrainOptions
+    from visualizers import Visualizer
+    monkeypatch.setenv("COMET_API_KEY", "abcdefghij0123456789ABCDE")
+    monkeypatch.setattr(comet_backend, "comet_server_unreachable", lambda timeout=2.0: None)
+    monkeypatch.setattr(comet_ml, "Experiment", RecordingComet)
+    run_dir = tmp_path / "exps" / "e" / "run_0"
+    opt = TrainOptions(["--dataroot", str(tmp_path), "--model", "pix2pix", "--checkpoints_dir", str(tmp_path / "ck"),
+                        "--name", "e_0", "--comet", "--no_html", "--display_id", "0", "--comet_exp_desc", "lr search",
+                        "--comet_note", "encoder kept trainable", "--run_dir", str(run_dir)]).parse()
+    vis = Visualizer(opt)
+    (backend,) = vis.backends
+    assert backend.experiment.others["exp_desc"] == "lr search" and backend.experiment.others["note"] == \
+        "encoder kept trainable" and backend.experiment.notes == "encoder kept trainable"
+    assert (run_dir / "comet_url.txt").read_text().strip() == RecordingComet.url
+    assert (tmp_path / "ck" / "e_0" / "comet_url.txt").read_text().strip() == RecordingComet.url
+    vis.close()

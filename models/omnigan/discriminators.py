@@ -4,7 +4,7 @@ flooded/non-flooded images.
 Default (``--omni_netD patch``, as the published omnigan): one single-scale PatchGAN per target, every
 convolution spectrally normalised, 4x4 kernels, instance norm (no affine) after the inner convolutions,
 LeakyReLU(0.2), ``n_layers`` strided convolutions then two stride-1 ones ending in a 1-channel map.
-``--omni_netD multiscale`` keeps the shared pix2pixHD multiscale PatchGAN of models/networks (``--num_D``
+``--omni_netD multiscale`` keeps the shared pix2pixHD multiscale PatchGAN of models/networks/ (``--num_D``
 scales), this project's earlier choice.
 """
 import torch.nn as nn

@@ -13,6 +13,7 @@ import yaml
 
 import data
 import models
+from models import networks
 from models.checkpoint import ARCHITECTURE_OPTIONS  # what a checkpoint contains (test.py takes these from training)
 from util import util
 from util.errors import OptionError
@@ -88,6 +89,9 @@ class BaseOptions:
                             help='layers of the discriminator for --netD n_layers, and of each scale for multiscale/sesame')
         parser.add_argument('--num_D', type=int, default=2,
                             help='number of scales (PatchGANs on average-pooled inputs) for --netD multiscale and sesame')
+        parser.add_argument('--norm_D', type=str, default='spectralinstance',
+                            help='normalisation of the --netD sesame discriminator (OpenSESAME: spectralinstance = '
+                                 'spectral norm then instance norm; also spectralbatch, spectral, instance, batch, none)')
         parser.add_argument('--norm', type=str, default='instance', choices=['instance', 'batch', 'syncbatch', 'none'],
                             help='normalization: instance, batch, syncbatch (batch norm synchronised across GPUs) or none')
         parser.add_argument('--init_type', type=str, default='normal', choices=['normal', 'xavier', 'kaiming', 'orthogonal'],
@@ -169,6 +173,12 @@ class BaseOptions:
 
         parser = self.initialize(self._new_parser(add_help=False))
         parser = models.get_option_setter(model_name)(parser, self.is_train)
+        known, _ = parser.parse_known_args(self.args)
+        # a discriminator's own defaults (e.g. sesame: hinge loss, feature matching, 4 layers), below --config
+        # and the command line
+        net_d = known.netD if 'netD' in given else config.get('netD', saved.get('netD', known.netD))
+        dests = {action.dest for action in parser._actions}
+        parser.set_defaults(**{k: v for k, v in networks.discriminator_defaults(net_d).items() if k in dests})
         known, _ = parser.parse_known_args(self.args)
         dataset_name = known.dataset_mode
         if 'dataset_mode' not in given:

@@ -257,3 +257,22 @@ def test_w_is_dlims_plain_critic_and_wgangp_is_one_flag_away(tmp_path, paired_ro
     assert parsed('--gan_mode', 'w').lambda_gp == 0.0  # nmproduction/DLIM: -D(real) + D(fake), nothing else
     assert parsed('--gan_mode', 'wgangp').lambda_gp == 10.0
     assert parsed('--gan_mode', 'w', '--lambda_gp', '10').lambda_gp == 10.0
+
+
+@pytest.mark.parametrize('preset', ['pix2pix', 'perceptual', 'adversarial', 'multiscale', 'sesame', 'stochastic',
+                                    'cityscapes'])
+def test_dlim_presets_parse_with_the_study_settings(tmp_path, paired_root, preset):
+    from options.train_options import TrainOptions
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    opt = TrainOptions(['--config', os.path.join(root, 'configs', f'dlim_{preset}.yaml'), '--dataroot', paired_root,
+                        '--checkpoints_dir', str(tmp_path), '--name', preset]).parse()
+    assert opt.direction == 'BtoA' and opt.netG == 'unet_256' and (opt.n_epochs, opt.n_epochs_decay) == (100, 100)
+    expected = {'pix2pix': dict(model='pix2pix', gan_mode='vanilla', lambda_L1=100.0, batch_size=1),
+                'perceptual': dict(model='perceptual', lambda_vgg=10.0, keep_L1=False),
+                'adversarial': dict(model='adversarial_losses', gan_mode='original'),
+                'multiscale': dict(netD='multiscale', num_D=2, n_layers_D=3, lambda_feat=0.0),
+                'sesame': dict(netD='sesame', num_D=2, n_layers_D=4, norm_D='spectralinstance', gan_mode='hinge',
+                               lambda_feat=10.0),
+                'stochastic': dict(model='stochastic', dropout_rate=0.95),
+                'cityscapes': dict(model='pix2pix', lambda_L1=100.0)}[preset]
+    assert {k: getattr(opt, k) for k in expected} == expected

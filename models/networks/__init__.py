@@ -14,10 +14,11 @@ from models.networks.blocks import (INIT_TYPES, NORM_TYPES, get_norm_layer, Iden
 from models.networks.generators import (GENERATOR_PATTERN, define_G, generator_names, ResnetBlock,  # noqa: F401
                                         ResnetGenerator, size_divisor, split_resnet_generator, UnetGenerator,
                                         UnetSkipConnectionBlock)
-from models.networks.discriminators import (DISCRIMINATORS, define_D, downsample_for_next_scale,  # noqa: F401
+from models.networks.discriminators import (DISCRIMINATOR_DEFAULTS, DISCRIMINATORS, define_D,  # noqa: F401
+                                            discriminator_defaults, downsample_for_next_scale,
                                             FeaturePatchDiscriminator, MultiscaleDiscriminator, NLayerDiscriminator,
-                                            PixelDiscriminator, register_discriminator, SesameDiscriminator,
-                                            SesameScale)
+                                            PixelDiscriminator, register_discriminator, SESAME_NORMS,
+                                            SesameDiscriminator, SesameScale, SesameStream)
 from models.networks.losses import (GAN_MODE_ALIASES, discriminator_loss, feature_matching_loss,  # noqa: F401
                                     final_predictions, GANLoss, gradient_penalty, input_gradients, wgan_gp_term)
 from models.networks.schedulers import (LR_POLICIES, get_scheduler)  # noqa: F401

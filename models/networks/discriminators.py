@@ -8,14 +8,27 @@ from models.networks.blocks import get_norm_layer, init_net, uses_bias
 
 
 DISCRIMINATORS = {}
+# option defaults a discriminator brings along (applied unless the command line or a --config sets them)
+DISCRIMINATOR_DEFAULTS = {}
 
 
-def register_discriminator(name):
-    """Decorator adding a discriminator builder ``fn(input_nc, ndf, n_layers_D, norm_layer, opt)`` to --netD."""
+def register_discriminator(name, aliases=(), defaults=None):
+    """Decorator adding a discriminator builder ``fn(input_nc, ndf, n_layers_D, norm_layer, opt)`` to --netD.
+
+    ``aliases``: other --netD spellings of the same builder; ``defaults``: {option: value} the options parser
+    applies when this --netD is chosen (e.g. sesame's hinge loss), still overridable.
+    """
     def wrap(fn):
-        DISCRIMINATORS[name] = fn
+        for key in (name,) + tuple(aliases):
+            DISCRIMINATORS[key] = fn
+            DISCRIMINATOR_DEFAULTS[key] = dict(defaults or {})
         return fn
     return wrap
+
+
+def discriminator_defaults(netD):
+    """The option defaults of a --netD name ({} for unknown names: define_D reports those)."""
+    return dict(DISCRIMINATOR_DEFAULTS.get(netD, {}))
 
 
 @register_discriminator('basic')
@@ -158,45 +171,88 @@ class MultiscaleDiscriminator(nn.Module):
         return outputs
 
 
-class SesameScale(nn.Module):
-    """One scale of the SESAME discriminator (Ntavelis et al., ECCV 2020): two streams of the same shape,
-    one on the image and one on the label (condition), merged at the end by a projection term.
+SESAME_NORMS = ('spectralinstance', 'spectralbatch', 'spectral', 'instance', 'batch', 'none')
 
-    prediction = head(h) + sum_c(h * embed(s)), with h the image-stream and s the label-stream features at
-    each location: the inner product of image features with (a learned 1x1 embedding of) label features, a
-    per-pixel projection as in projection discriminators, lets the label decide which image features count
-    as real, instead of mixing label and image at the input as a concatenating PatchGAN does. The embedding
-    starts small (init_net's N(0, 0.02)), so training starts close to a plain PatchGAN on the image instead
-    of with large random projection scores.
+
+def _sesame_norm(layer, norm):
+    """OpenSESAME's get_nonspade_norm_layer: 'spectral<sub>' = spectral norm on the conv, then <sub> (instance
+    without affine, batch with); a conv followed by a normalisation drops its bias."""
+    if norm not in SESAME_NORMS:
+        raise ValueError(f"unknown --norm_D '{norm}'; choose one of {', '.join(SESAME_NORMS)}")
+    sub = norm[len('spectral'):] if norm.startswith('spectral') else norm
+    if sub in ('instance', 'batch'):
+        layer.bias = None
+    if norm.startswith('spectral'):
+        layer = nn.utils.spectral_norm(layer)
+    if sub == 'instance':
+        return [layer, nn.InstanceNorm2d(layer.out_channels, affine=False)]
+    if sub == 'batch':
+        return [layer, nn.BatchNorm2d(layer.out_channels, affine=True)]
+    return [layer]
+
+
+class SesameStream(nn.Module):
+    """One stream of a SESAME scale: a 4x4 stride-2 conv + LeakyReLU(0.2), then ``n_layers - 1`` normalised
+    4x4 convs doubling the width (at most 512), stride 2 except the last (stride 1). forward returns every
+    block's output."""
+
+    def __init__(self, input_nc, ndf=64, n_layers=4, norm='spectralinstance'):
+        super().__init__()
+        if n_layers < 1:
+            raise ValueError(f'--n_layers_D must be at least 1 for --netD sesame (got {n_layers})')
+        kw, padw = 4, 2  # OpenSESAME: padding ceil((kw - 1) / 2)
+        blocks = [nn.Sequential(nn.Conv2d(input_nc, ndf, kw, stride=2, padding=padw), nn.LeakyReLU(0.2))]
+        nf = ndf
+        for n in range(1, n_layers):
+            nf_prev, nf = nf, min(nf * 2, 512)
+            stride = 1 if n == n_layers - 1 else 2
+            blocks.append(nn.Sequential(*_sesame_norm(nn.Conv2d(nf_prev, nf, kw, stride=stride, padding=padw), norm),
+                                        nn.LeakyReLU(0.2)))
+        self.blocks = nn.ModuleList(blocks)
+        self.out_channels = nf
+
+    def forward(self, x):
+        features = []
+        for block in self.blocks:
+            x = block(x)
+            features.append(x)
+        return features
+
+
+class SesameScale(nn.Module):
+    """One scale of the SESAME discriminator as in vglsd/OpenSESAME (Ntavelis et al., ECCV 2020): an image
+    stream and a label (condition) stream of the same shape; the label features s weight the image features h
+    per pixel before the final 4x4 conv:
+
+        prediction = final_conv(h * (1 + sum_c s))
+
+    Feature matching compares the image stream's block outputs (the label stream sees the same condition for
+    real and fake pairs).
     """
 
-    def __init__(self, image_nc, condition_nc, ndf=64, n_layers=3, norm_layer=nn.BatchNorm2d):
+    def __init__(self, image_nc, condition_nc, ndf=64, n_layers=4, norm='spectralinstance'):
         super().__init__()
-        self.image_stream = FeaturePatchDiscriminator(image_nc, ndf, n_layers, norm_layer, final_conv=False)
-        self.label_stream = FeaturePatchDiscriminator(condition_nc, ndf, n_layers, norm_layer, final_conv=False)
-        channels = self.image_stream.out_channels
-        self.label_embed = nn.Conv2d(channels, channels, kernel_size=1)
-        self.head = nn.Conv2d(channels, 1, kernel_size=3, stride=1, padding=1)
+        self.image_stream = SesameStream(image_nc, ndf, n_layers, norm)
+        self.label_stream = SesameStream(condition_nc, ndf, n_layers, norm)
+        self.final_conv = nn.Conv2d(self.image_stream.out_channels, 1, kernel_size=4, stride=1, padding=2)
 
     def forward(self, condition, image):
         features = self.image_stream(image)
-        h = features[-1]
-        s = self.label_embed(self.label_stream(condition)[-1])
-        prediction = self.head(h) + (h * s).sum(dim=1, keepdim=True)
-        # only image features are compared by feature matching: the label stream sees the same input for
-        # real and fake pairs
+        s = self.label_stream(condition)[-1]
+        prediction = self.final_conv(features[-1] * (1 + s.sum(dim=1, keepdim=True)))
         return features + [prediction]
 
 
 class SesameDiscriminator(nn.Module):
-    """Multiscale two-stream SESAME discriminator for conditional models.
+    """Multiscale two-stream SESAME discriminator for conditional models (``num_D`` scales, the k-th on inputs
+    average-pooled k times).
 
     Its input is ``cat(condition, image)`` like every pix2pix discriminator; the first ``condition_nc``
     channels are split off inside and go to the label stream, so models need no special case.
     Output: ``[[image features..., prediction] for each scale]``, like :class:`MultiscaleDiscriminator`.
     """
 
-    def __init__(self, input_nc, condition_nc, ndf=64, n_layers=3, norm_layer=nn.BatchNorm2d, num_D=2):
+    def __init__(self, input_nc, condition_nc, ndf=64, n_layers=4, norm='spectralinstance', num_D=2):
         super().__init__()
         if condition_nc <= 0 or condition_nc >= input_nc:
             raise ValueError('--netD sesame needs a conditional model whose discriminator input is '
@@ -205,7 +261,7 @@ class SesameDiscriminator(nn.Module):
             raise ValueError(f'--num_D must be at least 1 (got {num_D})')
         self.condition_nc = condition_nc
         self.num_D = num_D
-        self.scales = nn.ModuleList(SesameScale(input_nc - condition_nc, condition_nc, ndf, n_layers, norm_layer)
+        self.scales = nn.ModuleList(SesameScale(input_nc - condition_nc, condition_nc, ndf, n_layers, norm)
                                     for _ in range(num_D))
 
     def forward(self, x):
@@ -224,7 +280,11 @@ def _multiscale(input_nc, ndf, n_layers_D, norm_layer, opt=None):
                                    num_D=getattr(opt, 'num_D', 2))
 
 
-@register_discriminator('sesame')
+# OpenSESAME's defaults (options/base_options.py:29, options/train_options.py:34,40,
+# models/networks/discriminator.py:70); 'sesam' is the DLIM study's spelling
+@register_discriminator('sesame', aliases=('sesam',),
+                        defaults={'n_layers_D': 4, 'gan_mode': 'hinge', 'lambda_feat': 10.0})
 def _sesame(input_nc, ndf, n_layers_D, norm_layer, opt=None, condition_nc=0):
-    return SesameDiscriminator(input_nc, condition_nc, ndf, n_layers=n_layers_D, norm_layer=norm_layer,
-                               num_D=getattr(opt, 'num_D', 2))
+    # its own --norm_D (spectral + instance by default) instead of --norm, which the generator keeps
+    return SesameDiscriminator(input_nc, condition_nc, ndf, n_layers=n_layers_D,
+                               norm=getattr(opt, 'norm_D', 'spectralinstance'), num_D=getattr(opt, 'num_D', 2))

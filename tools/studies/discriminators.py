@@ -1,5 +1,6 @@
-"""Study: pix2pix with the basic PatchGAN, the pix2pixHD multiscale discriminator and the SESAME two-stream
-discriminator (both with --num_D 2 and feature matching --lambda_feat 10). Writes comparisons/discriminators/.
+"""Study: pix2pix with the basic PatchGAN, the pix2pixHD multiscale discriminator as DLIM built it (2 scales,
+no feature matching) and the SESAME discriminator with OpenSESAME's defaults (2 scales, 4 layers, spectral +
+instance norm, hinge loss, feature matching 10). Writes comparisons/discriminators/.
 
     python -m tools.studies.discriminators --quick --gpu_ids -1 --random_fidelity_weights
 """
@@ -9,8 +10,8 @@ from tools.studies.study_common import run_study
 from util.cli import run_cli
 
 VARIANTS = [('basic', ['--model', 'pix2pix', '--netD', 'basic']),
-            ('multiscale', ['--model', 'pix2pix', '--netD', 'multiscale', '--num_D', '2', '--lambda_feat', '10']),
-            ('sesame', ['--model', 'pix2pix', '--netD', 'sesame', '--num_D', '2', '--lambda_feat', '10'])]
+            ('multiscale', ['--model', 'pix2pix', '--netD', 'multiscale', '--num_D', '2', '--lambda_feat', '0']),
+            ('sesame', ['--model', 'pix2pix', '--netD', 'sesame'])]  # hinge, feature matching 10, 4 layers
 
 
 def main(argv=None):

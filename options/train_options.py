@@ -58,10 +58,14 @@ class TrainOptions(BaseOptions):
                             help='metrics of --eval_freq: any of fid,kid,isc,psnr,ssim,l1 (FID/KID/IS use --fidelity_weights)')
         return parser
 
+    def gather_options(self):
+        opt = super().gather_options()
+        if getattr(opt, 'lambda_gp', 0) is None:  # w: DLIM's plain critic; wgangp: WGAN-GP
+            opt.lambda_gp = 0.0 if opt.gan_mode == 'w' else 10.0
+        return opt
+
     def check(self, opt):
         super().check(opt)
-        if getattr(opt, 'lambda_gp', 0) is None:
-            opt.lambda_gp = 0.0 if opt.gan_mode == 'w' else 10.0
         if opt.continue_train and opt.epoch_count != 1:
             raise OptionError('--epoch_count is read from the checkpoint when resuming; drop it with --continue_train')
         if opt.dataroot is None:

@@ -1,5 +1,5 @@
 """omnigan: a multi-task generator (depth d, segmentation s, height h, water w, adaptation a) with a SPADE
-translation decoder t, multiscale PatchGAN discriminators and a domain classifier.
+translation decoder t, spectral-norm PatchGAN discriminators, a domain classifier and the ExtraAdam optimizer.
 
 The training logic lives in models/omnigan_model.py; this package holds the networks and losses.
 """

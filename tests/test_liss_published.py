@@ -231,3 +231,25 @@ def test_comet_gets_schedule_switches_confusion_matrices_and_group_lrs(unpaired_
 def test_bad_jigsaw_crop_is_one_clear_error(unpaired_root, tmp_path):
     with pytest.raises(ValueError, match='--jigsaw_crop 0'):
         build(unpaired_root, tmp_path, '--jigsaw_crop', '64')
+
+
+def test_published_preset(unpaired_root, tmp_path):
+    import os
+    from conftest import ROOT
+    config = os.path.join(ROOT, 'configs', 'liss_published.yaml')
+    opt = TrainOptions(['--config', config, '--dataroot', unpaired_root, '--checkpoints_dir', str(tmp_path),
+                        '--display_id', '0']).parse()
+    expected = {'model': 'liss', 'netG': 'liss', 'task_schedule': 'liss', 'repr_mode': 'freeze', 'batch_size': 2,
+                'load_size': 286, 'crop_size': 256, 'norm': 'instance', 'gan_mode': 'lsgan', 'n_epochs': 100,
+                'n_epochs_decay': 100, 'optimizer': 'torch_optimizer.radam', 'display_freq': 400, 'no_flip': True,
+                'auxiliary_tasks': 'rotation, gray, depth, jigsaw', 'task_order': 'sorted', 'lambda_gray_gan': 0.1,
+                'distillation_loss': 'l1', 'jigsaw_set': 'published', 'jigsaw_crop': 222, 'depth_target': 'log',
+                'val_phase': 'test', 'max_val_size': 0, 'schedule_freq': 0, 'lambda_distillation': 5.0}
+    assert {k: getattr(opt, k) for k in expected} == expected
+    # the published defaults are also this model's defaults: the preset only pins the run's own settings
+    plain = TrainOptions(['--model', 'liss', '--dataroot', unpaired_root, '--checkpoints_dir', str(tmp_path),
+                          '--display_id', '0']).parse()
+    run_settings = {'model', 'batch_size', 'task_schedule', 'no_flip', 'load_size', 'crop_size', 'n_epochs',
+                    'n_epochs_decay', 'norm', 'gan_mode'}
+    differ = {k for k in expected if getattr(plain, k) != expected[k]}
+    assert differ <= run_settings, differ

@@ -27,5 +27,5 @@ done
 # compilation last: its warm-up is long, and a failure must not cost the rows above
 for model in pix2pix cycle_gan; do
   run "${model}_b16_compile" 240 --model "$model" --batch_size 16 --mode train --warmup 4 --iters 10 --reps 2 \
-    --no_flops --reference --compare "" "--compile" "--amp bf16 --channels_last --compile"
+    --no_flops --reference --compare "" "--compile " "--amp bf16 --channels_last --compile"
 done

@@ -159,9 +159,11 @@ class ClassicCycleGANStep(ClassicStep):
         self.optimizer_D.step()
 
     def test(self):
-        with torch.no_grad():
+        with torch.no_grad():  # the classic test runs the whole forward: both translations and both cycles
             self.fake_B = self.netG_A(self.real_A)
+            self.rec_A = self.netG_B(self.fake_B)
             self.fake_A = self.netG_B(self.real_B)
+            self.rec_B = self.netG_A(self.fake_A)
 
     def get_current_losses(self):
         return {'G': self.loss_G.item(), 'D': self.loss_D.item()}

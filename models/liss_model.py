@@ -303,6 +303,15 @@ class LissModel(CycleGANModel):
                 for tensor in itertools.chain(module.parameters(), module.buffers()):
                     torch.distributed.broadcast(tensor.data, src=0)
 
+    def train_step(self):
+        """Under torchrun, every rank first takes rank 0's buffers (batch-norm statistics; instance norm has none)."""
+        if distributed.is_distributed():
+            with torch.no_grad():
+                for _, net in self.networks():
+                    for buffer in net.buffers():
+                        torch.distributed.broadcast(buffer.data, src=0)
+        super().train_step()
+
     def step(self, optimizer):
         """Average the gradients over ranks (one flat all-reduce), then step: replicas stay identical."""
         if distributed.is_distributed():

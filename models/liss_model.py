@@ -197,7 +197,6 @@ class LissModel(CycleGANModel):
         self.schedule = TaskSchedule(opt.task_schedule, self.aux_tasks, thresholds, opt.repr_mode)
         self.decay_epochs = 0  # epochs of linear lr decay done (counted only while translation trains)
         self._epoch = opt.epoch_count
-        self.val_dataset = None
         self.last_metrics = None
         self.apply_encoder_mode()
 
@@ -452,20 +451,24 @@ class LissModel(CycleGANModel):
             return phase
         return 'train'
 
+    def eval_dataset_spec(self):
+        """The validation split driving the task schedule (train.py builds it, every process the same items)."""
+        if not self.isTrain:
+            return None
+        phase = self.val_split()
+        if phase != self.opt.val_phase:
+            print(f"warning: no {self.opt.val_phase}A/{self.opt.val_phase}B folders in {self.opt.dataroot}: "
+                  f"the task schedule is driven by metrics on the train split")
+        n = self.opt.max_val_size if self.opt.max_val_size > 0 else float('inf')  # 0: the whole split (published)
+        return {'phase': phase, 'n': n, 'test_preprocess': False}
+
     def validation_loader(self):
-        if self.val_dataset is None:
-            from data import create_dataset
-            val_opt = copy.copy(self.opt)
-            val_opt.phase = self.val_split()
-            if val_opt.phase != self.opt.val_phase:
-                print(f"warning: no {self.opt.val_phase}A/{self.opt.val_phase}B folders in {self.opt.dataroot}: "
-                      f"the task schedule is driven by metrics on the train split")
-            val_opt.serial_batches, val_opt.no_flip, val_opt.num_threads = True, True, 0
-            val_opt.max_dataset_size = self.opt.max_val_size if self.opt.max_val_size > 0 else float('inf')
-            val_opt.world_size, val_opt.rank = 1, 0  # every rank sees every batch and scores its share
-            self.val_dataset = create_dataset(val_opt)
-        self.val_dataset.set_epoch(0)
-        return self.val_dataset
+        if self.eval_dataset is None:
+            raise RuntimeError('LissModel.validate needs its validation split: hand it over with '
+                               'model.set_eval_dataset(data.create_eval_dataset(opt, **model.eval_dataset_spec())), '
+                               'as train.py does')
+        self.eval_dataset.set_epoch(0)
+        return self.eval_dataset
 
     # ------------------------------------------------------------------ heads
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from data import create_dataset
+from data import create_dataset, create_eval_dataset
 from models import create_model, networks
 from models.liss.tasks import ClassifierHead, JigsawHead, jigsaw_permutations
 from options.train_options import TrainOptions
@@ -29,6 +29,7 @@ def build(root, tmp_path, *extra):
     seed_everything(opt.seed)
     model = create_model(opt)
     model.setup(opt)
+    model.set_eval_dataset(create_eval_dataset(opt, **model.eval_dataset_spec()))  # as train.py does
     dataset = create_dataset(opt)
     dataset.set_epoch(1)
     model.set_input(next(iter(dataset)))
@@ -139,7 +140,8 @@ def test_d_rotation_has_five_classes_and_published_losses(unpaired_root, tmp_pat
 def test_schedule_runs_at_the_first_step_and_every_display_freq_images(unpaired_root, tmp_path):
     opt, model = build(unpaired_root, tmp_path, '--auxiliary_tasks', 'rotation', '--task_schedule', 'liss',
                        '--display_freq', '6')
-    assert model.val_split() == 'test' and len(model.validation_loader().dataset) == 3  # the whole test split
+    assert model.eval_dataset_spec() == {'phase': 'test', 'n': float('inf'), 'test_preprocess': False}
+    assert len(model.validation_loader().dataset) == 3  # the whole test split
     calls = []
     model.validate = lambda visualizer=None, step=None: calls.append(step) or passed(rotation_acc=0.1)
     for total in range(2, 14, 2):  # batches of 2 images

@@ -144,6 +144,10 @@ class LissModel(CycleGANModel):
                                  '(published: test); the train split is used (with a warning) when it does not exist')
         parser.add_argument('--max_val_size', type=int, default=0,
                             help='score at most this many held-out items (0: the whole split, as published)')
+        parser.add_argument('--max_epochs', type=int, default=0,
+                            help='stop after this many epochs even if the schedule has not reached translation or '
+                                 'the lr decay is not done (0: no limit, as published, where training runs until '
+                                 'n_epochs_decay + 1 epochs of translation)')
         parser.add_argument('--schedule_freq', type=int, default=0,
                             help='score the held-out split and update the task schedule at the first iteration and '
                                  'every this many images (0: every --display_freq images, as published)')
@@ -428,7 +432,8 @@ class LissModel(CycleGANModel):
         total = self.opt.n_epochs_decay + 1
         if self.decay_epochs >= total:
             return next_epoch - 1
-        return max(self.opt.n_epochs + total, next_epoch - 1 + total - self.decay_epochs)
+        last = max(self.opt.n_epochs + total, next_epoch - 1 + total - self.decay_epochs)
+        return min(last, self.opt.max_epochs) if self.opt.max_epochs > 0 else last
 
     # ------------------------------------------------------------------ data
 

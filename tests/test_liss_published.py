@@ -176,6 +176,13 @@ def test_lr_decay_counts_only_epochs_with_translation_and_extends_training(unpai
     model.update_learning_rate()
     assert model.decay_epochs == 3 and model.final_epoch(6, 3) == 5  # done: the loop stops after epoch 5
     assert model.optimizer_D.param_groups[0]['lr'] == pytest.approx(0.0)
+    # a schedule that never reaches translation would train forever (as published); --max_epochs caps it
+    opt, capped = build(unpaired_root, tmp_path, '--auxiliary_tasks', 'rotation', '--task_schedule', 'liss',
+                        '--n_epochs', '1', '--n_epochs_decay', '2', '--max_epochs', '3')
+    for epoch in (1, 2, 3):
+        capped.end_of_epoch(epoch, None)
+        capped.update_learning_rate()
+        assert capped.final_epoch(epoch + 1, 3) == 3 and capped.decay_epochs == 0
 
 
 def test_representational_traduction_trains_encoders_through_frozen_decoders(unpaired_root, tmp_path):

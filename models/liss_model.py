@@ -190,6 +190,11 @@ class LissModel(CycleGANModel):
                                                  opt.init_type, opt.init_gain, opt=opt)
             self.netD_B_gray = networks.define_D(opt.output_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.norm,
                                                  opt.init_type, opt.init_gain, opt=opt)
+            if opt.D_rotation:  # published: every LiSS discriminator has the rotation head, the gray ones too
+                self.netD_A_gray = RotationDiscriminator(self.netD_A_gray, opt.input_nc, opt.crop_size, norm_layer)
+                self.netD_B_gray = RotationDiscriminator(self.netD_B_gray, opt.output_nc, opt.crop_size, norm_layer)
+                networks.init_net(self.netD_A_gray.rotation_head, opt.init_type, opt.init_gain)
+                networks.init_net(self.netD_B_gray.rotation_head, opt.init_type, opt.init_gain)
             self.model_names += ['D_A_gray', 'D_B_gray']
             extra += ['D_A_gray', 'D_B_gray']
         if opt.D_rotation or self.gray_gan:
@@ -623,9 +628,16 @@ class LissModel(CycleGANModel):
         return total, loss_real, loss_fake
 
     def backward_D_gray(self):
-        """Gray discriminators: real images vs the current colourisations (no image pool, as published)."""
+        """Gray discriminators: real images vs the current colourisations (no image pool, as published); with
+        --D_rotation they also classify the rotations of the real images (as published)."""
         for d, real in (('A', self.real_A), ('B', self.real_B)):
-            loss, _, _ = super().discriminator_loss(self.gray_discriminator(d), real, self._gray_colour[d])
+            netD = self.gray_discriminator(d)
+            loss, _, _ = super().discriminator_loss(netD, real, self._gray_colour[d])
+            if self.opt.D_rotation:
+                x, y = rotation_batch(real)
+                with self.autocast():
+                    logits = unwrap(netD).rotation_logits(x).float()
+                loss = loss + self.criterionCE(logits, y)
             setattr(self, f'loss_D_{d}_gray', loss)
             self.backward(loss)
 

@@ -100,6 +100,13 @@ def test_gray_loss_is_gan_and_l1_with_its_own_discriminators(unpaired_root, tmp_
     model.optimize_parameters()
     assert model.loss_D_A_gray is not None and not same(d_gray, model.netD_A_gray.state_dict())
     assert model.loss_D_A is None  # no translation discriminator update in an auxiliary-only phase
+    # with --D_rotation the gray discriminators also learn the rotations of real images (published)
+    opt, model = build(unpaired_root, tmp_path, '--auxiliary_tasks', 'gray', '--task_schedule', 'sequential',
+                       '--D_rotation')
+    head = model.netD_B_gray.rotation_head[-1].weight.clone()
+    model.optimize_parameters()
+    assert model.netD_B_gray.rotation_head[-1].out_features == 5
+    assert not torch.equal(head, model.netD_B_gray.rotation_head[-1].weight)
     # --lambda_gray_gan 0: L1 only, no gray discriminators
     opt, model = build(unpaired_root, tmp_path, '--auxiliary_tasks', 'gray', '--lambda_gray_gan', '0',
                        '--task_schedule', 'sequential')

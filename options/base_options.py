@@ -290,3 +290,4 @@ class BaseOptions:
             raise OptionError('--amp fp16 needs a CUDA GPU; use --amp bf16 on the CPU')
         if opt.batch_size < 1:
             raise OptionError('--batch_size must be at least 1')
+        models.find_model_using_name(opt.model).check_options(opt)  # the model's own checks and derived values

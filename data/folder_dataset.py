@@ -9,7 +9,7 @@
 import os
 
 from data.base_dataset import load_image
-from data.image_folder import make_dataset
+from data.image_folder import is_image_file, make_dataset
 from data.unconditional import UnconditionalDataset
 
 LAYOUT = '  DATAROOT/*.png  or  DATAROOT/<class>/*.png  (optionally under DATAROOT/<phase>/)'
@@ -39,7 +39,9 @@ class FolderDataset(UnconditionalDataset):
                 raise FileNotFoundError(f"--image_class {image_class}: no class folder '{os.path.join(root, image_class)}' "
                                         f"(classes: {', '.join(self.classes) or 'none, the folder has no subfolders'})")
             folder = os.path.join(root, image_class)
-            self.paths = make_dataset(folder, self.opt.max_dataset_size, LAYOUT)
+            if not any(is_image_file(f) for _, _, files in os.walk(folder, followlinks=True) for f in files):
+                raise FileNotFoundError(f"--image_class {image_class}: the class folder '{folder}' contains no images")
+            self.paths = make_dataset(folder, self.opt.max_dataset_size)
             self.labels = [self.classes.index(image_class)] * len(self.paths)
         else:
             self.paths = make_dataset(root, self.opt.max_dataset_size, LAYOUT)

@@ -38,8 +38,9 @@ class TrainOptions(BaseOptions):
         parser.add_argument('--beta2', type=float, default=0.999, help='beta2 of adam-like optimizers')
         parser.add_argument('--lr', type=float, default=0.0002, help='initial learning rate')
         parser.add_argument('--gan_mode', type=str, default='lsgan',
-                            choices=['vanilla', 'lsgan', 'wgangp', 'hinge', 'original', 'ls', 'w'],
-                            help='GAN objective: vanilla (original), lsgan (ls), wgangp (w, Wasserstein with gradient penalty) or hinge')
+                            choices=['vanilla', 'lsgan', 'wgangp', 'hinge', 'original', 'ls', 'w', 'wgan'],
+                            help='GAN objective: vanilla (original), lsgan (ls), wgangp (w, Wasserstein with gradient penalty) or hinge; '
+                                 'wgan (Wasserstein with weight clipping) for --model gan')
         parser.add_argument('--lambda_gp', type=float, default=10.0,
                             help='weight of the gradient penalty for --gan_mode wgangp/w (0 disables it)')
         parser.add_argument('--pool_size', type=int, default=50, help='the size of image buffer that stores previously generated images')

@@ -15,6 +15,7 @@ from data import create_dataset
 from models import create_model
 from options.train_options import TrainOptions
 from util import distributed
+from util.best_checkpoint import BestCheckpoint
 from util.cli import run_cli
 from util.periodic_eval import PeriodicEvaluator
 from util.reproducibility import write_run_info
@@ -61,6 +62,7 @@ class Trainer:
         self.stop_agreement = distributed.StopAgreement(opt.device)
         self.visualizer = Visualizer(opt)
         self.evaluator = PeriodicEvaluator(opt, self.model, self.visualizer)  # --eval_freq (off by default)
+        self.best = BestCheckpoint(opt, self.model)  # --save_best (off by default)
         self.visualizer.set_aggregated_loss_names(self.model.aggregated_loss_names())
         self.is_main = getattr(opt, 'rank', 0) == 0
         self.epoch, self.epoch_batch, self.total_iters = opt.epoch_count, 0, 0
@@ -115,6 +117,7 @@ class Trainer:
             t_start = time.time()
             model.set_input(data)
             model.train_step()
+            self.best.after_step()
             self.epoch_batch += 1
             self.total_iters += self.images_per_step
             t_comp = time.time() - t_start
@@ -127,7 +130,8 @@ class Trainer:
             t_data_start = time.time()
         bar.close()
         model.end_of_epoch(self.epoch, self.visualizer)  # validation and schedule hooks (no-op by default)
-        self.evaluator(self.epoch)  # held-out metrics every --eval_freq epochs
+        metrics = self.evaluator(self.epoch)  # held-out metrics every --eval_freq epochs
+        self.best.end_of_epoch(self.epoch, self.total_iters, metrics)  # best_net_*.pth when --save_best improves
         model.update_learning_rate()
         self.log(f'end of epoch {self.epoch} / {self.last_epoch} \t time taken: {time.time() - epoch_start:.1f} s')
         self.report_epoch_times(data_sum, comp_sum)

@@ -337,6 +337,26 @@ class GanModel(BaseModel):
                 buffer.copy_(saved)
             util.set_rng_states(rng)
 
+    @torch.no_grad()
+    def generate_samples(self, n, seed=0, batch_size=64):
+        """``n`` samples (CPU, [-1, 1]) of G in its current mode from noise seeded by (--noise_seed, seed + i), for
+        --eval_freq metrics; RNG streams and batch-norm statistics are left as they were."""
+        rng = util.get_rng_states()
+        buffers = [(b, b.detach().clone()) for b in self.netG.buffers()]
+        try:
+            out = []
+            for start in range(0, n, batch_size):
+                idx = range(seed + start, seed + min(n, start + batch_size))
+                z = torch.cat([self.sample_noise(1, torch.Generator().manual_seed(self.opt.noise_seed * 1000003 + i + 1),
+                                                 'cpu') for i in idx]).to(self.device)
+                with self.autocast():
+                    out.append(self.netG(z).float().cpu())
+            return torch.cat(out) if out else torch.zeros(0)
+        finally:
+            for buffer, saved in buffers:
+                buffer.copy_(saved)
+            util.set_rng_states(rng)
+
     def compute_visuals(self):
         if self.isTrain:
             self.grid = make_grid(self.snapshot_samples())

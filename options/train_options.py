@@ -1,5 +1,6 @@
 """Options used by train.py only."""
 from .base_options import BaseOptions, OptionError
+from util import best_checkpoint
 from util.visualizer import Visualizer
 
 
@@ -20,6 +21,7 @@ class TrainOptions(BaseOptions):
         parser.add_argument('--save_epoch_freq', type=int, default=5, help='frequency (epochs) of saving checkpoints at the end of epochs')
         parser.add_argument('--save_by_iter', action='store_true',
                             help='also keep the training state of every --save_latest_freq save as iter_<N>')
+        parser = best_checkpoint.add_options(parser)  # --save_best
         parser.add_argument('--continue_train', action='store_true',
                             help='resume training exactly where the saved training state (--epoch / --load_iter) stopped')
         parser.add_argument('--epoch_count', type=int, default=1,
@@ -61,6 +63,10 @@ class TrainOptions(BaseOptions):
         super().check(opt)
         if opt.continue_train and opt.epoch_count != 1:
             raise OptionError('--epoch_count is read from the checkpoint when resuming; drop it with --continue_train')
+        try:
+            best_checkpoint.parse_criterion(opt.save_best)
+        except ValueError as exc:
+            raise OptionError(str(exc)) from None
         if opt.dataroot is None:
             raise OptionError('--dataroot is required for training (e.g. --dataroot datasets/synthetic_facades; '
                               'make one with python datasets/make_synthetic_dataset.py)')

@@ -380,3 +380,42 @@ def test_bad_image_size_exits_2_from_the_command_line(tmp_path, shapes_root):
     assert out.returncode == 2 and 'Traceback' not in out.stderr
     assert out.stderr.strip() == ('error: --crop_size 100: --model gan needs an image side that is a power of two '
                                   'from 16 to 256 (16, 32, 64, 128 or 256)')
+
+
+# ---------------------------------------------------------------------------------------------- best checkpoints
+
+def test_save_best_by_generator_loss_and_by_metric(tmp_path, shapes_root):
+    import json
+    ck = tmp_path / 'ck'
+    assert run_train(args_for(shapes_root, ck, 'bl', '--n_epochs', 3, '--max_batches_per_epoch', 2,
+                              '--save_best', 'loss:G')) == 0
+    record = json.loads((ck / 'bl' / 'best.json').read_text())
+    assert record['criterion'] == 'loss:G' and 1 <= record['epoch'] <= 3 and record['higher_is_better'] is False
+    log = (ck / 'bl' / 'loss_log.txt').read_text()
+    assert (ck / 'bl' / 'best_net_G.pth').is_file() and (ck / 'bl' / 'best_net_D.pth').is_file()
+    # the recorded value is the mean generator loss of the best epoch: no other epoch's mean is lower
+    assert record['value'] > 0 and 'nan' not in log
+    # metric: a periodic --eval_freq metric on generated samples against the training images (no val split)
+    assert run_train(args_for(shapes_root, ck, 'bm', '--n_epochs', 2, '--max_batches_per_epoch', 2, '--eval_freq', 1,
+                              '--eval_num', 8, '--eval_metrics', 'l1', '--save_best', 'metric:l1')) == 0
+    record = json.loads((ck / 'bm' / 'best.json').read_text())
+    history = [json.loads(line) for line in (ck / 'bm' / 'eval_metrics.jsonl').read_text().splitlines()]
+    assert [h['split'] for h in history] == ['train', 'train']
+    best = min(history, key=lambda h: h['metrics']['l1'])
+    assert (record['epoch'], record['value']) == (best['epoch'], pytest.approx(best['metrics']['l1']))
+    assert len(os.listdir(ck / 'bm' / 'eval' / 'epoch_001' / 'images')) == 16  # 8 generated + 8 real
+
+
+def test_save_best_works_for_other_models_and_rejects_unknown_names(tmp_path, paired_root, capsys):
+    import json
+    from conftest import TINY_PIX2PIX
+    ck = tmp_path / 'ck'
+    common = ['--dataroot', paired_root, '--checkpoints_dir', ck, '--seed', 1] + TINY_PIX2PIX + \
+        ['--n_epochs', 2, '--n_epochs_decay', 0, '--max_dataset_size', 2]
+    assert run_train(common + ['--name', 'p', '--save_best', 'loss:G_L1']) == 0
+    record = json.loads((ck / 'p' / 'best.json').read_text())
+    assert record['criterion'] == 'loss:G_L1' and (ck / 'p' / 'best_net_G.pth').is_file()
+    status, err = cli_error('train', common + ['--name', 'q', '--save_best', 'loss:nope'], capsys)
+    assert status == 2 and "--save_best loss:nope: --model pix2pix has the losses G_GAN, G_L1, D_real, D_fake" in err
+    status, err = cli_error('train', common + ['--name', 'q', '--save_best', 'fid'], capsys)
+    assert status == 2 and len(err.strip().splitlines()) == 1 and 'use none, loss:NAME' in err

@@ -15,6 +15,7 @@ import data
 import models
 from util import util
 from util.registry import load_plugins
+from . import run_name
 
 # Options describing what a checkpoint contains: test.py takes them from the training run even when testing
 # with a different model (e.g. --model test on a cycle_gan run).
@@ -245,6 +246,12 @@ class BaseOptions:
         """Parse options, derive the device and seed, and (rank 0) print and save them."""
         opt = self.gather_options()
         opt.isTrain = self.is_train
+        if opt.name == run_name.AUTO:
+            if not self.is_train:
+                raise OptionError('--name auto names training runs; pass the name train.py printed (checkpoints_dir '
+                                  'holds one folder per run)')
+            opt.name = run_name.auto_name(opt, self.options_dict(opt), RUN_OPTIONS, seed_given=opt.seed is not None)
+            print(f'--name auto: this run is {opt.name} (a hash of its options: the same options reuse the name)')
         if opt.suffix:
             opt.name = opt.name + '_' + opt.suffix.format(**vars(opt))
         opt.rank = int(os.environ.get('RANK', 0))

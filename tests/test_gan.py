@@ -419,3 +419,23 @@ def test_save_best_works_for_other_models_and_rejects_unknown_names(tmp_path, pa
     assert status == 2 and "--save_best loss:nope: --model pix2pix has the losses G_GAN, G_L1, D_real, D_fake" in err
     status, err = cli_error('train', common + ['--name', 'q', '--save_best', 'fid'], capsys)
     assert status == 2 and len(err.strip().splitlines()) == 1 and 'use none, loss:NAME' in err
+
+
+def test_name_auto_is_a_hash_of_the_options_reused_by_the_same_options(tmp_path, shapes_root, capsys):
+    ck = tmp_path / 'ck'
+    base = ['--dataroot', shapes_root, '--checkpoints_dir', ck, '--name', 'auto'] + TINY
+    first = parse_train(base + ['--print_freq', 1])
+    assert first.name.startswith('gan_') and len(first.name) == 12
+    assert f'--name auto: this run is {first.name}' in capsys.readouterr().out
+    assert parse_train(base + ['--display_freq', 3]).name == first.name  # display options do not count
+    assert parse_train(base + ['--nz', 9]).name != first.name
+    assert parse_train(base + ['--seed', 4]).name != parse_train(base + ['--seed', 5]).name
+    run = base + ['--n_epochs', 1, '--max_batches_per_epoch', 1]
+    name = parse_train(run).name
+    assert run_train(run) == 0 and (ck / name / 'latest_net_G.pth').is_file()
+    capsys.readouterr()
+    assert run_train(run + ['--continue_train']) == 0  # the same options find the same run to resume
+    out = capsys.readouterr().out
+    assert 'resumed from latest' in out, out
+    status, err = cli_error('test', ['--model', 'gan', '--name', 'auto', '--checkpoints_dir', ck], capsys)
+    assert status == 2 and '--name auto names training runs' in err

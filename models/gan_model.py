@@ -18,6 +18,7 @@ import os
 import torch
 
 from util import util
+from util.errors import OptionError
 from . import networks
 from .base_model import BaseModel
 from .gan import (DEFAULT_LAYERS, DISCRIMINATORS, GENERATORS, NOISES, ZOO_INIT, LabelTrickGANLoss,
@@ -124,14 +125,14 @@ class GanModel(BaseModel):
         from data.unconditional import UnconditionalDataset
         check_image_size(opt.crop_size)
         if opt.output_nc not in (1, 3):
-            raise ValueError(f'--output_nc {opt.output_nc}: --model gan makes 1 (grey) or 3 (colour) channel images')
+            raise OptionError(f'--output_nc {opt.output_nc}: --model gan makes 1 (grey) or 3 (colour) channel images')
         if opt.nz < 1:
-            raise ValueError(f'--nz {opt.nz}: the latent size must be at least 1')
+            raise OptionError(f'--nz {opt.nz}: the latent size must be at least 1')
         GENERATORS.get(opt.netG)
         DISCRIMINATORS.get(opt.netD)
         NOISES.get(opt.noise)
         if not issubclass(find_dataset_using_name(opt.dataset_mode), UnconditionalDataset):
-            raise ValueError(f'--model gan trains on unlabelled images: use --dataset_mode folder, mnist, '
+            raise OptionError(f'--model gan trains on unlabelled images: use --dataset_mode folder, mnist, '
                              f'fashion_mnist, cifar10 or lmdb, not {opt.dataset_mode}')
         if opt.n_layers_G is None:
             opt.n_layers_G = DEFAULT_LAYERS.get(opt.netG, 0)
@@ -139,41 +140,41 @@ class GanModel(BaseModel):
             opt.n_layers_D = DEFAULT_LAYERS.get(opt.netD, 0)
         for name in ('n_layers_G', 'n_layers_D'):
             if getattr(opt, name) < 0:
-                raise ValueError(f'--{name} must be >= 0')
+                raise OptionError(f'--{name} must be >= 0')
         for name in ('dropout_G', 'dropout_D'):
             if not 0 <= getattr(opt, name) < 1:
-                raise ValueError(f'--{name} must be in [0, 1)')
+                raise OptionError(f'--{name} must be in [0, 1)')
         if opt.truncation < 0:
-            raise ValueError('--truncation must be >= 0')
+            raise OptionError('--truncation must be >= 0')
         if opt.truncation > 0 and opt.noise != 'gaussian':
-            raise ValueError('--truncation applies to --noise gaussian only')
+            raise OptionError('--truncation applies to --noise gaussian only')
         if opt.n_fixed < 1:
-            raise ValueError('--n_fixed must be at least 1')
+            raise OptionError('--n_fixed must be at least 1')
         gan_mode = getattr(opt, 'gan_mode', None)
         if opt.norm_D == 'auto':
             opt.norm_D = 'layer' if gan_mode == 'wgangp' else 'batch'
         if not opt.isTrain:
             if opt.num_samples < 1:
-                raise ValueError('--num_samples must be at least 1')
+                raise OptionError('--num_samples must be at least 1')
             return
         if gan_mode not in MODE_DEFAULTS:
-            raise ValueError(f"--gan_mode {gan_mode}: choose one of {', '.join(GAN_MODES)}")
+            raise OptionError(f"--gan_mode {gan_mode}: choose one of {', '.join(GAN_MODES)}")
         for key, value in MODE_DEFAULTS[gan_mode].items():
             if getattr(opt, key) is None:
                 setattr(opt, key, value)
         opt.lr_G = opt.lr if opt.lr_G is None else opt.lr_G
         opt.lr_D = opt.lr if opt.lr_D is None else opt.lr_D
         if opt.d_iters < 1 or opt.g_iters < 1:
-            raise ValueError(f'--d_iters {opt.d_iters} --g_iters {opt.g_iters}: both must be at least 1')
+            raise OptionError(f'--d_iters {opt.d_iters} --g_iters {opt.g_iters}: both must be at least 1')
         if opt.clip_weights < 0:
-            raise ValueError(f'--clip_weights must be >= 0 (got {opt.clip_weights})')
+            raise OptionError(f'--clip_weights must be >= 0 (got {opt.clip_weights})')
         if not 0 <= opt.noisy_labels_freq <= 1:
-            raise ValueError('--noisy_labels_freq must be in [0, 1]')
+            raise OptionError('--noisy_labels_freq must be in [0, 1]')
         if (opt.soft_labels or opt.noisy_labels) and gan_mode not in ('vanilla', 'lsgan'):
-            raise ValueError(f'--soft_labels/--noisy_labels change the targets of --gan_mode vanilla or lsgan; '
+            raise OptionError(f'--soft_labels/--noisy_labels change the targets of --gan_mode vanilla or lsgan; '
                              f'--gan_mode {gan_mode} has none')
         if opt.max_batches_per_epoch is not None and opt.max_batches_per_epoch < 1:
-            raise ValueError('--max_batches_per_epoch must be at least 1')
+            raise OptionError('--max_batches_per_epoch must be at least 1')
 
     def __init__(self, opt):
         super().__init__(opt)

@@ -12,6 +12,7 @@ import math
 import os
 
 from util import util
+from util.errors import OptionError
 
 HIGHER_IS_BETTER = {'isc', 'is', 'psnr', 'ssim'}
 LABEL = 'best'
@@ -26,13 +27,13 @@ def add_options(parser):
 
 
 def parse_criterion(spec):
-    """'none' -> None; 'loss:G' -> ('loss', 'G'); 'metric:fid' -> ('metric', 'fid'); else ValueError."""
+    """'none' -> None; 'loss:G' -> ('loss', 'G'); 'metric:fid' -> ('metric', 'fid'); else OptionError."""
     spec = (spec or 'none').strip()
     if spec == 'none':
         return None
     kind, _, name = spec.partition(':')
     if kind not in ('loss', 'metric') or not name:
-        raise ValueError(f"--save_best '{spec}': use none, loss:NAME (e.g. loss:G) or metric:NAME (e.g. metric:fid)")
+        raise OptionError(f"--save_best '{spec}': use none, loss:NAME (e.g. loss:G) or metric:NAME (e.g. metric:fid)")
     return kind, name
 
 
@@ -51,12 +52,12 @@ class BestCheckpoint:
             return
         kind, name = self.criterion
         if kind == 'loss' and name not in model.loss_names:
-            raise ValueError(f"--save_best loss:{name}: --model {opt.model} has the losses "
+            raise OptionError(f"--save_best loss:{name}: --model {opt.model} has the losses "
                              f"{', '.join(model.loss_names) or 'none'}")
         if kind == 'metric':
             wanted = [m.strip() for m in str(getattr(opt, 'eval_metrics', '')).split(',')]
             if getattr(opt, 'eval_freq', 0) <= 0 or name not in wanted:
-                raise ValueError(f'--save_best metric:{name} needs --eval_freq N and {name} in --eval_metrics')
+                raise OptionError(f'--save_best metric:{name} needs --eval_freq N and {name} in --eval_metrics')
         self.higher_is_better = kind == 'metric' and name.lower() in HIGHER_IS_BETTER
         if os.path.isfile(self.path):  # resumed run: beat the recorded best
             with open(self.path) as f:

@@ -439,3 +439,16 @@ def test_name_auto_is_a_hash_of_the_options_reused_by_the_same_options(tmp_path,
     assert 'resumed from latest' in out, out
     status, err = cli_error('test', ['--model', 'gan', '--name', 'auto', '--checkpoints_dir', ck], capsys)
     assert status == 2 and '--name auto names training runs' in err
+
+
+def test_tensorboard_backend_logs_losses_and_the_sample_grid(tmp_path, shapes_root):
+    pytest.importorskip('tensorboard')
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    ck = tmp_path / 'ck'
+    assert run_train(args_for(shapes_root, ck, 'tb', '--n_epochs', 1, '--tensorboard')) == 0
+    events = EventAccumulator(str(ck / 'tb' / 'tb'), size_guidance={'images': 0, 'scalars': 0})
+    events.Reload()
+    tags = events.Tags()
+    assert {'loss/G', 'loss/D', 'loss/D_real', 'loss/D_fake'} <= set(tags['scalars'])
+    assert {'visuals/grid', 'visuals/real', 'visuals/fake'} <= set(tags['images'])
+    assert [e.step for e in events.Scalars('loss/G')] == [8, 16, 24]  # --print_freq 8 images, 24 images

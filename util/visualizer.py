@@ -577,7 +577,8 @@ class Visualizer:
         parser.add_argument('--log_level', type=int, default=2, choices=[0, 1, 2],
                             help='what comet logs: 0 only parameters and git hash, 1 also per-network loss '
                                  'totals (G_total, D_total) and images, 2 also every individual loss')
-        return parser
+        from visualizers.tensorboard_backend import TensorBoardBackend
+        return TensorBoardBackend.modify_commandline_options(parser)
 
     def __init__(self, opt):
         self.opt = opt
@@ -603,6 +604,9 @@ class Visualizer:
             self._start(VisdomBackend, opt)
         if getattr(opt, 'comet', False) or getattr(opt, 'comet_offline', False):
             self._start(CometBackend, opt)
+        from visualizers.tensorboard_backend import TensorBoardBackend
+        if TensorBoardBackend.enabled(opt):
+            self._start(TensorBoardBackend, opt)
 
     # -- backend management
     def _warn(self, message):

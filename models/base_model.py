@@ -50,7 +50,7 @@ class BaseModel(ABC):
 
     @staticmethod
     def check_options(opt):
-        """Check option values together (raise ValueError with one clear line) and fill values derived from
+        """Check option values together (raise util.errors.OptionError with one clear line) and fill values derived from
         several options; called while parsing, before the options are saved. No-op here."""
 
     @abstractmethod

@@ -262,7 +262,11 @@ class GanModel(BaseModel):
             self.g_steps += 1
 
     def backward_D(self, fake):
-        """One discriminator step on the current real batch and ``fake`` (detached)."""
+        """One discriminator step on the current real batch and ``fake`` (detached).
+
+        Not networks.discriminator_loss: the published GAN/WGAN critics sum the real and fake terms (no 0.5), and
+        --gan_mode wgan shares the Wasserstein criterion with wgangp but takes no gradient penalty.
+        """
         self.criterionGAN.start_discriminator_step()
         fake = fake.detach()
         with self.autocast():

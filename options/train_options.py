@@ -1,7 +1,7 @@
 """Options used by train.py only."""
 from .base_options import BaseOptions, OptionError
 from util import best_checkpoint
-from util.visualizer import Visualizer
+from visualizers import Visualizer
 
 
 class TrainOptions(BaseOptions):

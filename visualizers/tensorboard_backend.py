@@ -6,16 +6,7 @@ writer that fails is disabled by the Visualizer and training goes on.
 """
 import os
 
-try:  # the visualizers package: Backend interface and registry
-    from visualizers.base import Backend, BackendUnavailable, register_backend
-except ImportError:  # until util/visualizer.py is split into visualizers/ (the Visualizer then starts it itself)
-    from util.visualizer import Backend, BackendUnavailable
-
-    def register_backend(name):
-        def decorate(cls):
-            cls.name = name
-            return cls
-        return decorate
+from visualizers.base import Backend, BackendUnavailable, register_backend
 
 
 @register_backend('tensorboard')

@@ -12,6 +12,7 @@ Objectives (--gan_mode): vanilla (non-saturating), lsgan, hinge, wgan (Arjovsky'
 The game: every loader batch is one discriminator step on fresh real images; after --d_iters of them the
 generator takes --g_iters steps. Counters are part of the training state, so a resumed run is bit-identical.
 """
+import copy
 import math
 import os
 
@@ -23,6 +24,7 @@ from . import networks
 from .base_model import BaseModel
 from .gan import (DEFAULT_LAYERS, DISCRIMINATORS, GENERATORS, NOISES, ZOO_INIT, LabelTrickGANLoss,
                   check_image_size)
+from .gan.conditional import ConditionalGenerator, ProjectionDiscriminator
 
 GAN_MODES = ('vanilla', 'lsgan', 'hinge', 'wgan', 'wgangp')
 # What --optimizer, --lr, --beta1, --beta2, --d_iters and --clip_weights become when not given, per --gan_mode
@@ -34,7 +36,8 @@ MODE_DEFAULTS = {
     'wgan': dict(optimizer='rmsprop', lr=5e-5, beta1=0.5, beta2=0.999, d_iters=5, clip_weights=0.01),
     'wgangp': dict(optimizer='adam', lr=1e-4, beta1=0.0, beta2=0.9, d_iters=5, clip_weights=0.0),
 }
-GAN_ARCHITECTURE = ('crop_size', 'output_nc', 'nz', 'noise', 'n_layers_G', 'dropout_G', 'dropout_D', 'norm_D')
+GAN_ARCHITECTURE = ('crop_size', 'output_nc', 'nz', 'noise', 'n_layers_G', 'dropout_G', 'dropout_D', 'norm_D',
+                    'condition', 'n_classes')
 
 
 def _set_help(parser, dest, text):
@@ -74,6 +77,10 @@ class GanModel(BaseModel):
         g.add_argument('--norm_D', type=str, default='auto', choices=['auto', 'batch', 'layer', 'none'],
                        help='normalisation in the dcgan/resnet discriminator; auto: layer norm for wgangp (as '
                             'Gulrajani et al.), batch norm otherwise')
+        g.add_argument('--condition', type=str, default='none', choices=['none', 'class'],
+                       help='class: class-conditional GAN (one-hot class beside the noise in G, projection '
+                            'discriminator); the data mode must give class labels (e.g. folder with class subfolders)')
+        g.add_argument('--n_classes', type=int, default=0, help='number of classes for --condition class')
         g.add_argument('--fixed_noise', dest='fixed_noise', action='store_true', default=True,
                        help='training snapshots and test samples come from noise fixed by --noise_seed (default)')
         g.add_argument('--no_fixed_noise', dest='fixed_noise', action='store_false',
@@ -150,6 +157,9 @@ class GanModel(BaseModel):
             raise OptionError('--truncation applies to --noise gaussian only')
         if opt.n_fixed < 1:
             raise OptionError('--n_fixed must be at least 1')
+        if opt.condition == 'class' and opt.n_classes < 2:
+            raise OptionError('--condition class needs --n_classes (at least 2: e.g. 10 for mnist and cifar10, the '
+                              'number of class subfolders for folder)')
         gan_mode = getattr(opt, 'gan_mode', None)
         if opt.norm_D == 'auto':
             opt.norm_D = 'layer' if gan_mode == 'wgangp' else 'batch'
@@ -178,7 +188,12 @@ class GanModel(BaseModel):
 
     def __init__(self, opt):
         super().__init__(opt)
-        self.netG = self._build(GENERATORS, opt.netG, opt)
+        self.conditional = opt.condition == 'class'
+        if self.conditional:  # G sees the one-hot class beside the noise; D projects a class embedding
+            self.netG = ConditionalGenerator(self._build(GENERATORS, opt.netG, opt, extra_inputs=opt.n_classes),
+                                             opt.n_classes)
+        else:
+            self.netG = self._build(GENERATORS, opt.netG, opt)
         self.noise_fn = NOISES.get(opt.noise)
         self.model_names = ['G']
         self.visual_names = ['fake']
@@ -186,6 +201,8 @@ class GanModel(BaseModel):
         self.samples = []  # test.py: every generated sample, for the grid of the results page
         if self.isTrain:
             self.netD = self._build(DISCRIMINATORS, opt.netD, opt)
+            if self.conditional:
+                self.netD = ProjectionDiscriminator(self.netD, opt.n_classes)
             self.model_names = ['G', 'D']
             self.visual_names = ['real', 'fake', 'grid']
             self.loss_names = ['G', 'D', 'D_real', 'D_fake'] + (['D_gp'] if opt.gan_mode == 'wgangp' else [])
@@ -204,7 +221,10 @@ class GanModel(BaseModel):
                                      opt.truncation)
 
     @staticmethod
-    def _build(table, name, opt):
+    def _build(table, name, opt, extra_inputs=0):
+        if extra_inputs:
+            opt = copy.copy(opt)
+            opt.nz += extra_inputs
         net = table.get(name)(opt)
         if name in ZOO_INIT:
             networks.init_weights(net, opt.init_type, opt.init_gain)
@@ -231,14 +251,34 @@ class GanModel(BaseModel):
         return torch.cat([self.sample_noise(1, torch.Generator().manual_seed(base * 1000003 + i), 'cpu')
                           for i in indices]).to(self.device)
 
+    def class_labels(self, indices):
+        """Classes of generated samples by index (sample i is of class i mod --n_classes)."""
+        return torch.as_tensor([int(i) % self.opt.n_classes for i in indices], device=self.device)
+
+    def run_G(self, z, labels=None):
+        return self.netG(z, labels) if self.conditional else self.netG(z)
+
+    def run_D(self, images, labels=None):
+        return self.netD(images, labels) if self.conditional else self.netD(images)
+
     def set_input(self, input):
         self.image_paths = input['A_paths']
+        self.labels = None
         if 'A' in input:
             self.real = self.to_device(input['A'])
             self.z_index = None
+            if self.conditional:
+                labels = torch.as_tensor(input['label'])
+                if labels.min() < 0 or labels.max() >= self.opt.n_classes:
+                    raise ValueError(f'--condition class needs class labels in [0, {self.opt.n_classes}) (--n_classes); '
+                                     f'the data gave {sorted(set(labels.tolist()))} (-1: a folder without class '
+                                     f'subfolders)')
+                self.labels = labels.to(self.device)
         else:
             self.real = None
             self.z_index = [int(i) for i in input['z_index']]
+            if self.conditional:
+                self.labels = self.class_labels(self.z_index)
 
     def forward(self):
         if self.real is None:
@@ -246,7 +286,7 @@ class GanModel(BaseModel):
         else:
             z = self.sample_noise(self.real.shape[0])
         with self.autocast():
-            self.fake = self.netG(z)
+            self.fake = self.run_G(z, self.labels)  # conditional: the fakes take the real batch's classes
 
     # ------------------------------------------------------------------ training
 
@@ -270,20 +310,21 @@ class GanModel(BaseModel):
         self.criterionGAN.start_discriminator_step()
         fake = fake.detach()
         with self.autocast():
-            pred_real = self.netD(self.real)
-            pred_fake = self.netD(fake)
+            pred_real = self.run_D(self.real, self.labels)
+            pred_fake = self.run_D(fake, self.labels)
         self.loss_D_real = self.criterionGAN(pred_real, True)
         self.loss_D_fake = self.criterionGAN(pred_fake, False)
         self.loss_D = self.loss_D_real + self.loss_D_fake
         if self.opt.gan_mode == 'wgangp':
-            self.loss_D_gp = networks.gradient_penalty(self.netD, self.real, fake.to(self.real.dtype),
+            critic = (lambda x: self.netD(x, self.labels)) if self.conditional else self.netD
+            self.loss_D_gp = networks.gradient_penalty(critic, self.real, fake.to(self.real.dtype),
                                                        lambda_gp=self.opt.lambda_gp)
             self.loss_D = self.loss_D + self.loss_D_gp
         self.backward(self.loss_D)
 
     def backward_G(self, fake):
         with self.autocast():
-            pred = self.netD(fake)
+            pred = self.run_D(fake, self.labels)
         self.loss_G = self.criterionGAN(pred, True, for_discriminator=False)
         self.backward(self.loss_G)
 
@@ -308,7 +349,7 @@ class GanModel(BaseModel):
         for i in range(opt.g_iters):
             if i > 0:
                 with self.autocast():
-                    self.fake = self.netG(self.sample_noise(batch))
+                    self.fake = self.run_G(self.sample_noise(batch), self.labels)
             self.optimizer_G.zero_grad(set_to_none=True)
             self.backward_G(self.fake)
             self.step(self.optimizer_G)
@@ -336,7 +377,8 @@ class GanModel(BaseModel):
         buffers = [(b, b.detach().clone()) for b in self.netG.buffers()]
         try:
             with self.autocast():
-                return self.netG(z.to(self.device)).float()
+                labels = self.class_labels(range(len(z))) if self.conditional else None
+                return self.run_G(z.to(self.device), labels).float()
         finally:
             for buffer, saved in buffers:
                 buffer.copy_(saved)
@@ -355,7 +397,7 @@ class GanModel(BaseModel):
                 z = torch.cat([self.sample_noise(1, torch.Generator().manual_seed(self.opt.noise_seed * 1000003 + i + 1),
                                                  'cpu') for i in idx]).to(self.device)
                 with self.autocast():
-                    out.append(self.netG(z).float().cpu())
+                    out.append(self.run_G(z, self.class_labels(idx) if self.conditional else None).float().cpu())
             return torch.cat(out) if out else torch.zeros(0)
         finally:
             for buffer, saved in buffers:

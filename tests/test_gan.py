@@ -42,8 +42,11 @@ def parse_train(args):
 
 
 def make_model(args):
+    """Options, then the model built and set up as train.py does (seeded first, so tests do not depend on order)."""
     from models import create_model
+    from util.util import seed_everything
     opt = parse_train(args)
+    seed_everything(opt.seed)
     model = create_model(opt)
     model.setup(opt)
     return opt, model
@@ -452,3 +455,37 @@ def test_tensorboard_backend_logs_losses_and_the_sample_grid(tmp_path, shapes_ro
     assert {'loss/G', 'loss/D', 'loss/D_real', 'loss/D_fake'} <= set(tags['scalars'])
     assert {'visuals/grid', 'visuals/real', 'visuals/fake'} <= set(tags['images'])
     assert [e.step for e in events.Scalars('loss/G')] == [8, 16, 24]  # --print_freq 8 images, 24 images
+
+
+# ---------------------------------------------------------------------------------------------- class-conditional
+
+@pytest.mark.parametrize('family', ['fc', 'dcgan', 'resnet'])
+def test_conditional_generator_and_projection_discriminator_use_the_class(family):
+    from models.gan import DEFAULT_LAYERS, DISCRIMINATORS, GENERATORS
+    from models.gan.conditional import ConditionalGenerator, ProjectionDiscriminator
+    torch.manual_seed(0)
+    opt = argparse.Namespace(nz=8 + 3, crop_size=16, output_nc=3, ngf=4, ndf=4, n_layers_G=DEFAULT_LAYERS[family],
+                             n_layers_D=DEFAULT_LAYERS[family], dropout_G=0.0, dropout_D=0.0, norm_D='none')
+    netG = ConditionalGenerator(GENERATORS.get(family)(opt), 3).eval()
+    netD = ProjectionDiscriminator(DISCRIMINATORS.get(family)(opt), 3)
+    z = torch.randn(2, 8)
+    a, b = netG(z, torch.tensor([0, 0])), netG(z, torch.tensor([1, 2]))
+    assert a.shape == (2, 3, 16, 16) and not torch.allclose(a, b)
+    logits = netD(a, torch.tensor([0, 1]))
+    assert logits.shape == (2,) and not torch.allclose(logits, netD(a, torch.tensor([2, 2])))
+
+
+def test_conditional_training_and_samples_per_class(tmp_path, shapes_root, images_root, capsys):
+    ck, res = tmp_path / 'ck', tmp_path / 'res'
+    cond = ['--condition', 'class', '--n_classes', 3]
+    assert run_train(args_for(shapes_root, ck, 'c', '--n_epochs', 1, '--gan_mode', 'wgangp', '--d_iters', 2,
+                              *cond)) == 0
+    state = weights(ck / 'c' / 'latest_net_D.pth')
+    assert state['embed.weight'].shape == (3, 8)  # one embedding per class over the 8 channels of D's 4x4 features
+    assert run_test(['--model', 'gan', '--name', 'c', '--checkpoints_dir', ck, '--results_dir', res,
+                     '--num_samples', 6]) == 0
+    assert len(os.listdir(res / 'c' / 'test_latest' / 'images')) == 7
+    status, err = cli_error('train', args_for(images_root, ck, 'flat', *cond), capsys)
+    assert status == 2 and len(err.strip().splitlines()) == 1 and 'needs class labels' in err
+    status, err = cli_error('train', args_for(shapes_root, ck, 'n', '--condition', 'class'), capsys)
+    assert status == 2 and '--condition class needs --n_classes' in err

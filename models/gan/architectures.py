@@ -81,9 +81,17 @@ class FCDiscriminator(nn.Module):
             if i < n_layers - 1:
                 layers += [nn.LeakyReLU(0.2)] + _maybe_dropout(dropout)
         self.net = nn.Sequential(*layers)
+        self.feature_dim = widths[-2]
+
+    def features(self, x):
+        """(B, feature_dim) activations under the output layer (what --condition class projects on)."""
+        return self.net[:-1](x.flatten(1))
+
+    def head(self, features):
+        return self.net[-1](features).view(-1)
 
     def forward(self, x):
-        return self.net(x.flatten(1)).view(-1)
+        return self.head(self.features(x))
 
 
 # ---------------------------------------------------------------------------------------------- dcgan
@@ -126,9 +134,17 @@ class DCGANDiscriminator(nn.Module):
             width *= 2
         layers.append(nn.Conv2d(width, 1, 4, 1, 0, bias=False))
         self.net = nn.Sequential(*layers)
+        self.feature_dim = width
+
+    def features(self, x):
+        """(B, width, 4, 4) activations under the output convolution."""
+        return self.net[:-1](x)
+
+    def head(self, features):
+        return self.net[-1](features).view(-1)
 
     def forward(self, x):
-        return self.net(x).view(-1)
+        return self.head(self.features(x))
 
 
 # ---------------------------------------------------------------------------------------------- resnet
@@ -226,10 +242,17 @@ class ResnetDiscriminator(nn.Module):
         self.extra = nn.Sequential(*[PlainBlock(self.end, lambda c: norm_2d(norm, c)) for _ in range(n_extra)])
         self.fc = nn.Linear(4 * 4 * self.end, 1)
         nn.init.xavier_uniform_(self.fc.weight)
+        self.feature_dim = self.end
+
+    def features(self, x):
+        """(B, C, 4, 4) activations under the output layer."""
+        return self.extra(self.blocks(self.inp(x)))
+
+    def head(self, features):
+        return self.fc(features.flatten(1)).view(-1)
 
     def forward(self, x):
-        x = self.extra(self.blocks(self.inp(x)))
-        return self.fc(x.flatten(1)).view(-1)
+        return self.head(self.features(x))
 
 
 # ---------------------------------------------------------------------------------------------- builders

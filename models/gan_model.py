@@ -11,6 +11,7 @@ Objectives (--gan_mode): vanilla (non-saturating), lsgan, hinge, wgan (Arjovsky'
 
 The game: every loader batch is one discriminator step on fresh real images; after --d_iters of them the
 generator takes --g_iters steps. Counters are part of the training state, so a resumed run is bit-identical.
+--condition class makes it class-conditional (models/gan/conditional.py). See docs/unconditional.md.
 """
 import copy
 import math

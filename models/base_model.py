@@ -204,6 +204,15 @@ class BaseModel(ABC):
         ``visualizer`` offers print_current_metrics(epoch, metrics) and log_message(text) for what it reports.
         """
 
+    def after_train_step(self, epoch, total_iters, images_per_step, visualizer):
+        """Hook called by train.py after every training step (``total_iters`` images seen so far, all ranks
+        together), e.g. for held-out evaluations that drive a task schedule; no-op here."""
+
+    def final_epoch(self, next_epoch, planned):
+        """Last epoch to train, asked by train.py before each epoch (``planned`` = n_epochs + n_epochs_decay);
+        models whose schedule depends on training progress may extend or end it."""
+        return planned
+
     def eval_dataset_spec(self):
         """Keyword arguments of ``data.create_eval_dataset`` (phase, n, test_preprocess) for a held-out split the
         model scores itself during training (LiSS's validation), or None. Models build no loaders: train.py

@@ -48,6 +48,11 @@ class BaseModel(ABC):
         """Add model-specific options and change the defaults of shared ones."""
         return parser
 
+    @staticmethod
+    def check_options(opt):
+        """Check option values together (raise util.errors.OptionError with one clear line) and fill values derived from
+        several options; called while parsing, before the options are saved. No-op here."""
+
     @abstractmethod
     def set_input(self, input):
         """Unpack a batch from the data loader (and move it to the device with :meth:`to_device`)."""
@@ -186,6 +191,9 @@ class BaseModel(ABC):
         """Numbers the model measured itself over the test run (e.g. sample diversity); test.py prints them and
         adds them to metrics.json and the results page. Models that draw several samples override this."""
         return {}
+
+    def add_to_results_page(self, webpage):
+        """Add model-specific content (e.g. a grid of all samples) to test.py's results page; no-op here."""
 
     def get_image_paths(self):
         return self.image_paths

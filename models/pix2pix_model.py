@@ -21,6 +21,9 @@ class Pix2PixModel(BaseModel):
             parser.add_argument('--lambda_feat', type=float, default=0.0,
                                 help='weight of the discriminator feature-matching loss (pix2pixHD; 10 there); needs a '
                                      'discriminator returning features: --netD multiscale or sesame; 0 disables it')
+            parser.add_argument('--norm_D', type=str, default='spectralinstance', choices=networks.SESAME_NORMS,
+                                help='normalisation of the --netD sesame discriminator (OpenSESAME: spectralinstance = '
+                                     'spectral norm then instance norm); --norm stays the generator\'s')
         return parser
 
     def __init__(self, opt):

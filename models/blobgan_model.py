@@ -73,7 +73,7 @@ class BlobganModel(BaseModel):
             g.add_argument('--fid_every', type=int, default=0,
                            help='compute FID every N optimizer steps and keep the best checkpoint (0 = off)')
             g.add_argument('--fid_stats_name', type=str, default=None,
-                           help='name of real statistics made by scripts/setup_fid.py (needed with --fid_every)')
+                           help='name of real statistics made by tools/blobgan/setup_fid.py (needed with --fid_every)')
             g.add_argument('--fid_num_gen', type=int, default=5000, help='generated images per FID evaluation')
             g.add_argument('--fid_weights', type=str, default=None,
                            help='local InceptionV3 weights file for FID (torch-fidelity\'s file is used when absent)')
@@ -129,7 +129,7 @@ class BlobganModel(BaseModel):
         if opt.isTrain and opt.accumulate_grad_batches < 1:
             raise ValueError('--accumulate_grad_batches must be at least 1')
         if opt.isTrain and opt.fid_every > 0 and not opt.fid_stats_name:
-            raise ValueError('--fid_every needs --fid_stats_name (precompute it with scripts/setup_fid.py)')
+            raise ValueError('--fid_every needs --fid_stats_name (precompute it with tools/blobgan/setup_fid.py)')
         if opt.isTrain and opt.d_reg_every < 1:
             raise ValueError('--d_reg_every must be at least 1')
 

@@ -39,17 +39,17 @@ $PY train.py --model blobgan --dataroot "$SCENES" --name $NAME --checkpoints_dir
   --fixed_noise --display_id 0 --num_threads 0 --seed 0
 $PY test.py --model blobgan --name $NAME --checkpoints_dir "$CK" --results_dir "$WORK/results" --num_samples 4 \
   --fixed_noise --gpu_ids -1
-$PY scripts/setup_fid.py --path "$SCENES" --name Tiny_Scenes_32 --n_imgs 16 --shuffle -bs 8 --device cpu \
+$PY -m tools.blobgan.setup_fid --path "$SCENES" --name Tiny_Scenes_32 --n_imgs 16 --shuffle -bs 8 --device cpu \
   --generator "$G" --inception_weights "$INCEPTION" --stats_dir "$WORK/fid_stats"
-$PY scripts/compute_fid.py "$G" --num_gen 16 --batch_size 8 --dataset_name tiny_scenes_32 \
+$PY -m tools.blobgan.compute_fid "$G" --num_gen 16 --batch_size 8 --dataset_name tiny_scenes_32 \
   --inception_weights "$INCEPTION" --stats_dir "$WORK/fid_stats" --device cpu
-$PY scripts/pretrain_encoder.py --generator "$G" --out "$WORK/encoder_pretrained.ckpt" --n_iters 40 --batch_size 4 \
+$PY -m tools.blobgan.pretrain_encoder --generator "$G" --out "$WORK/encoder_pretrained.ckpt" --n_iters 40 --batch_size 4 \
   --lr 1e-3 --log_every 10 --device cpu
-$PY scripts/train_encoder.py --generator "$G" --encoder "$WORK/encoder_pretrained.ckpt" --dataroot "$SCENES" \
+$PY -m tools.blobgan.train_encoder --generator "$G" --encoder "$WORK/encoder_pretrained.ckpt" --dataroot "$SCENES" \
   --out "$WORK/encoder.ckpt" --n_iters 20 --batch_size 4 --lr 1e-3 --log_every 5 --device cpu
-$PY scripts/invert.py --generator "$G" --encoder "$WORK/encoder.ckpt" --dataroot "$SCENES" --max_images 4 \
+$PY -m tools.blobgan.invert --generator "$G" --encoder "$WORK/encoder.ckpt" --dataroot "$SCENES" --max_images 4 \
   --n_iter_latent 50 --n_iter_blobs 50 --vgg_weights "$VGG" --out_dir "$WORK/inversion" --device cpu
-$PY scripts/counterfactuals.py --generator "$G" --encoder "$WORK/encoder.ckpt" --dataroot "$SCENES" --max_images 4 \
+$PY -m tools.blobgan.counterfactuals --generator "$G" --encoder "$WORK/encoder.ckpt" --dataroot "$SCENES" --max_images 4 \
   --decision_model "$DECISION" --decision_size 64 --target_attributes 0 1 2 3 --n_iter 50 --lambda_prox 0.1 \
   --out_dir "$WORK/counterfactuals" --device cpu
 echo "blobgan workflow finished: samples in $WORK/results/$NAME, inversion in $WORK/inversion, counterfactuals in $WORK/counterfactuals"

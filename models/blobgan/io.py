@@ -72,7 +72,7 @@ def load_encoder(path, device='cpu'):
     """Loads an encoder bundle; returns (encoder, mlp_idx, extra)."""
     obj = _load(path, 'encoder')
     if not (isinstance(obj, dict) and obj.get('format') == ENC_FORMAT):
-        raise ValueError(f'{path!r} is not a BlobGAN encoder bundle (write one with scripts/pretrain_encoder.py)')
+        raise ValueError(f'{path!r} is not a BlobGAN encoder bundle (write one with tools/blobgan/pretrain_encoder.py)')
     config = dict(obj['config'])
     mlp_idx = config.pop('mlp_idx')
     enc = BlobEncoder(**config)

@@ -1,4 +1,4 @@
-"""Helpers shared by the BlobGAN scripts (FID, encoder training, inversion, counterfactuals)."""
+"""Helpers shared by the BlobGAN tools (FID, encoder training, inversion, counterfactuals)."""
 import os
 import random
 
@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.tif', '.tiff', '.webp')
+from data.image_folder import IMG_EXTENSIONS
 
 
 def resolve_device(name):

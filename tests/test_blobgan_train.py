@@ -5,9 +5,9 @@ import shutil
 import pytest
 import torch
 
-TINY_BLOBGAN = ['--model', 'blobgan', '--crop_size', '32', '--size_in', '8', '--n_blobs', '3', '--spatial_dim', '8',
+TINY_BLOBGAN = ['--model', 'blobgan', '--crop_size', '32', '--size_in', '8', '--n_blobs', '3', '--style_dim', '8',
                 '--feature_dim', '8', '--noise_dim', '8', '--layout_hidden', '16', '--layout_layers', '3',
-                '--channel_max', '16', '--channel_base', '128', '--batch_size', '2', '--num_threads', '0',
+                '--g_c_model', '2', '--d_c_model', '2', '--batch_size', '2', '--num_threads', '0',
                 '--gpu_ids', '-1', '--print_freq', '2', '--display_freq', '2', '--seed', '3']
 
 
@@ -75,5 +75,7 @@ def test_bad_options_are_clear(tmp_path, images_root, train_cli):
     ck = str(tmp_path / 'ck')
     with pytest.raises(ValueError, match='fid_stats_name'):
         train_cli(TINY_BLOBGAN + ['--dataroot', images_root, '--checkpoints_dir', ck, '--fid_every', '5'])
-    with pytest.raises(ValueError, match='power of two'):
+    with pytest.raises(ValueError, match='powers of two'):
         train_cli(TINY_BLOBGAN + ['--dataroot', images_root, '--checkpoints_dir', ck, '--size_in', '12'])
+    with pytest.raises(ValueError, match='gan_mode lsgan is not used by --model blobgan'):
+        train_cli(TINY_BLOBGAN + ['--dataroot', images_root, '--checkpoints_dir', ck, '--gan_mode', 'lsgan'])

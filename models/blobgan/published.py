@@ -81,7 +81,7 @@ def generator_config(state, hparams=None, ema=True):
     if rem or k < 1:
         raise ValueError(f'layout MLP output size {out_dim} does not fit feature_dim {feature_dim} and style_dim '
                          f'{style_dim}: not a spatial-style BlobGAN checkpoint')
-    n_up = sum(1 for key in g if key.startswith('to_rgbs.') and key.endswith('.bias'))
+    n_up = len({key.split('.')[1] for key in g if key.startswith('to_rgbs.')})
     size = int(_get(gen_hp, 'size', _get(hp, 'resolution', 256)))
     size_in = size // 2 ** n_up
     noise0 = g.get('noises.noise_0')

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole BlobGAN workflow at tiny size on the CPU, with no download: train, sample, FID statistics, FID,
-# encoder pre-training and fine-tuning, inversion and counterfactuals. Pretrained Inception / VGG16 / decision
-# weights cannot be fetched here, so randomly initialised stand-ins are written first: every step runs, but
-# the numbers (FID, flips) say nothing about quality. Pass real files with INCEPTION=... VGG=... DECISION=...
+# encoder pre-training and training, inversion and counterfactuals, with the published losses (LPIPS, decision
+# features, L1 proximity, assignment-matrix diversity). Pretrained Inception / VGG16 / DenseNet decision weights
+# cannot be fetched here, so randomly initialised stand-ins are written first (LPIPS uses the lpips package's own
+# linear weights): every step runs, but the numbers (FID, flips) say nothing about quality. Pass real files with
+# INCEPTION=... VGG=... (torchvision vgg16) DECISION=... (the published decision_densenet.tar).
 # Usage: bash scripts/blobgan_workflow.sh [WORK_DIR]   (default: ./blobgan_workflow)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,20 +19,20 @@ G="$CK/$NAME/latest_blobgan_G_ema.ckpt"
 [ -d "$SCENES" ] || $PY datasets/make_synthetic_dataset.py --kind images --out "$SCENES" --size 32 --n_train 16 --seed 0
 INCEPTION=${INCEPTION:-$WORK/random_inception.pth}
 VGG=${VGG:-$WORK/random_vgg16.pth}
-DECISION=${DECISION:-$WORK/random_decision_resnet18.pth}
+DECISION=${DECISION:-$WORK/random_decision_densenet.tar}
 $PY - "$INCEPTION" "$VGG" "$DECISION" <<'PYTHON'
 import os, sys
-import torchvision
+import shutil
 from util.metrics import make_random_inception_weights
-from models.blobgan.perceptual import make_random_vgg_weights
-from models.blobgan.counterfactual import save_decision_model
+from models.blobgan.lpips_loss import make_random_lpips_weights
+from models.blobgan.counterfactual import DecisionDensenet, save_densenet_decision_model
 inception, vgg, decision = sys.argv[1:4]
 if not os.path.exists(inception):
     make_random_inception_weights(inception)
 if not os.path.exists(vgg):
-    make_random_vgg_weights(vgg)
+    shutil.move(make_random_lpips_weights(os.path.dirname(vgg) or '.')[0], vgg)
 if not os.path.exists(decision):
-    save_decision_model(decision, torchvision.models.resnet18(num_classes=4), 'resnet18', 4)
+    save_densenet_decision_model(decision, DecisionDensenet(num_classes=4))
 PYTHON
 
 $PY train.py --model blobgan --dataroot "$SCENES" --name $NAME --checkpoints_dir "$CK" --crop_size 32 --size_in 8 \
@@ -44,12 +46,16 @@ $PY -m tools.blobgan.setup_fid --path "$SCENES" --name Tiny_Scenes_32 --n_imgs 1
 $PY -m tools.blobgan.compute_fid "$G" --num_gen 16 --batch_size 8 --dataset_name tiny_scenes_32 \
   --inception_weights "$INCEPTION" --stats_dir "$WORK/fid_stats" --device cpu
 $PY -m tools.blobgan.pretrain_encoder --generator "$G" --out "$WORK/encoder_pretrained.ckpt" --n_iters 40 --batch_size 4 \
-  --lr 1e-3 --log_every 10 --device cpu
+  --lr 1e-3 --encoder_c_model 4 --log_every 10 --device cpu
 $PY -m tools.blobgan.train_encoder --generator "$G" --encoder "$WORK/encoder_pretrained.ckpt" --dataroot "$SCENES" \
-  --out "$WORK/encoder.ckpt" --n_iters 20 --batch_size 4 --lr 1e-3 --log_every 5 --device cpu
+  --out "$WORK/encoder.ckpt" --n_iters 10 --batch_size 2 --lr 1e-3 --log_every 5 --device cpu --vgg_weights "$VGG" \
+  --decision_model "$DECISION"
 $PY -m tools.blobgan.invert --generator "$G" --encoder "$WORK/encoder.ckpt" --dataroot "$SCENES" --max_images 4 \
-  --n_iter_latent 50 --n_iter_blobs 50 --vgg_weights "$VGG" --out_dir "$WORK/inversion" --device cpu
-$PY -m tools.blobgan.counterfactuals --generator "$G" --encoder "$WORK/encoder.ckpt" --dataroot "$SCENES" --max_images 4 \
-  --decision_model "$DECISION" --decision_size 64 --target_attributes 0 1 2 3 --n_iter 50 --lambda_prox 0.1 \
+  --batch_size 4 --n_iter_blobs 40 --vgg_weights "$VGG" --out_dir "$WORK/inversion" --device cpu
+$PY -m tools.blobgan.counterfactuals --generator "$G" --load_inversion "$WORK/inversion" --dataroot "$SCENES" \
+  --decision_model "$DECISION" --vgg_weights "$VGG" --target_attributes 0 1 2 3 --n_iter 20 \
   --out_dir "$WORK/counterfactuals" --device cpu
+$PY -m tools.blobgan.counterfactuals --generator "$G" --num_generated 2 --batch_size 2 --n_diverse 2 \
+  --decision_model "$DECISION" --vgg_weights "$VGG" --target_attributes 0 --n_iter 10 \
+  --out_dir "$WORK/counterfactuals_diverse" --device cpu
 echo "blobgan workflow finished: samples in $WORK/results/$NAME, inversion in $WORK/inversion, counterfactuals in $WORK/counterfactuals"

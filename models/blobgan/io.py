@@ -10,7 +10,7 @@ import os
 import torch
 
 from util.util import atomic_torch_save
-from .discriminator import BlobEncoder
+from .discriminator import BlobEncoder, discriminator_channels
 from .generator import BlobGenerator
 from .published import is_lightning_blobgan, load_published_generator, read_lightning_checkpoint
 
@@ -79,9 +79,24 @@ def make_encoder(generator, mlp_idx=-1, c_model=64, channel_multiplier=2):
     return enc
 
 
-def load_encoder(path, device='cpu'):
-    """Loads an encoder bundle; returns (encoder, mlp_idx, extra)."""
+def load_encoder(path, device='cpu', generator=None):
+    """Loads an encoder bundle, or the published BlobGANEX encoder file ({'model': state_dict, ...} written by
+    pretrain_encoder.py / train_encoder.py, e.g. encoder_256x512.pt; needs ``generator`` for the image shape and
+    targets mlp_idx -1). Returns (encoder, mlp_idx, extra)."""
     obj = _load(path, 'encoder')
+    if isinstance(obj, dict) and isinstance(obj.get('model'), dict) and 'final_linear.1.weight' in obj['model']:
+        if generator is None:
+            raise ValueError(f'{path!r} is a published encoder file: it needs the generator to know the image shape')
+        state = obj['model']
+        cfg = generator.config
+        top = state['convs.0.0.weight'].shape[0]
+        unit = discriminator_channels(64, 2)[cfg['size']] / 64
+        config = dict(latent_dim=state['final_linear.1.weight'].shape[0], size=cfg['size'],
+                      aspect_ratio=cfg['aspect_ratio'], c_model=int(round(top / unit)), channel_multiplier=2)
+        enc = BlobEncoder(**config)
+        enc.config = dict(config, mlp_idx=-1)
+        enc.load_state_dict(state)
+        return enc.to(device).eval(), -1, {'stage': 'published', 'steps': obj.get('iter')}
     if not (isinstance(obj, dict) and obj.get('format') == ENC_FORMAT):
         raise ValueError(f'{path!r} is not a BlobGAN encoder bundle (write one with tools/blobgan/pretrain_encoder.py)')
     config = dict(obj['config'])

@@ -56,17 +56,37 @@ def test_setup_fid_and_compute_fid_with_generated_inception(tmp_path, images_roo
     from util.metrics import make_random_inception_weights
     weights = make_random_inception_weights(str(tmp_path / 'inception.pth'))
     stats = str(tmp_path / 'stats')
-    out = setup_fid.main(['--path', images_root, '--name', 'Tiny_Scenes', '--n_imgs', '4', '--shuffle', '-bs', '4',
+    out = setup_fid.main(['--fid_backend', 'torch-fidelity', '--path', images_root, '--name', 'Tiny_Scenes', '--n_imgs', '4', '--shuffle', '-bs', '4',
                           '--device', 'cpu', '--generator', generator_file, '--inception_weights', weights,
                           '--stats_dir', stats])
     assert out['num_images'] == 4
     assert any(f.startswith('tiny_scenes') for f in os.listdir(stats))  # lowercased name
-    res = compute_fid.main([generator_file, '--num_gen', '4', '--batch_size', '4', '--dataset_name', 'TINY_SCENES',
+    res = compute_fid.main([generator_file, '--fid_backend', 'torch-fidelity', '--num_gen', '4', '--batch_size', '4', '--dataset_name', 'TINY_SCENES',
                             '--inception_weights', weights, '--stats_dir', stats, '--device', 'cpu',
                             '--out', str(tmp_path / 'fid.json')])
     assert res['fid'] >= 0 and os.path.isfile(tmp_path / 'fid.json')
     with pytest.raises(FileNotFoundError, match='setup_fid'):
-        compute_fid.main([generator_file, '--num_gen', '4', '--dataset_name', 'unknown', '--inception_weights',
+        compute_fid.main([generator_file, '--fid_backend', 'torch-fidelity', '--num_gen', '4', '--dataset_name', 'unknown', '--inception_weights',
+                          weights, '--stats_dir', stats, '--device', 'cpu'])
+
+
+def test_clean_fid_backend_with_generated_inception(tmp_path, images_root, generator_file):
+    from metrics import clean_fid
+    weights = clean_fid.make_random_inception(str(tmp_path / 'inception-2015-12-05.pt'))
+    stats = str(tmp_path / 'clean_stats')
+    names = tmp_path / 'files.txt'
+    names.write_text('\n'.join(sorted(os.listdir(images_root))[:4]))
+    out = setup_fid.main(['--path', images_root, '--txt', str(names), '--name', 'Tiny_Rect', '--generator',
+                          generator_file, '-bs', '2', '-j', '0', '--device', 'cpu', '--inception_weights', weights,
+                          '--stats_dir', stats])
+    assert out['num_images'] == 4 and os.path.basename(out['path']) == 'tiny_rect_clean_custom_na.npz'
+    res = compute_fid.main([generator_file, '--num_gen', '4', '--batch_size', '2', '--dataset_name', 'tiny_rect',
+                            '--inception_weights', weights, '--stats_dir', stats, '--device', 'cpu'])
+    assert res['fid'] > 0
+    with pytest.raises(FileNotFoundError, match='inception-2015-12-05.pt'):
+        clean_fid.load_inception(str(tmp_path / 'missing.pt'))
+    with pytest.raises(FileNotFoundError, match='setup_fid'):
+        compute_fid.main([generator_file, '--num_gen', '4', '--dataset_name', 'nothing', '--inception_weights',
                           weights, '--stats_dir', stats, '--device', 'cpu'])
 
 

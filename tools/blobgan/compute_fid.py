@@ -22,6 +22,8 @@ def build_parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('checkpoint', help='generator bundle (<label>_blobgan_G_ema.ckpt) or *_net_G_ema.pth')
     p.add_argument('--num_gen', type=int, default=50000, help='number of generated images')
+    p.add_argument('--fid_backend', default='clean-fid', choices=['clean-fid', 'torch-fidelity'],
+                   help='FID implementation: clean-fid (published, BlobGANEX compute_clean_fid.py) or torch-fidelity')
     p.add_argument('--dataset_name', required=True, help='name given to setup_fid.py (lowercased)')
     p.add_argument('--batch_size', type=int, default=16, help='generation and Inception batch size')
     p.add_argument('--device', default='auto', help='cpu, cuda or auto')
@@ -47,6 +49,22 @@ def main(argv=None):
     name = M.normalize_cache_name(args.dataset_name)
     device = resolve_device(args.device)
     gen = load_generator(args.checkpoint, device)
+    if args.fid_backend == 'clean-fid':
+        from metrics import clean_fid
+        torch.manual_seed(args.seed)
+
+        def gen_fn(z):  # published gen(z, ema=True, norm_img=True): EMA generator, random noise, [0, 255]
+            return gen(z, noise_mode='random').add(1).div(2).mul(255)
+        with torch.no_grad():
+            value = clean_fid.generator_fid(gen_fn, name, args.num_gen, gen.noise_dim, args.batch_size,
+                                            args.inception_weights, args.stats_dir, device.type)
+        out = {'fid': value}
+        print(f"FID {value:.4f} (clean-fid, {args.num_gen} samples of {args.checkpoint} vs '{name}')")
+        if args.out:
+            with open(args.out, 'w') as f:
+                json.dump({'fid': value, 'num_gen': args.num_gen, 'dataset_name': name, 'backend': 'clean-fid'}, f,
+                          indent=2)
+        return out
     M.cached_statistics_info(name, args.inception_weights, args.stats_dir)  # fail early if stats are missing
     if args.num_gen < 2:
         raise ValueError('--num_gen must be at least 2')

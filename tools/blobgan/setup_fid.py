@@ -1,7 +1,11 @@
-"""Precompute FID statistics of real images for BlobGAN (torch-fidelity, project-local cache).
+"""Precompute FID statistics of real images for BlobGAN (clean-fid as published, or torch-fidelity).
 
     python -m tools.blobgan.setup_fid --path DIR --name bdd_rect_256 --n_imgs 50_000 --shuffle -bs 32 --device cuda \
-        [--size 256 --aspect_ratio 2] [--inception_weights pt_inception.pth]
+        [--size 256 --aspect_ratio 2] [--fid_backend clean-fid|torch-fidelity] [--txt files.txt] [--center_crop] [-j 4]
+
+clean-fid (default, BlobGANEX setup_fid.py): images resized to the generator's shape, clean resize, TorchScript
+Inception (--inception_weights inception-2015-12-05.pt or 'download'); --txt lists file names relative to --path,
+--center_crop resizes the shorter side and crops a square. torch-fidelity: --inception_weights pt_inception file.
 
 Statistics go to the project's .fid_stats/ folder (or --stats_dir), never into site-packages; names are
 lowercased. Give --size/--aspect_ratio (or --generator CKPT) so real images are cropped to the generator's
@@ -16,6 +20,12 @@ from util import metrics as M
 
 def build_parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--fid_backend', default='clean-fid', choices=['clean-fid', 'torch-fidelity'],
+                   help='FID implementation: clean-fid (published BlobGAN/BlobGANEX numbers) or torch-fidelity')
+    p.add_argument('--txt', default=None, help='clean-fid: text file of image names relative to --path')
+    p.add_argument('--center_crop', action='store_true',
+                   help='clean-fid: resize the shorter side to --size and crop a centre square (square generators)')
+    p.add_argument('-j', '--num_workers', type=int, default=0, help='clean-fid: image loading workers')
     p.add_argument('--action', default='compute_new', choices=['compute_new', 'info'],
                    help='compute_new: (re)compute statistics; info: show what is cached under --name')
     p.add_argument('--path', help='folder of real images (searched recursively)')
@@ -45,12 +55,24 @@ def main(argv=None):
         return info
     if not args.path:
         raise ValueError('--path DIR is required to compute statistics')
-    files = list_images(args.path, args.n_imgs, args.shuffle, args.seed)
     size, ar = args.size, args.aspect_ratio
     if args.generator:
         from models.blobgan.io import load_generator
         cfg = load_generator(args.generator).config
         size, ar = cfg['size'], cfg['aspect_ratio']
+    if args.fid_backend == 'clean-fid':
+        from metrics import clean_fid
+        if not size:
+            raise ValueError('clean-fid statistics need the generator shape: --size (and --aspect_ratio) or --generator')
+        files = clean_fid.list_files(args.path, args.txt, args.n_imgs, args.shuffle, args.seed)
+        device = 'cuda' if args.device == 'cuda' or (args.device == 'auto' and M.torch.cuda.is_available()) else 'cpu'
+        out = clean_fid.make_stats(files, name, size, ar, args.center_crop, args.inception_weights, args.stats_dir,
+                                   args.batch_size, args.num_workers, device)
+        print(f"clean-fid statistics '{name}' of {out['num_images']} images from {args.path} written to {out['path']}")
+        return out
+    if args.txt or args.center_crop:
+        raise ValueError('--txt and --center_crop are clean-fid options (--fid_backend clean-fid)')
+    files = list_images(args.path, args.n_imgs, args.shuffle, args.seed)
     if size:
         real = Uint8Images(files, size, round(size * ar))
     else:

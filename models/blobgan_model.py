@@ -111,8 +111,11 @@ class BlobganModel(BaseModel):
             g.add_argument('--fid_stats_name', type=str, default=None,
                            help='name of real statistics made by tools/blobgan/setup_fid.py (needed with --fid_every)')
             g.add_argument('--fid_num_gen', type=int, default=5000, help='generated images per FID evaluation')
+            g.add_argument('--fid_backend', default='clean-fid', choices=['clean-fid', 'torch-fidelity'],
+                           help='FID implementation for --fid_every (published: clean-fid)')
             g.add_argument('--fid_weights', type=str, default=None,
-                           help="local InceptionV3 weights file for FID (torch-fidelity's file is used when absent)")
+                           help="local Inception weights for FID (clean-fid: inception-2015-12-05.pt; torch-fidelity: "
+                                "its pt_inception file)")
             g.add_argument('--fid_stats_dir', type=str, default=None,
                            help='folder of cached FID statistics (default: the project-local .fid_stats)')
         return parser
@@ -298,9 +301,19 @@ class BlobganModel(BaseModel):
         """FID of G_ema against the cached real statistics; the best checkpoint is saved as 'best_fid'."""
         from util.metrics import fidelity_metrics
         opt = self.opt
-        fake = self.generate(opt.fid_num_gen, batch_size=max(1, opt.batch_size), seed=opt.noise_seed)
-        fid = fidelity_metrics(fake, metrics='fid', weights_path=opt.fid_weights, real_cache_name=opt.fid_stats_name,
-                               cache_dir=opt.fid_stats_dir, device=self.device if self.device.type == 'cuda' else 'cpu')
+        if opt.fid_backend == 'clean-fid':
+            from metrics import clean_fid
+            g = self.netG_ema
+            gen = torch.Generator().manual_seed(opt.noise_seed)
+            fid = {'fid': clean_fid.generator_fid(
+                lambda z: g(g.sample_noise(z.shape[0], gen, self.device), noise_mode='random').add(1).mul(127.5),
+                opt.fid_stats_name, opt.fid_num_gen, opt.noise_dim, max(1, opt.batch_size), opt.fid_weights,
+                opt.fid_stats_dir, 'cuda' if self.device.type == 'cuda' else 'cpu')}
+        else:
+            fake = self.generate(opt.fid_num_gen, batch_size=max(1, opt.batch_size), seed=opt.noise_seed)
+            fid = fidelity_metrics(fake, metrics='fid', weights_path=opt.fid_weights,
+                                   real_cache_name=opt.fid_stats_name, cache_dir=opt.fid_stats_dir,
+                                   device=self.device if self.device.type == 'cuda' else 'cpu')
         self.loss_fid = fid['fid']
         self.fid_history.append((self.steps, self.loss_fid))
         print(f'[blobgan] step {self.steps}: FID {self.loss_fid:.3f}'

@@ -17,18 +17,18 @@ NAME=tiny_blobgan
 G="$CK/$NAME/latest_blobgan_G_ema.ckpt"
 
 [ -d "$SCENES" ] || $PY datasets/make_synthetic_dataset.py --kind images --out "$SCENES" --size 32 --n_train 16 --seed 0
-INCEPTION=${INCEPTION:-$WORK/random_inception.pth}
+INCEPTION=${INCEPTION:-$WORK/random_inception-2015-12-05.pt}   # clean-fid's TorchScript Inception
 VGG=${VGG:-$WORK/random_vgg16.pth}
 DECISION=${DECISION:-$WORK/random_decision_densenet.tar}
 $PY - "$INCEPTION" "$VGG" "$DECISION" <<'PYTHON'
 import os, sys
 import shutil
-from util.metrics import make_random_inception_weights
+from metrics.clean_fid import make_random_inception
 from models.blobgan.lpips_loss import make_random_lpips_weights
 from models.blobgan.counterfactual import DecisionDensenet, save_densenet_decision_model
 inception, vgg, decision = sys.argv[1:4]
 if not os.path.exists(inception):
-    make_random_inception_weights(inception)
+    make_random_inception(inception)
 if not os.path.exists(vgg):
     shutil.move(make_random_lpips_weights(os.path.dirname(vgg) or '.')[0], vgg)
 if not os.path.exists(decision):
@@ -41,9 +41,9 @@ $PY train.py --model blobgan --dataroot "$SCENES" --name $NAME --checkpoints_dir
   --fixed_noise --display_id 0 --num_threads 0 --seed 0
 $PY test.py --model blobgan --name $NAME --checkpoints_dir "$CK" --results_dir "$WORK/results" --num_samples 4 \
   --fixed_noise --gpu_ids -1
-$PY -m tools.blobgan.setup_fid --path "$SCENES" --name Tiny_Scenes_32 --n_imgs 16 --shuffle -bs 8 --device cpu \
+$PY -m tools.blobgan.setup_fid --fid_backend clean-fid --path "$SCENES" --name Tiny_Scenes_32 --n_imgs 16 --shuffle -bs 8 --device cpu \
   --generator "$G" --inception_weights "$INCEPTION" --stats_dir "$WORK/fid_stats"
-$PY -m tools.blobgan.compute_fid "$G" --num_gen 16 --batch_size 8 --dataset_name tiny_scenes_32 \
+$PY -m tools.blobgan.compute_fid "$G" --fid_backend clean-fid --num_gen 16 --batch_size 8 --dataset_name tiny_scenes_32 \
   --inception_weights "$INCEPTION" --stats_dir "$WORK/fid_stats" --device cpu
 $PY -m tools.blobgan.pretrain_encoder --generator "$G" --out "$WORK/encoder_pretrained.ckpt" --n_iters 40 --batch_size 4 \
   --lr 1e-3 --encoder_c_model 4 --log_every 10 --device cpu

@@ -42,8 +42,9 @@ def _has_option(parser, flag):
 class BlobganModel(BaseModel):
     """BlobGAN training (G, D, G_ema) and generation of samples with their blob layouts."""
 
-    # the EMA update reads netG's own weights and the lazy R1 penalty differentiates through D twice
-    supports_distributed = False
+    # torchrun: G and D are DistributedDataParallel (gradients, R1's included, averaged over ranks); the EMA reads the
+    # synchronised G inside the wrapper, so every rank's G_ema stays identical; R1 steps count optimizer steps
+    supports_distributed = True
 
     @staticmethod
     def modify_commandline_options(parser, is_train=True):
@@ -301,6 +302,8 @@ class BlobganModel(BaseModel):
         """FID of G_ema against the cached real statistics; the best checkpoint is saved as 'best_fid'."""
         from util.metrics import fidelity_metrics
         opt = self.opt
+        if getattr(opt, 'rank', 0) != 0:  # under torchrun rank 0 measures and saves (G_ema is the same everywhere)
+            return
         if opt.fid_backend == 'clean-fid':
             from metrics import clean_fid
             g = self.netG_ema
@@ -336,7 +339,7 @@ class BlobganModel(BaseModel):
         grads = {}
         if self.micro > 0:  # stopped in the middle of an accumulation window: keep the partial sums
             for name, net in (('G', self.netG), ('D', self.netD)):
-                grads[name] = {k: p.grad.detach().cpu().clone() for k, p in net.named_parameters()
+                grads[name] = {k: p.grad.detach().cpu().clone() for k, p in self._module(net).named_parameters()
                                if p.grad is not None}
         return {'micro': self.micro, 'steps': self.steps, 'grads': grads, 'best_fid': self.best_fid,
                 'fid_history': [list(x) for x in self.fid_history], 'fixed_z': self.fixed_z}
@@ -349,7 +352,7 @@ class BlobganModel(BaseModel):
         if state.get('fixed_z') is not None:
             self.fixed_z = state['fixed_z']
         for name, grads in state.get('grads', {}).items():
-            net = getattr(self, 'net' + name)
+            net = self._module(getattr(self, 'net' + name))
             for k, p in net.named_parameters():
                 p.grad = grads[k].to(p.device, p.dtype) if k in grads else None
 

@@ -74,6 +74,11 @@ class SynthesisNetwork(nn.Module):
             self.register_buffer(f'const_noise_{i}', torch.randn(1, 1, h, w, generator=gen), persistent=False)
 
     def noise_list(self, batch, mode):
+        """Per-layer noise: 'random' (fresh), 'const' (fixed buffers), 'none' (zeros) or a list of tensors."""
+        if isinstance(mode, (list, tuple)):
+            if len(mode) != self.num_layers:
+                raise ValueError(f'noise list needs {self.num_layers} tensors, got {len(mode)}')
+            return list(mode)
         if mode == 'random':
             return [None] * self.num_layers
         if mode not in ('const', 'none'):

@@ -45,17 +45,17 @@ $PY -m tools.blobgan.setup_fid --fid_backend clean-fid --path "$SCENES" --name T
   --generator "$G" --inception_weights "$INCEPTION" --stats_dir "$WORK/fid_stats"
 $PY -m tools.blobgan.compute_fid "$G" --fid_backend clean-fid --num_gen 16 --batch_size 8 --dataset_name tiny_scenes_32 \
   --inception_weights "$INCEPTION" --stats_dir "$WORK/fid_stats" --device cpu
-$PY -m tools.blobgan.pretrain_encoder --generator "$G" --out "$WORK/encoder_pretrained.ckpt" --n_iters 40 --batch_size 4 \
+$PY -m tools.blobgan.pretrain_encoder --generator "$G" --out "$WORK/encoder_pretrained.ckpt" --n_iters 20 --batch_size 4 \
   --lr 1e-3 --encoder_c_model 4 --log_every 10 --device cpu
 $PY -m tools.blobgan.train_encoder --generator "$G" --encoder "$WORK/encoder_pretrained.ckpt" --dataroot "$SCENES" \
-  --out "$WORK/encoder.ckpt" --n_iters 10 --batch_size 2 --lr 1e-3 --log_every 5 --device cpu --vgg_weights "$VGG" \
+  --out "$WORK/encoder.ckpt" --n_iters 3 --batch_size 2 --lr 1e-3 --log_every 5 --device cpu --vgg_weights "$VGG" \
   --decision_model "$DECISION"
 $PY -m tools.blobgan.invert --generator "$G" --encoder "$WORK/encoder.ckpt" --dataroot "$SCENES" --max_images 4 \
-  --batch_size 4 --n_iter_blobs 40 --vgg_weights "$VGG" --out_dir "$WORK/inversion" --device cpu
+  --batch_size 4 --n_iter_blobs 10 --vgg_weights "$VGG" --out_dir "$WORK/inversion" --device cpu
 $PY -m tools.blobgan.counterfactuals --generator "$G" --load_inversion "$WORK/inversion" --dataroot "$SCENES" \
-  --decision_model "$DECISION" --vgg_weights "$VGG" --target_attributes 0 1 2 3 --n_iter 20 \
+  --decision_model "$DECISION" --vgg_weights "$VGG" --target_attributes 0 3 --n_iter 5 \
   --out_dir "$WORK/counterfactuals" --device cpu
 $PY -m tools.blobgan.counterfactuals --generator "$G" --num_generated 2 --batch_size 2 --n_diverse 2 \
-  --decision_model "$DECISION" --vgg_weights "$VGG" --target_attributes 0 --n_iter 10 \
+  --decision_model "$DECISION" --vgg_weights "$VGG" --target_attributes 0 --n_iter 3 \
   --out_dir "$WORK/counterfactuals_diverse" --device cpu
 echo "blobgan workflow finished: samples in $WORK/results/$NAME, inversion in $WORK/inversion, counterfactuals in $WORK/counterfactuals"

@@ -243,7 +243,7 @@ def test_the_readme_workflow_script_runs_end_to_end(tmp_path):
     import subprocess
     work = tmp_path / 'workflow'
     out = subprocess.run(['bash', os.path.join(ROOT, 'scripts', 'blobgan_workflow.sh'), str(work)],
-                         env=dict(os.environ, PYTHON=sys.executable), capture_output=True, text=True, timeout=600)
+                         env=dict(os.environ, PYTHON=sys.executable), capture_output=True, text=True, timeout=1500)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert 'blobgan workflow finished' in out.stdout
     assert (work / 'results' / 'tiny_blobgan' / 'test_latest' / 'index.html').is_file()

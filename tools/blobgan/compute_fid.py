@@ -22,6 +22,8 @@ def build_parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('checkpoint', help='generator bundle (<label>_blobgan_G_ema.ckpt) or *_net_G_ema.pth')
     p.add_argument('--num_gen', type=int, default=50000, help='number of generated images')
+    p.add_argument('--jitter', action='store_true',
+                   help="sample with the generator's training jitter, as the published FID does (default: none)")
     p.add_argument('--fid_backend', default='clean-fid', choices=['clean-fid', 'torch-fidelity'],
                    help='FID implementation: clean-fid (published, BlobGANEX compute_clean_fid.py) or torch-fidelity')
     p.add_argument('--dataset_name', required=True, help='name given to setup_fid.py (lowercased)')
@@ -37,11 +39,11 @@ def build_parser():
 
 
 @torch.no_grad()
-def generate_batches(gen, n, batch_size, device, seed):
+def generate_batches(gen, n, batch_size, device, seed, jitter=False):
     torch.manual_seed(seed)
     for start in range(0, n, batch_size):
         z = gen.sample_noise(min(batch_size, n - start), device=device)
-        yield start, gen(z, noise_mode='random').clamp(-1, 1).cpu()
+        yield start, gen(z, noise_mode='random', jitter=jitter).clamp(-1, 1).cpu()
 
 
 def main(argv=None):
@@ -54,7 +56,7 @@ def main(argv=None):
         torch.manual_seed(args.seed)
 
         def gen_fn(z):  # published gen(z, ema=True, norm_img=True): EMA generator, random noise, [0, 255]
-            return gen(z, noise_mode='random').add(1).div(2).mul(255)
+            return gen(z, noise_mode='random', jitter=args.jitter).add(1).div(2).mul(255)
         with torch.no_grad():
             value = clean_fid.generator_fid(gen_fn, name, args.num_gen, gen.noise_dim, args.batch_size,
                                             args.inception_weights, args.stats_dir, device.type)
@@ -70,13 +72,13 @@ def main(argv=None):
         raise ValueError('--num_gen must be at least 2')
     in_memory = args.num_gen <= args.max_in_memory and not args.save_dir
     if in_memory:
-        fake = torch.cat([b for _, b in generate_batches(gen, args.num_gen, args.batch_size, device, args.seed)])
+        fake = torch.cat([b for _, b in generate_batches(gen, args.num_gen, args.batch_size, device, args.seed, args.jitter)])
         source = fake
         tmp = None
     else:
         tmp = None if args.save_dir else tempfile.TemporaryDirectory()
         folder = args.save_dir or tmp.name
-        for start, batch in generate_batches(gen, args.num_gen, args.batch_size, device, args.seed):
+        for start, batch in generate_batches(gen, args.num_gen, args.batch_size, device, args.seed, args.jitter):
             save_images(batch, folder, [f'{start + i:06d}.png' for i in range(batch.shape[0])])
         source = folder
     try:

@@ -59,6 +59,9 @@ def test_train_resume_exact_with_accumulation_and_test_samples(tmp_path, images_
     first = open(os.path.join(images, 'sample_0001_fake.png'), 'rb').read()
     assert test_cli(args) == 0
     assert open(os.path.join(images, 'sample_0001_fake.png'), 'rb').read() == first
+    # --truncate pulls the layouts towards the mean: other samples, same page
+    assert test_cli(args + ['--truncate', '0.7']) == 0
+    assert open(os.path.join(images, 'sample_0001_fake.png'), 'rb').read() != first
 
 
 def test_rectangular_training_step(tmp_path, images_root, train_cli):

@@ -110,8 +110,8 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     torch.manual_seed(args.seed)
     prox_weights = parse_weights(args.prox_weights)
-    if args.load_inversion:
-        args.lambda_lpips = args.lambda_lpips if args.vgg_weights else 0.0  # LPIPS only reported, not needed
+    if args.load_inversion or not args.dataroot:  # nothing to invert: LPIPS is only reported, when weights are given
+        args.lambda_lpips = args.lambda_lpips if args.vgg_weights else 0.0
     device, gen, encoder, mlp_idx, lpips = inv.setup(args)
     model = load_decision_model(args.decision_model, args.decision_arch, args.decision_num_classes)
     size = tuple(args.decision_size) if args.decision_size else None

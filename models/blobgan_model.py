@@ -107,6 +107,9 @@ class BlobganModel(BaseModel):
                            help='decay of the generator moving average per generator step (published 0.5^(32/10k))')
             g.add_argument('--accumulate_grad_batches', type=int, default=1,
                            help='sum gradients over N batches before each optimizer step (for small batches)')
+            g.add_argument('--published_init', type=str, default=None,
+                           help='start training from a published BlobGAN Lightning .ckpt (G, G_ema and D; options must '
+                                'match its sizes; ZOO_TRUST_PICKLE=1 for pickled configs)')
             g.add_argument('--fid_every', type=int, default=0,
                            help='compute FID every N optimizer steps and keep the best checkpoint (0 = off)')
             g.add_argument('--fid_stats_name', type=str, default=None,
@@ -134,6 +137,9 @@ class BlobganModel(BaseModel):
             self.netG = BlobGenerator(**cfg)
             self.netG_ema.load_state_dict(self.netG.state_dict())
             self.netD = BlobDiscriminator(opt.crop_size, opt.aspect_ratio, opt.d_c_model, opt.channel_multiplier)
+            if opt.published_init and not opt.continue_train:
+                from .blobgan.published import load_published_training_weights
+                load_published_training_weights(opt.published_init, self.netG, self.netG_ema, self.netD)
             self.model_names = ['G', 'D', 'G_ema']
             self.loss_names = ['G', 'D', 'D_real', 'D_fake', 'R1']
             if opt.fid_every > 0:

@@ -192,3 +192,30 @@ def test_generator_matches_the_published_code_on_a_fixture(fixture, shape):
     with torch.no_grad():
         other = gen(fx['z'].flip(0), noise_mode=fx['noise'])
     assert (other - fx['image']).abs().max() > 1e-2
+
+
+def test_training_starts_from_a_published_checkpoint(tmp_path):
+    """--published_init copies generator, generator_ema and discriminator (the D keys are the published
+    StyleGANDiscriminator's: convs.*, final_conv.*, final_linear.*)."""
+    from models import create_model
+    from models.blobgan import BlobDiscriminator
+    from options.train_options import TrainOptions
+    ckpt = lightning_checkpoint()
+    torch.manual_seed(3)
+    d = BlobDiscriminator(32, 1.0, c_model=2)
+    assert {k.split('.')[0] for k in d.state_dict()} == {'convs', 'final_conv', 'final_linear'}
+    ckpt['state_dict'] = {k: v for k, v in ckpt['state_dict'].items() if not k.startswith('discriminator.')}
+    ckpt['state_dict'].update({f'discriminator.{k}': v for k, v in d.state_dict().items()})
+    path = str(tmp_path / 'published.ckpt')
+    torch.save(ckpt, path)
+    args = ['--model', 'blobgan', '--crop_size', '32', '--size_in', '8', '--n_blobs', '3', '--feature_dim', '16',
+            '--style_dim', '8', '--noise_dim', '8', '--layout_hidden', '16', '--layout_layers', '3', '--g_c_model', '2',
+            '--d_c_model', '2', '--dataroot', str(tmp_path), '--checkpoints_dir', str(tmp_path), '--display_id', '0',
+            '--gpu_ids', '-1', '--published_init', path]
+    model = create_model(TrainOptions(args).parse())
+    sd = ckpt['state_dict']
+    assert torch.equal(model.netG.synthesis.conv1.conv.weight, sd['generator.conv1.conv.weight'])
+    assert torch.equal(model.netG_ema.synthesis.conv1.conv.weight, sd['generator_ema.conv1.conv.weight'])
+    assert torch.equal(model.netD.final_linear[1].weight, d.final_linear[1].weight)
+    with pytest.raises(ValueError, match='do not fit'):
+        create_model(TrainOptions([a if a != '3' else '4' for a in args]).parse())  # --n_blobs 4

@@ -125,3 +125,27 @@ def load_published_generator(path_or_obj, ema=True, device='cpu', mean_latent=No
         gen.mean_latent.copy_(m.reshape(1, -1))
         gen.has_mean_latent = True
     return gen.to(device).eval()
+
+
+def load_published_training_weights(path_or_obj, netG, netG_ema, netD):
+    """Copies a published checkpoint's generator, EMA generator and discriminator into our networks (to continue
+    training from it). The networks must have been built with the checkpoint's sizes; a mismatch is a clear error."""
+    obj = read_lightning_checkpoint(path_or_obj) if isinstance(path_or_obj, str) else path_or_obj
+    if not is_lightning_blobgan(obj):
+        raise ValueError('not a published BlobGAN Lightning checkpoint (no state_dict with generator_ema.* keys)')
+    state = obj['state_dict']
+    parts = [(netG, generator_state(state, ema=False), 'generator'), (netD, _sub(state, 'discriminator.'), 'D')]
+    if any(k.startswith('generator_ema.') for k in state):
+        parts.append((netG_ema, generator_state(state, ema=True), 'generator_ema'))
+    for net, sd, what in parts:
+        own = net.state_dict()
+        bad = sorted(k for k in sd if k in own and tuple(own[k].shape) != tuple(sd[k].shape))
+        missing = sorted(set(own) - set(sd))
+        if bad or missing or not sd:
+            raise ValueError(f'the published {what} weights do not fit the networks built from the options '
+                             f'(shape mismatch {bad[:3]}, missing {missing[:3]}); set --n_blobs, --feature_dim, '
+                             f'--style_dim, --size_in, --crop_size, --aspect_ratio, --g_c_model, --d_c_model as the '
+                             f'checkpoint was trained (or use its --config preset)')
+        net.load_state_dict({k: v for k, v in sd.items() if k in own})
+    if len(parts) == 2:  # no EMA in the file: start the EMA from the generator
+        netG_ema.load_state_dict(netG.state_dict())

@@ -138,3 +138,22 @@ def test_published_optimisers_r1_schedule_and_ema(tmp_path):
         assert torch.allclose(model.netG_ema.synthesis.conv1.conv.weight, dec * ema_before + (1 - dec) * g_new,
                               atol=1e-6)
     assert r1_steps == [2, 5]  # published run_at_step: (step + 1) % every == 0
+
+
+def test_training_time_fid_with_clean_fid(tmp_path, images_root, train_cli):
+    """--fid_every with the published clean-fid backend (TorchScript stand-in Inception): best_fid kept."""
+    from metrics import clean_fid
+    weights = clean_fid.make_random_inception(str(tmp_path / 'inception-2015-12-05.pt'))
+    stats = str(tmp_path / 'stats')
+    files = clean_fid.list_files(images_root)
+    clean_fid.make_stats(files, 'tiny', 32, weights=weights, stats_dir=stats, batch_size=4)
+    ck = str(tmp_path / 'ck')
+    args = TINY_BLOBGAN + ['--dataroot', images_root, '--checkpoints_dir', ck, '--name', 'fid', '--n_epochs', '1',
+                           '--max_dataset_size', '4', '--fid_every', '2', '--fid_stats_name', 'tiny',
+                           '--fid_stats_dir', stats, '--fid_weights', weights, '--fid_num_gen', '4']
+    assert train_cli(args) == 0
+    import json
+    with open(os.path.join(ck, 'fid', 'best_fid.json')) as f:
+        best = json.load(f)
+    assert best['step'] == 2 and best['fid'] > 0
+    assert os.path.isfile(os.path.join(ck, 'fid', 'best_fid_blobgan_G_ema.ckpt'))

@@ -12,10 +12,10 @@ from data import create_dataset
 from models import create_model
 from options.test_options import TestOptions
 from util import html
-from util import result_metrics
+from metrics import results as result_metrics
 from util.cli import run_cli
 from util.util import seed_everything
-from util.visualizer import save_images
+from visualizers import save_images
 
 
 def results_dir(opt):
@@ -54,6 +54,7 @@ def run_test(opt):
             done += 1
         if done % 50 < len(paths):
             print(f'processing ({done:04d}) images... {paths[0]}')
+    model.add_to_results_page(webpage)
     report_metrics(opt, model, web_dir, webpage)
     webpage.save()
     page = os.path.join(web_dir, 'index.html')

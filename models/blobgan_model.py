@@ -306,7 +306,7 @@ class BlobganModel(BaseModel):
 
     def monitor_fid(self):
         """FID of G_ema against the cached real statistics; the best checkpoint is saved as 'best_fid'."""
-        from util.metrics import fidelity_metrics
+        from metrics.fidelity import fidelity_metrics
         opt = self.opt
         if getattr(opt, 'rank', 0) != 0:  # under torchrun rank 0 measures and saves (G_ema is the same everywhere)
             return

@@ -248,16 +248,18 @@ def test_resume_state_selection_per_rank(monkeypatch):
     assert distributed.select_rank_state(state) == ({'rng': None, 'pools': 'p0'}, False)  # fresh streams
 
 
-@pytest.mark.parametrize('model_args', [
-    ['--model', 'liss', '--netG', 'resnet_2blocks', '--ngf', '8', '--ndf', '8'],
-])
-def test_models_that_bypass_ddp_refuse_torchrun_clearly(tmp_path, monkeypatch, model_args):
+def test_models_that_bypass_ddp_refuse_torchrun_clearly(tmp_path, monkeypatch):
+    """A model whose update bypasses DDP (supports_distributed = False, e.g. omnigan) stops with one clear error."""
     from models import create_model
     from options.train_options import TrainOptions
     from util import distributed
-    opt = TrainOptions(model_args + ['--dataroot', str(tmp_path), '--checkpoints_dir', str(tmp_path),
-                                     '--display_id', '0']).parse()
+    args = ['--model', 'blobgan', '--crop_size', '32', '--size_in', '8', '--n_blobs', '2', '--g_c_model', '2',
+            '--d_c_model', '2', '--layout_hidden', '16', '--layout_layers', '2', '--noise_dim', '8', '--style_dim', '8',
+            '--feature_dim', '8']
+    opt = TrainOptions(args + ['--dataroot', str(tmp_path), '--checkpoints_dir', str(tmp_path),
+                               '--display_id', '0']).parse()
     model = create_model(opt)
     monkeypatch.setattr(distributed, 'is_distributed', lambda: True)
+    monkeypatch.setattr(type(model), 'supports_distributed', False)
     with pytest.raises(ValueError, match=f'--model {opt.model} trains in one process only.*without torchrun'):
         model.wrap_networks()

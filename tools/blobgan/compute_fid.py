@@ -14,8 +14,8 @@ import tempfile
 import torch
 
 from models.blobgan.io import load_generator
+import metrics as M
 from tools.blobgan.common import resolve_device, save_images
-from util import metrics as M
 
 
 def build_parser():

@@ -14,8 +14,10 @@ shape, as compute_fid.py's samples are.
 import argparse
 import sys
 
+import torch
+
+import metrics as M
 from tools.blobgan.common import Uint8Images, list_images
-from util import metrics as M
 
 
 def build_parser():
@@ -65,7 +67,7 @@ def main(argv=None):
         if not size:
             raise ValueError('clean-fid statistics need the generator shape: --size (and --aspect_ratio) or --generator')
         files = clean_fid.list_files(args.path, args.txt, args.n_imgs, args.shuffle, args.seed)
-        device = 'cuda' if args.device == 'cuda' or (args.device == 'auto' and M.torch.cuda.is_available()) else 'cpu'
+        device = 'cuda' if args.device == 'cuda' or (args.device == 'auto' and torch.cuda.is_available()) else 'cpu'
         out = clean_fid.make_stats(files, name, size, ar, args.center_crop, args.inception_weights, args.stats_dir,
                                    args.batch_size, args.num_workers, device)
         print(f"clean-fid statistics '{name}' of {out['num_images']} images from {args.path} written to {out['path']}")
@@ -77,7 +79,7 @@ def main(argv=None):
         real = Uint8Images(files, size, round(size * ar))
     else:
         real = files
-    device = 'cuda' if args.device == 'cuda' or (args.device == 'auto' and M.torch.cuda.is_available()) else 'cpu'
+    device = 'cuda' if args.device == 'cuda' or (args.device == 'auto' and torch.cuda.is_available()) else 'cpu'
     out = M.cache_real_statistics(real, name, weights_path=args.inception_weights, cache_dir=args.stats_dir,
                                   device=device, batch_size=args.batch_size)
     print(f"cached FID statistics '{name}' of {int(out['num_images'])} images from {args.path} in "

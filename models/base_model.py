@@ -293,20 +293,23 @@ class BaseModel(ABC):
     def training_state_path(self, label):
         return checkpoint.training_state_path(self.save_dir, label)
 
-    def save_training_state(self, label, epoch, epoch_iter, total_iters):
+    def save_training_state(self, label, epoch, epoch_iter, total_iters, epoch_samples=None):
         """Save everything needed to continue training exactly: networks, optimizers, schedulers, gradient
         scaler, image pools, RNG states and counters, in one atomically written file.
 
         Distributed runs: every rank must call this (it is collective); rank 0 writes the file.
         """
-        checkpoint.save_training_state(self, self.training_state_path(label), epoch, epoch_iter, total_iters)
+        checkpoint.save_training_state(self, self.training_state_path(label), epoch, epoch_iter, total_iters,
+                                       epoch_samples)
 
-    def load_training_state(self, label):
+    def load_training_state(self, label, state=None):
         """Restore a training state saved by :meth:`save_training_state`; returns (epoch, epoch_iter, total_iters).
 
-        Call after :meth:`setup`. RNG states are restored last, so the run continues as if never stopped.
+        Call after :meth:`setup`. ``state``: the file's content when already read. Learning rates are recomputed
+        from the current options at the saved position (models/resume.py); RNG states are restored last, so
+        the run continues as if never stopped.
         """
-        return checkpoint.load_training_state(self, self.training_state_path(label))
+        return checkpoint.load_training_state(self, self.training_state_path(label), state)
 
     # ------------------------------------------------------------------ misc
 

@@ -47,6 +47,46 @@ class StopRequest:
             signal.signal(sig, handler)
 
 
+class PlateauMetric:
+    """What --lr_policy plateau steps on: the --eval_freq metric (the first of --eval_metrics, at the epochs it is
+    measured) when held-out evaluation is on, else the epoch's mean generator loss (every loss not named D*)."""
+
+    HIGHER_IS_BETTER = ('psnr', 'ssim', 'isc')
+
+    def __init__(self, opt, evaluator):
+        self.enabled = getattr(opt, 'lr_policy', None) == 'plateau'
+        self.metric_name = None
+        if self.enabled and evaluator.enabled and getattr(opt, 'world_size', 1) == 1:  # (rank 0 evaluates alone)
+            self.metric_name = evaluator.metric_names[0]
+        self.total, self.count = 0.0, 0
+
+    def describe(self):
+        if self.metric_name:
+            return (f'--lr_policy plateau: learning rates drop x0.2 when the held-out {self.metric_name} (--eval_freq) '
+                    f'stops improving for 5 evaluations')
+        return ('--lr_policy plateau: learning rates drop x0.2 when the epoch\'s mean generator loss (the sum of the '
+                'losses not named D*) stops improving for 5 epochs')
+
+    def add_losses(self, model):
+        if self.enabled and self.metric_name is None:
+            losses = model.get_current_losses()
+            self.total += sum(v for k, v in losses.items() if not k.startswith('D'))
+            self.count += 1
+
+    def epoch_value(self, eval_metrics):
+        """The value to minimise for the epoch that just ended, or None (no new measurement)."""
+        if not self.enabled:
+            return None
+        if self.metric_name is not None:
+            if not eval_metrics or self.metric_name not in eval_metrics:
+                return None
+            value = float(eval_metrics[self.metric_name])
+            return -value if self.metric_name in self.HIGHER_IS_BETTER else value
+        value = self.total / self.count if self.count else None
+        self.total, self.count = 0.0, 0
+        return value
+
+
 class Trainer:
     """The training loop: epochs of batches, periodic logging and checkpoints, exact resume."""
 
@@ -72,7 +112,7 @@ class Trainer:
         if write_run_files is not None:
             write_run_files()
         if resume_state is not None and self.is_main:  # the loss plot and snapshots restart at the resumed point
-            resume.cut_history(self.model.save_dir, int(resume_state['total_iters']))
+            resume.cut_history(self.model.save_dir, int(resume_state['total_iters']), int(resume_state['epoch']))
         eval_spec = self.model.eval_dataset_spec()  # a held-out split the model scores itself (LiSS), or None
         if eval_spec is not None:
             self.model.set_eval_dataset(create_eval_dataset(opt, **eval_spec))
@@ -97,6 +137,9 @@ class Trainer:
             changes = resume.describe_changes(saved_schedule, opt, resume_state, self.dataset.batches_per_epoch())
             if changes:
                 self.log(changes)
+        self.plateau = PlateauMetric(opt, self.evaluator)
+        if self.plateau.enabled:
+            self.log(self.plateau.describe())
         self.last_epoch = opt.n_epochs + opt.n_epochs_decay
         self.images_per_step = opt.batch_size * getattr(opt, 'world_size', 1)
         self.log(f'effective batch size {self.images_per_step} ({opt.world_size} process(es) x --batch_size '
@@ -147,6 +190,7 @@ class Trainer:
             t_start = time.time()
             model.set_input(data)
             model.train_step()
+            self.plateau.add_losses(model)
             self.epoch_batch += 1
             self.epoch_samples = min(self.epoch_samples + opt.batch_size, self.samples_per_epoch())
             self.total_iters += self.images_per_step
@@ -160,7 +204,10 @@ class Trainer:
             t_data_start = time.time()
         bar.close()
         model.end_of_epoch(self.epoch, self.visualizer)  # validation and schedule hooks (no-op by default)
-        self.evaluator(self.epoch)  # held-out metrics every --eval_freq epochs
+        eval_metrics = self.evaluator(self.epoch)  # held-out metrics every --eval_freq epochs
+        model.metric = self.plateau.epoch_value(eval_metrics)  # what --lr_policy plateau steps on (None: no step)
+        if model.metric is not None and distributed.is_distributed():  # every rank steps on the same value
+            model.metric = distributed.reduce_mean({'metric': model.metric}, opt.device)['metric']
         model.update_learning_rate()
         self.log(f'end of epoch {self.epoch} / {self.last_epoch} \t time taken: {time.time() - epoch_start:.1f} s')
         self.report_epoch_times(data_sum, comp_sum)

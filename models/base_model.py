@@ -36,7 +36,7 @@ class BaseModel(ABC):
         self.schedulers = []
         self.image_paths = []
         self.image_pools = OrderedDict()
-        self.metric = 0  # used by the plateau learning-rate policy
+        self.metric = None  # what the plateau policy steps on (train.py sets it each epoch; None: no step)
         self.eval_dataset = None  # a held-out split handed over by train.py (see eval_dataset_spec)
         self.amp_dtype = {'none': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}[getattr(opt, 'amp', 'none')]
         self.scaler = torch.amp.GradScaler('cuda', enabled=self.amp_dtype == torch.float16)
@@ -211,7 +211,8 @@ class BaseModel(ABC):
         old_lr = self.optimizers[0].param_groups[0]['lr']
         for scheduler in self.schedulers:
             if self.opt.lr_policy == 'plateau':
-                scheduler.step(self.metric)
+                if self.metric is not None:  # no new measurement this epoch: the plateau counters wait
+                    scheduler.step(self.metric)
             else:
                 scheduler.step()
         lr = self.optimizers[0].param_groups[0]['lr']

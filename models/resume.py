@@ -109,6 +109,8 @@ def preflight(opt, label):
     save_dir = os.path.join(opt.checkpoints_dir, opt.name)
     path = checkpoint.training_state_path(save_dir, label)
     state = checkpoint.read_training_state(path)
+    # a checkpoint of other networks is refused first (the model checks again with its own option list)
+    checkpoint.check_architecture(opt, tuple(state.get('architecture', {})), state.get('architecture', {}), path)
     saved = saved_schedule(state, save_dir)
     if 'epoch_count' in saved:
         opt.epoch_count = int(saved['epoch_count'])
@@ -207,13 +209,16 @@ def restore_schedules(model, state, saved, fresh_groups):
 
 # ---------------------------------------------------------------------------------------------- history
 
-def cut_history(save_dir, total_iters):
-    """Drop the loss and snapshot records after ``total_iters`` images from the training page's logs
-    (web/loss_history.jsonl, web/snapshots.jsonl), so resuming from an earlier checkpoint does not keep the
-    abandoned continuation (the plot would run backwards). Returns how many records were dropped."""
+def cut_history(save_dir, total_iters, epoch):
+    """Drop what an abandoned continuation logged: loss and snapshot records after ``total_iters`` images
+    (web/loss_history.jsonl, web/snapshots.jsonl) and held-out evaluations of epochs from ``epoch`` on
+    (eval_metrics.jsonl), so resuming from an earlier checkpoint does not leave the plots running backwards.
+    Returns how many records were dropped."""
     dropped = 0
-    for name in ('loss_history.jsonl', 'snapshots.jsonl'):
-        path = os.path.join(save_dir, 'web', name)
+    logs = (('web/loss_history.jsonl', 'iters', total_iters), ('web/snapshots.jsonl', 'iters', total_iters),
+            ('eval_metrics.jsonl', 'epoch', epoch - 1))
+    for name, key, limit in logs:
+        path = os.path.join(save_dir, name)
         if not os.path.isfile(path):
             continue
         with open(path) as f:
@@ -224,7 +229,7 @@ def cut_history(save_dir, total_iters):
                 record = json.loads(line)
             except ValueError:
                 continue
-            if int(record.get('iters', 0)) <= total_iters:
+            if int(record.get(key, 0)) <= limit:
                 keep.append(line if line.endswith('\n') else line + '\n')
         if len(keep) != len(lines):
             dropped += len(lines) - len(keep)

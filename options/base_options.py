@@ -218,8 +218,8 @@ class BaseOptions:
         model_name = pick('model')
         if model_name not in models.model_names():
             parser.error(f"argument --model: invalid choice: '{model_name}' (choose from {', '.join(models.model_names())})")
-        if saved and saved.get('model') != model_name:
-            saved = {k: v for k, v in saved.items() if k in ARCHITECTURE_OPTIONS}
+        if saved and saved.get('model') != model_name:  # e.g. --model test on a pix2pix run: the networks and
+            saved = {k: v for k, v in saved.items() if k in ARCHITECTURE_OPTIONS + ('crop_size',)}  # their size
 
         parser = self.initialize(self._new_parser(add_help=False))
         parser = models.get_option_setter(model_name)(parser, self.is_train)

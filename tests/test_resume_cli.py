@@ -130,6 +130,92 @@ def plugin_env(case_dir):
     return {'ZOO_PLUGINS': 'broken_plugin', 'PYTHONPATH': case_dir}
 
 
+def interrupt_plugin(case_dir):
+    """A plugin that makes the second translated batch raise KeyboardInterrupt, as Ctrl-C there would."""
+    with open(os.path.join(case_dir, 'ctrl_c_plugin.py'), 'w') as f:
+        f.write('from models.base_model import BaseModel\n'
+                'calls = []\n'
+                'real_test = BaseModel.test\n'
+                'def test(self):\n'
+                '    calls.append(1)\n'
+                '    if len(calls) == 2:\n'
+                '        raise KeyboardInterrupt\n'
+                '    return real_test(self)\n'
+                'BaseModel.test = test\n')
+    return {'ZOO_PLUGINS': 'ctrl_c_plugin', 'PYTHONPATH': case_dir}
+
+
+def stale_results(case_dir):
+    """Images and scores an earlier test.py run left in the results folder."""
+    images = os.path.join(case_dir, 'res', 'run', 'test_latest', 'images')
+    os.makedirs(images)
+    for suffix in ('fake_B', 'real_B'):
+        noise = torch.randint(0, 256, (32, 32, 3), generator=torch.Generator().manual_seed(len(suffix))).numpy()
+        Image.fromarray(noise.astype('uint8')).save(os.path.join(images, f'zz_old_{suffix}.png'))
+    with open(os.path.join(case_dir, 'res', 'run', 'test_latest', 'metrics.json'), 'w') as f:
+        f.write('{"psnr": 1.0}')
+
+
+def check_scored_alone(case):
+    from metrics.results import score_images
+    page_dir = os.path.join(case['dir'], 'res', 'run', 'test_latest')
+    assert sorted(os.listdir(os.path.join(page_dir, 'images'))) == ['1_fake_B.png', '1_real_A.png', '1_real_B.png']
+    clean = os.path.join(case['dir'], 'clean', 'images')
+    shutil.copytree(os.path.join(page_dir, 'images'), clean)
+    with open(os.path.join(page_dir, 'metrics.json')) as f:
+        assert json.load(f)['psnr'] == pytest.approx(score_images(os.path.dirname(clean), 'psnr')['psnr'], abs=1e-9)
+    assert open(os.path.join(page_dir, 'index.html')).read().count('<td style="padding: 4px; word-wrap') == 1
+
+
+def check_partial_page(case):
+    page = open(os.path.join(case['dir'], 'res', 'run', 'test_latest', 'index.html')).read()
+    assert '1_fake_B.png' in page and '2_fake_B.png' not in page
+
+
+def special_names_root(case_dir):
+    root = os.path.join(case_dir, 'special')
+    os.makedirs(root)
+    for i, name in enumerate(('a#1', 'b%41', 'c?d', 'é')):
+        Image.new('RGB', (36, 36), (60 * i, 20, 90)).save(os.path.join(root, f'{name}.png'))
+    return ['--dataroot', root]
+
+
+def check_special_links(case):
+    page_dir = os.path.join(case['dir'], 'res', 'run', 'test_latest')
+    page = open(os.path.join(page_dir, 'index.html'), encoding='utf-8').read()
+    assert '<meta charset="utf-8">' in page
+    for raw, encoded in (('a#1', 'a%231'), ('b%41', 'b%2541'), ('c?d', 'c%3Fd'), ('é', '%C3%A9')):
+        assert f'href="images/{encoded}_fake.png"' in page, raw
+        with Image.open(os.path.join(page_dir, 'images', f'{raw}_fake.png')) as im:
+            assert im.size == (32, 32)  # --model test takes the crop size of the run (item 15)
+
+
+def gray_weights(case_dir):
+    from models import networks
+    os.makedirs(os.path.join(case_dir, 'ck', 'gray'))
+    net = networks.define_G(3, 1, 8, 'resnet_2blocks', norm='instance', use_dropout=False)
+    torch.save(net.state_dict(), os.path.join(case_dir, 'ck', 'gray', 'latest_net_G.pth'))
+    special_names_root(case_dir)
+    return ['--name', 'gray', '--dataroot', os.path.join(case_dir, 'special')]
+
+
+def check_gray_outputs(case):
+    images = os.path.join(case['dir'], 'res', 'gray', 'test_latest', 'images')
+    with Image.open(os.path.join(images, 'é_fake.png')) as fake, Image.open(os.path.join(images, 'é_real.png')) as real:
+        assert fake.mode == 'L' and real.mode == 'RGB'
+
+
+def check_iteration_title(case):
+    page = open(os.path.join(case['dir'], 'res', 'run', 'test_latest_iter2', 'index.html')).read()
+    assert 'Iteration = 2' in page and 'Epoch = latest' not in page
+
+
+def check_plateau_metric(case):
+    state = torch.load(os.path.join(case['run'], 'latest_train_state.pth'), weights_only=True)
+    scheduler = state['schedulers'][0]
+    assert scheduler['last_epoch'] == 1 and 0 < scheduler['best'] < float('inf')  # a loss, not the constant 0
+
+
 TRAIN, TEST = 'train.py', 'test.py'
 # Each case: script, extra arguments ({run} and {ck} are filled in), expected exit status, the regex the single
 # stderr line must match (None: stderr must hold no line), regexes stdout must match, whether the run folder
@@ -214,6 +300,26 @@ CASES = {
         script=TRAIN, args=['--name', 'x'], setup=plugin_env, rc=2,
         err=r"^error: ZOO_PLUGINS module 'broken_plugin' was found, but its own import of "
             r"'a_dependency_that_is_not_installed' failed .*broken_plugin\.py:2\)$", check=check_nothing_created('x')),
+    '11_metrics_score_only_this_run': dict(
+        script=TEST, args=['--num_test', 1, '--metrics', 'psnr'], setup=stale_results, rc=0, err=None,
+        out=[r'removed 2 image\(s\) an earlier run left', r'metrics: psnr='], check=check_scored_alone),
+    '12_ctrl_c_writes_the_page_so_far': dict(
+        script=TEST, args=['--num_test', 3], setup=interrupt_plugin, rc=130,
+        err=r'^interrupted after 1 image\(s\): the results page shows those$', out=[r'results page: '],
+        check=check_partial_page),
+    '13_links_encoded_and_charset': dict(
+        script=TEST, args=['--model', 'test', '--dataset_mode', 'single'], setup=special_names_root, rc=0, err=None,
+        check=check_special_links),
+    '14_single_channel_outputs': dict(
+        script=TEST, args=['--model', 'test', '--netG', 'resnet_2blocks', '--ngf', 8, '--norm', 'instance',
+                           '--no_dropout', '--output_nc', 1, '--crop_size', 32], setup=gray_weights, rc=0, err=None,
+        check=check_gray_outputs),
+    '15a_iteration_in_page_title': dict(
+        script=TEST, args=['--load_iter', 2, '--num_test', 1], rc=0, err=None, check=check_iteration_title),
+    '15b_plateau_steps_on_the_generator_loss': dict(
+        script=TRAIN, args=['--overwrite', '--lr_policy', 'plateau', '--max_dataset_size', 2], rc=0, err=None,
+        out=[r"--lr_policy plateau: learning rates drop x0\.2 when the epoch's mean generator loss"],
+        check=check_plateau_metric),
 }
 if not torch.cuda.is_available():
     CASES['10l_gpu_requested_without_gpu'] = dict(
@@ -239,7 +345,7 @@ def test_cli_case(case_id, base_run, paired_root, tmp_path):
         args = ['--dataroot', paired_root, '--checkpoints_dir', ck, '--name', 'run'] + BASE
     else:
         args = ['--checkpoints_dir', ck, '--name', 'run', '--results_dir', tmp_path / 'res', '--gpu_ids', '-1']
-    args += [str(a).format(**case) for a in spec['args']] + extra
+    args += [str(a).format(**case) for a in spec['args']] + extra  # later flags win
     out = cli(spec['script'], args, env)
     assert out.returncode == spec['rc'], out.stdout[-2000:] + out.stderr
     assert 'Traceback' not in out.stderr

@@ -8,6 +8,7 @@ models/checkpoint.py.
 """
 import contextlib
 import os
+import re
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 
@@ -15,7 +16,7 @@ import torch
 
 from util import distributed
 from util.distributed import unwrap
-from util.errors import CheckpointError  # noqa: F401 (re-exported: models.base_model.CheckpointError)
+from util.errors import CheckpointError, OptionError  # noqa: F401 (CheckpointError re-exported)
 from . import checkpoint, networks
 from .checkpoint import ARCHITECTURE_OPTIONS, TRAINING_STATE_FORMAT  # noqa: F401 (re-exported)
 
@@ -158,8 +159,22 @@ class BaseModel(ABC):
         if not self.isTrain:
             self.load_networks(self.checkpoint_label(opt))
         self._place_networks()
+        self.check_crop_size()
         if getattr(opt, 'rank', 0) == 0:
             self.print_networks(opt.verbose)
+
+    def check_crop_size(self):
+        """An OptionError when --crop_size cannot pass through the --netG U-Net (it would fail in the first forward
+        pass with a torch error); called by setup, so a run that cannot work stops before writing anything."""
+        opt = self.opt
+        unet = re.match(r'^unet_(\d+)$', str(getattr(opt, 'netG', '')))
+        if unet is None or getattr(opt, 'preprocess', 'none') == 'none' or opt.crop_size % int(unet.group(1)) == 0:
+            return
+        size = int(unet.group(1))
+        fits = opt.crop_size & -opt.crop_size  # the largest power of two dividing the crop
+        raise OptionError(f'--netG unet_{size} halves the image {size.bit_length() - 1} times, so it needs '
+                          f'--crop_size {size} or a multiple of it, not {opt.crop_size}; for {opt.crop_size} px '
+                          f'crops use --netG unet_{fits}')
 
     @staticmethod
     def checkpoint_label(opt):

@@ -6,7 +6,6 @@ YAML/JSON file, and the command line.
 """
 import argparse
 import os
-import re
 import sys
 
 import torch
@@ -203,7 +202,6 @@ class BaseOptions:
         known, _ = parser.parse_known_args(self.args)
         config = load_config_file(known.config) if known.config else {}
         saved = self.saved_training_options(known)
-        self.saved = saved
         given = self._given_on_command_line(parser)
 
         def pick(key):
@@ -353,12 +351,4 @@ class BaseOptions:
         if opt.preprocess in ('resize_and_crop', 'scale_width_and_crop') and opt.crop_size > opt.load_size:
             raise OptionError(f'--crop_size {opt.crop_size} is larger than --load_size {opt.load_size}: images are '
                               f'scaled to --load_size, then cropped; raise --load_size or lower --crop_size')
-        unet = re.match(r'^unet_(\d+)$', str(getattr(opt, 'netG', '')))
-        if getattr(self, 'saved', {}).get('netG', opt.netG) != opt.netG:
-            unet = None  # testing with another --netG than the run trained: the checkpoint check says so
-        if unet and opt.preprocess != 'none' and opt.crop_size % int(unet.group(1)):
-            size = int(unet.group(1))
-            fits = opt.crop_size & -opt.crop_size  # the largest power of two dividing the crop
-            raise OptionError(f'--netG unet_{size} halves the image {size.bit_length() - 1} times, so it needs '
-                              f'--crop_size {size} or a multiple of it, not {opt.crop_size}; for {opt.crop_size} px '
-                              f'crops use --netG unet_{fits}')
+

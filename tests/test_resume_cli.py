@@ -86,6 +86,13 @@ def loss_lines(stdout, epoch):
     return len(re.findall(rf'\(epoch: {epoch}, iters:', stdout))
 
 
+def check_rest_of_epoch_seen(case):
+    # images 3 and 4 of epoch 1 in one batch (before: batch 1 at size 4 started past the end, 0 batches)
+    assert loss_lines(case['stdout'], 1) == 1
+    state = torch.load(os.path.join(case['run'], 'latest_train_state.pth'), weights_only=True)
+    assert state['epoch'] == 2 and state['epoch_samples'] == 0
+
+
 def check_extended(case):
     state = torch.load(os.path.join(case['run'], 'latest_train_state.pth'), weights_only=True)
     assert state['epoch'] == 4 and state['schedule']['n_epochs'] == 2
@@ -235,7 +242,8 @@ CASES = {
     '03_batch_size_change_resumes_at_the_image': dict(
         script=TRAIN, args=['--continue_train', '--load_iter', 2, '--batch_size', 4], rc=0, err=None,
         out=[r'resumed from iter_2: epoch 1, batch 1 of the epoch \(image 2\)',
-             r'--batch_size 1 -> 4 \(resumes at image 3 of the epoch']),
+             r'--batch_size 1 -> 4 \(resumes at image 3 of the epoch'],
+        check=check_rest_of_epoch_seen),
     '04_rejected_resume_writes_nothing': dict(
         script=TRAIN, args=['--continue_train', '--ngf', 16], rc=2, err=r'^error: .*trained with --ngf 8.*--ngf 16',
         unchanged=True),
@@ -360,6 +368,7 @@ def test_cli_case(case_id, base_run, paired_root, tmp_path):
     if spec.get('unchanged'):
         assert snapshot(ck / 'run') == before
     if spec.get('check'):
+        case['stdout'] = out.stdout
         spec['check'](case)
 
 

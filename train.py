@@ -111,8 +111,9 @@ class Trainer:
         self.is_main = getattr(opt, 'rank', 0) == 0
         if write_run_files is not None:
             write_run_files()
-        if resume_state is not None and self.is_main:  # the loss plot and snapshots restart at the resumed point
-            resume.cut_history(self.model.save_dir, int(resume_state['total_iters']), int(resume_state['epoch']))
+        if self.is_main:  # the loss plot, snapshots and held-out scores restart at the resumed point (or at 0)
+            resume.cut_history(self.model.save_dir, int(resume_state['total_iters']) if resume_state else 0,
+                               int(resume_state['epoch']) if resume_state else 1)
         eval_spec = self.model.eval_dataset_spec()  # a held-out split the model scores itself (LiSS), or None
         if eval_spec is not None:
             self.model.set_eval_dataset(create_eval_dataset(opt, **eval_spec))

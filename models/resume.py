@@ -117,7 +117,8 @@ def preflight(opt, label):
     last = opt.n_epochs + opt.n_epochs_decay
     if int(state['epoch']) > last:
         raise NothingToTrain(
-            f"nothing to train: {label} is the end of epoch {int(state['epoch']) - 1} and --n_epochs {opt.n_epochs} "
+            f"nothing to train: checkpoint '{label}' is at the end of epoch {int(state['epoch']) - 1} and "
+            f"--n_epochs {opt.n_epochs} "
             f"--n_epochs_decay {opt.n_epochs_decay} end at epoch {last}; nothing was written (raise --n_epochs or "
             f"--n_epochs_decay to train further)")
     return state, saved

@@ -249,8 +249,9 @@ CASES = {
         unchanged=True),
     '05_finished_schedule_does_nothing': dict(
         script=TRAIN, args=['--continue_train', '--epoch', 1], rc=0,
-        err=r'^nothing to train: 1 is the end of epoch 1 and --n_epochs 1 --n_epochs_decay 0 end at epoch 1; '
-            r'nothing was written', unchanged=True),
+        err=r"^nothing to train: checkpoint '1' is at the end of epoch 1 and --n_epochs 1 --n_epochs_decay 0 end at "
+            r"epoch 1; "
+            r"nothing was written", unchanged=True),
     '06_history_cut_at_resume_point': dict(
         script=TRAIN, args=['--continue_train', '--load_iter', 2], rc=0, err=None, out=[r'resumed from iter_2'],
         check=check_history_cut),

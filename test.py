@@ -72,6 +72,7 @@ def _run_test(opt, save_options=None):
         interrupted = True
         print(f'interrupted after {done} image(s): the results page shows those', file=sys.stderr)
     remove_stale_images(webpage.get_image_dir(), written)
+    model.add_to_results_page(webpage)
     report_metrics(opt, model, web_dir, webpage, written)
     webpage.save()
     page = os.path.join(web_dir, 'index.html')

@@ -17,6 +17,7 @@ from models import create_model, resume
 from models.base_model import BaseModel
 from options.train_options import TrainOptions
 from util import distributed
+from util.best_checkpoint import BestCheckpoint
 from util.cli import run_cli
 from util.reproducibility import write_run_info
 from util.util import seed_everything
@@ -123,7 +124,8 @@ class Trainer:
         self.visualizer = Visualizer(opt)
         self.evaluator = PeriodicEvaluator(opt, self.model, self.visualizer)  # --eval_freq (off by default)
         if self.evaluator.enabled:
-            self.evaluator.set_dataset(create_eval_dataset(opt, opt.eval_phase, opt.eval_num))
+            self.evaluator.set_dataset(create_eval_dataset(opt, self.evaluator.phase, opt.eval_num))
+        self.best = BestCheckpoint(opt, self.model)  # --save_best (off by default)
         self.visualizer.set_aggregated_loss_names(self.model.aggregated_loss_names())
         self.epoch, self.epoch_batch, self.total_iters = opt.epoch_count, 0, 0
         self.epoch_samples = 0  # images of the current epoch this process has consumed (the resume position)
@@ -166,13 +168,13 @@ class Trainer:
 
     def run(self):
         with StopRequest() as stop:
-            while self.epoch <= self.last_epoch:
+            while self.epoch <= self.model.final_epoch(self.epoch, self.last_epoch):
                 if not self.run_epoch(stop):
                     self.save(['latest'])
                     self.log('stopped: training state saved as latest; resume with the same command plus --continue_train')
                     return False
         self.save(['latest'])
-        self.log(f'training finished after {self.last_epoch} epochs; checkpoints are in {self.model.save_dir}')
+        self.log(f'training finished after {self.epoch - 1} epochs; checkpoints are in {self.model.save_dir}')
         return True
 
     def run_epoch(self, stop):
@@ -192,6 +194,7 @@ class Trainer:
             model.set_input(data)
             model.train_step()
             self.plateau.add_losses(model)
+            self.best.after_step()
             self.epoch_batch += 1
             self.epoch_samples = min(self.epoch_samples + opt.batch_size, self.samples_per_epoch())
             self.total_iters += self.images_per_step
@@ -206,6 +209,7 @@ class Trainer:
         bar.close()
         model.end_of_epoch(self.epoch, self.visualizer)  # validation and schedule hooks (no-op by default)
         eval_metrics = self.evaluator(self.epoch)  # held-out metrics every --eval_freq epochs
+        self.best.end_of_epoch(self.epoch, self.total_iters, eval_metrics)  # best_net_*.pth when --save_best improves
         model.metric = self.plateau.epoch_value(eval_metrics)  # what --lr_policy plateau steps on (None: no step)
         if model.metric is not None and distributed.is_distributed():  # every rank steps on the same value
             model.metric = distributed.reduce_mean({'metric': model.metric}, opt.device)['metric']
@@ -242,6 +246,7 @@ class Trainer:
                                                  t_comp / opt.batch_size, t_data / opt.batch_size)
             self.visualizer.plot_current_losses(self.epoch, self.epoch_batch / max(1, self.dataset.batches_per_epoch()),
                                                 losses, total_iters=total)
+        model.after_train_step(self.epoch, total, step, self.visualizer)  # e.g. held-out metrics driving a schedule
         if crossed(opt.save_latest_freq):
             labels = ['latest'] + ([f'iter_{total}'] if opt.save_by_iter else [])
             self.log(f'saving the latest model (epoch {self.epoch}, total_iters {total})')

@@ -17,6 +17,7 @@ from models.checkpoint import ARCHITECTURE_OPTIONS  # what a checkpoint contains
 from util import util
 from util.errors import OptionError
 from util.registry import load_plugins
+from . import run_name
 
 # Options that describe one run rather than the trained model: never taken from the saved training options.
 RUN_OPTIONS = ('name', 'checkpoints_dir', 'gpu_ids', 'config', 'phase', 'epoch', 'load_iter', 'batch_size',
@@ -297,6 +298,13 @@ class BaseOptions:
         train.py saves them once the run is checked, see :meth:`save_options`)."""
         opt = self.gather_options()
         opt.isTrain = self.is_train
+        if opt.name == run_name.AUTO:
+            if not self.is_train:
+                raise OptionError('--name auto names training runs; pass the name train.py printed (checkpoints_dir '
+                                  'holds one folder per run)')
+            opt.name = run_name.auto_name(opt, self.options_dict(opt), RUN_OPTIONS, seed_given=opt.seed is not None)
+            if int(os.environ.get('RANK', 0)) == 0:
+                print(f'--name auto: this run is {opt.name} (a hash of its options: the same options reuse the name)')
         if opt.suffix:
             opt.name = opt.name + '_' + opt.suffix.format(**vars(opt))
         opt.rank = int(os.environ.get('RANK', 0))
@@ -351,4 +359,4 @@ class BaseOptions:
         if opt.preprocess in ('resize_and_crop', 'scale_width_and_crop') and opt.crop_size > opt.load_size:
             raise OptionError(f'--crop_size {opt.crop_size} is larger than --load_size {opt.load_size}: images are '
                               f'scaled to --load_size, then cropped; raise --load_size or lower --crop_size')
-
+        models.find_model_using_name(opt.model).check_options(opt)  # the model's own checks and derived values

@@ -110,6 +110,7 @@ class BaseOptions:
 
     def __init__(self, args=None):
         self.args = list(sys.argv[1:] if args is None else args)
+        self.notes = []  # one-line notes printed to stderr once the options are checked
 
     def initialize(self, parser):
         # basic parameters
@@ -314,6 +315,8 @@ class BaseOptions:
         if opt.seed is None:
             opt.seed = int.from_bytes(os.urandom(4), 'little') % (2 ** 31)
         self.check(opt)
+        for note in self.notes:  # once the options are valid (an invalid run prints only its error)
+            print(note, file=sys.stderr)
         if opt.rank == 0:
             print(self.save_options(opt, 'train' if self.is_train else 'test') if save else self.format_options(opt))
         self.opt = opt
@@ -327,9 +330,9 @@ class BaseOptions:
             raise OptionError(f"--gpu_ids '{opt.gpu_ids}' should be comma-separated integers, or -1 for CPU")
         gpu_ids = [g for g in gpu_ids if g >= 0]
         if gpu_ids and not torch.cuda.is_available():
-            if opt.rank == 0:
-                print(f'note: no CUDA GPU is available, so this runs on the CPU (--gpu_ids {opt.gpu_ids} ignored; '
-                      f'--gpu_ids -1 says so)', file=sys.stderr)
+            if opt.rank == 0 and 'gpu_ids' in self._given_on_command_line(self.parser):  # (the default stays quiet)
+                self.notes.append(f'note: no CUDA GPU is available, so this runs on the CPU (--gpu_ids {opt.gpu_ids} '
+                                  f'ignored; --gpu_ids -1 says so)')
             gpu_ids = []
         for g in gpu_ids:
             if g >= torch.cuda.device_count():
@@ -353,10 +356,10 @@ class BaseOptions:
             raise OptionError('--amp fp16 needs a CUDA GPU; use --amp bf16 on the CPU')
         if opt.batch_size < 1:
             raise OptionError('--batch_size must be at least 1')
+        models.find_model_using_name(opt.model).check_options(opt)  # the model's own checks and derived values
         for key in ('load_size', 'crop_size'):
             if getattr(opt, key) < 1:
                 raise OptionError(f'--{key} must be at least 1 (pixels), not {getattr(opt, key)}')
         if opt.preprocess in ('resize_and_crop', 'scale_width_and_crop') and opt.crop_size > opt.load_size:
             raise OptionError(f'--crop_size {opt.crop_size} is larger than --load_size {opt.load_size}: images are '
                               f'scaled to --load_size, then cropped; raise --load_size or lower --crop_size')
-        models.find_model_using_name(opt.model).check_options(opt)  # the model's own checks and derived values

@@ -137,8 +137,13 @@ def describe_changes(saved, opt, state, batches_per_epoch=None):
         old_last = int(saved.get('n_epochs', opt.n_epochs)) + int(saved.get('n_epochs_decay', opt.n_epochs_decay))
         spelled = ', '.join(f'--{k} {_fmt(saved[k])} -> {_fmt(getattr(opt, k))}'
                             for k in ('n_epochs', 'n_epochs_decay') if differs(k))
+        decay = ''
+        if opt.lr_policy == 'linear':
+            first, last = opt.n_epochs + 1, opt.n_epochs + opt.n_epochs_decay
+            decay = ('; no decay' if not opt.n_epochs_decay else f'; the linear decay runs in epoch {first}'
+                     if first == last else f'; the linear decay runs over epochs {first}-{last}')
         changes.append(f'{spelled} (the run ends after epoch {opt.n_epochs + opt.n_epochs_decay} instead of '
-                       f'{old_last}; the decay starts after epoch {opt.n_epochs})')
+                       f'{old_last}{decay})')
     if differs('lr'):
         changes.append(f'--lr {_fmt(saved["lr"])} -> {_fmt(opt.lr)} (every learning rate x{opt.lr / saved["lr"]:.4g})')
     if differs('lr_policy'):

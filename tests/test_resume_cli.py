@@ -108,6 +108,12 @@ def check_lr_used(case):
     assert state['optimizers'][0]['param_groups'][0]['initial_lr'] == pytest.approx(0.001)
 
 
+def check_new_betas(case):
+    state = torch.load(os.path.join(case['run'], 'latest_train_state.pth'), weights_only=True)
+    assert all(group['betas'][0] == 0.9 for o in state['optimizers'] for group in o['param_groups'])
+    assert state['schedule']['lr_policy'] == 'cosine' and state['schedulers'][0]['T_max'] == 2
+
+
 def check_history_cut(case):
     with open(os.path.join(case['run'], 'web', 'loss_history.jsonl')) as f:
         records = [json.loads(line) for line in f if line.strip()]
@@ -239,6 +245,13 @@ CASES = {
         script=TRAIN, args=['--continue_train', '--epoch', 1, '--lr', 0.001, '--n_epochs_decay', 1], rc=0, err=None,
         out=[r'--lr 0\.0002 -> 0\.001 \(every learning rate x5\)', r'learning rate 0\.0005000 -> 0\.0000000'],
         check=check_lr_used),
+    '02b_changed_policy_and_beta1': dict(
+        script=TRAIN, args=['--continue_train', '--epoch', 1, '--n_epochs_decay', 1, '--lr_policy', 'cosine',
+                            '--beta1', 0.9], rc=0, err=None,
+        out=[r'--lr_policy linear -> cosine \(learning rates follow the cosine schedule',
+             r"--beta1 0\.5 -> 0\.9 \(the optimizers' momentum term",
+             r'resumed from 1: epoch 2.*learning rate 0\.0001000'],  # cosine over 2 epochs, 1 step in: lr / 2
+        check=check_new_betas),
     '03_batch_size_change_resumes_at_the_image': dict(
         script=TRAIN, args=['--continue_train', '--load_iter', 2, '--batch_size', 4], rc=0, err=None,
         out=[r'resumed from iter_2: epoch 1, batch 1 of the epoch \(image 2\)',

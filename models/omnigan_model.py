@@ -270,7 +270,7 @@ class OmniganModel(BaseModel):
                     offset += g.numel()
         super().step(optimizer)
 
-    def save_training_state(self, label, epoch, epoch_iter, total_iters):
+    def save_training_state(self, label, epoch, epoch_iter, total_iters, epoch_samples=None):
         """Check that every rank is in the same phase after the same number of steps, then save (the base class
         checks the parameters)."""
         if distributed.is_distributed():
@@ -279,7 +279,7 @@ class OmniganModel(BaseModel):
                 raise distributed.ReplicaMismatchError(
                     "omnigan phases differ between ranks: " + "; ".join(
                         f"rank {r}: {p} after {n} steps, {e} epochs" for r, (p, n, e) in enumerate(states)))
-        return super().save_training_state(label, epoch, epoch_iter, total_iters)
+        return super().save_training_state(label, epoch, epoch_iter, total_iters, epoch_samples)
 
     def _all_loss_names(self):
         names = list(AGGREGATED_LOSSES)

@@ -1,0 +1,127 @@
+"""tools/export.py: every image model's generator(s) to ONNX / TorchScript, checked against PyTorch."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+from conftest import ROOT
+from tiny_runs import make_run
+from options.inference_options import load_trained_model
+from tools import export
+
+EXPECTED = {'p2p': ['G'], 'stoch': ['G'], 'color': ['G'], 'cyc': ['G_A', 'G_B'], 'liss': ['G_A', 'G_B'],
+            'omni': ['G_painter'], 'blob': ['G_ema']}
+
+
+@pytest.fixture(scope='module')
+def root(tmp_path_factory):
+    return str(tmp_path_factory.mktemp('export_runs'))
+
+
+def run_export(ck, name, *extra):
+    return export.main(['--name', name, '--checkpoints_dir', ck, *extra])
+
+
+@pytest.mark.parametrize('name', sorted(EXPECTED))
+def test_onnx_dynamic_batch_every_model(root, name):
+    ck = make_run(root, name)
+    records = run_export(ck, name, '--format', 'onnx', '--dynamic_batch')
+    assert [os.path.basename(r['path']) for r in records] == [f'latest_net_{g}.onnx' for g in EXPECTED[name]]
+    for r in records:
+        with open(r['path'] + '.json') as f:
+            meta = json.load(f)
+        assert meta['parity']['batch_sizes'] == [1, 2]
+        assert 0 <= meta['parity']['max_abs_diff'] <= 1e-4
+        assert meta['dynamic_batch'] and meta['opset'] == 17 and meta['model'] == r['model']
+        assert meta['output']['value_range'] == [-1.0, 1.0]
+        if name != 'blob':
+            assert meta['input']['size_multiple'] in (4, 32) and meta['input']['channels'] in (1, 3)
+
+
+def ort_run(path, x):
+    import onnxruntime as ort
+    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    return session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+
+
+def test_onnx_matches_the_loaded_model_independently(root):
+    """Re-load the runs as test.py would and compare at a batch size and image size the export never saw."""
+    ck = make_run(root, 'cyc')
+    run_export(ck, 'cyc', '--dynamic_batch')
+    _, model = load_trained_model(['--name', 'cyc', '--checkpoints_dir', ck, '--eval'])
+    x = torch.rand(3, 3, 40, 48) * 2 - 1  # 40 and 48 are multiples of 4, the resnet size multiple
+    with torch.no_grad():
+        expected = model.netG_B(x).numpy()
+    got = ort_run(os.path.join(ck, 'cyc', 'latest_net_G_B.onnx'), x)
+    assert np.abs(got - expected).max() < 1e-4
+
+    ck = make_run(root, 'blob')
+    run_export(ck, 'blob', '--dynamic_batch')
+    _, model = load_trained_model(['--name', 'blob', '--checkpoints_dir', ck])
+    z = torch.randn(3, 8, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        expected = model.netG_ema(z, noise_mode='const').numpy()
+    got = ort_run(os.path.join(ck, 'blob', 'latest_net_G_ema.onnx'), z)
+    assert got.shape == (3, 3, 32, 32) and np.abs(got - expected).max() < 1e-4
+
+
+def test_fixed_batch_onnx_rejects_another_batch_size(root):
+    ck = make_run(root, 'p2p')
+    records = run_export(ck, 'p2p', '--opset', '13')
+    assert records[0]['parity']['batch_sizes'] == [1] and records[0]['opset'] == 13
+    with pytest.raises(Exception):
+        ort_run(records[0]['path'], torch.zeros(2, 3, 32, 32))
+
+
+@pytest.mark.parametrize('name', ['cyc', 'blob'])
+def test_torchscript_loads_back_and_matches(root, name):
+    ck = make_run(root, name)
+    records = run_export(ck, name, '--format', 'torchscript')
+    for r in records:
+        assert r['path'].endswith('.pt') and r['parity']['max_abs_diff'] <= 1e-4
+        loaded = torch.jit.load(r['path'])
+        x = torch.randn(2, 8) if name == 'blob' else torch.rand(2, 3, 32, 32) * 2 - 1
+        assert loaded(x).shape[0] == 2
+
+
+class FourierNet(nn.Module):
+    def forward(self, x):
+        return torch.fft.fft2(x).real
+
+
+def test_unexportable_operator_is_named_in_one_line(tmp_path):
+    target = export.ExportTarget('G', FourierNet(), lambda b, g: torch.rand(b, 3, 8, 8, generator=g), {})
+    with pytest.raises(export.ExportError) as info:
+        export.export_one(target, str(tmp_path), 'x', 'onnx', 17, True, 1e-4)
+    message = str(info.value)
+    assert '\n' not in message and 'aten::fft_fft2' in message and 'opset 17' in message
+    assert not os.listdir(tmp_path)  # no half-written file left behind
+
+
+def test_registry_falls_back_to_the_parent_model(root):
+    """perceptual subclasses pix2pix: it exports through pix2pix's entry without one of its own."""
+    assert 'perceptual' not in export.EXPORTS
+    ck = make_run(root, 'p2p')
+    _, model = load_trained_model(['--name', 'p2p', '--checkpoints_dir', ck])
+
+    class Child(type(model)):
+        pass
+    model.__class__ = Child
+    targets = export.export_targets(model, model.opt)
+    assert [t.label for t in targets] == ['G']
+
+
+def test_cli_errors_are_one_line(root):
+    ck = make_run(root, 'p2p')
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    for args, needle in ((['--name', 'missing'], "no run 'missing'"),
+                         (['--name', 'p2p', '--model', 'cycle_gan'], 'latest_net_G_A.pth')):
+        proc = subprocess.run([sys.executable, '-m', 'tools.export', '--checkpoints_dir', ck, *args], cwd=ROOT,
+                              env=env, capture_output=True, text=True)
+        assert proc.returncode == 2, proc.stderr
+        assert needle in proc.stderr and 'Traceback' not in proc.stderr

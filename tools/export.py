@@ -1,0 +1,460 @@
+"""Export the trained generator(s) of a run to ONNX or TorchScript, with a parity check and a conventions JSON.
+
+    python -m tools.export --name facades_pix2pix --format onnx [--opset 17] [--dynamic_batch]
+    python -m tools.export --name horse2zebra --format torchscript --checkpoints_dir ./checkpoints
+
+Architecture options come from checkpoints/NAME/train_opt.yaml (as in test.py). Every exported file lands next to
+the checkpoints, ``<epoch>_net_<G>.onnx`` or ``.pt``, with ``<that file name>.json`` beside it describing the input and
+output (shape, channels, value range, size multiple, preprocessing). Each export is checked by running it
+(onnxruntime, or torch.jit.load for TorchScript) on the same random inputs as PyTorch: the largest absolute
+difference must stay within --atol (1e-4), at batch sizes 1 and 2 when --dynamic_batch, and for image inputs also
+at a second image size (height and width are dynamic: any multiple of the JSON's size_multiple). Networks are
+exported in eval mode (batch norm running statistics, no dropout).
+
+Which networks each model exports is the EXPORTS registry below: a model not listed there uses the entry of the
+nearest parent class (e.g. perceptual -> pix2pix); a new model adds one function with @export_for('name').
+"""
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from models import find_model_using_name, model_names
+from models.base_model import unwrap
+from options.inference_options import load_trained_model
+from util.cli import run_cli
+
+IMAGE_RANGE = [-1.0, 1.0]
+IMAGE_PREPROCESS = 'RGB (or L) 8-bit pixels p -> p / 127.5 - 1, NCHW float32'
+IMAGE_POSTPROCESS = 'clamp to [-1, 1], (x + 1) * 127.5 -> 8-bit pixels'
+
+
+class ExportError(ValueError):
+    """A network that cannot be exported or fails the parity check; the message is one line."""
+
+
+@dataclass
+class ExportTarget:
+    """One network to export: ``module(input)`` with inputs made by ``make_input(batch, generator[, (H, W)])``."""
+    label: str                     # file stem: <epoch>_net_<label>
+    module: nn.Module
+    make_input: object             # callable (batch, generator, size=None) -> tensor
+    conventions: dict = field(default_factory=dict)
+    spatial_sizes: tuple = ()      # (H, W) of a second input size the graph must accept (image inputs)
+
+
+EXPORTS = {}
+
+
+def export_for(*names):
+    """Decorator registering ``fn(model, opt) -> [ExportTarget]`` for the given --model names."""
+    def register(fn):
+        for name in names:
+            EXPORTS[name] = fn
+        return fn
+    return register
+
+
+def export_targets(model, opt):
+    """The ExportTargets of ``model``: the EXPORTS entry of its --model name or of its nearest parent class."""
+    names = {}
+    for name in model_names():
+        try:
+            names.setdefault(find_model_using_name(name), name)
+        except (ValueError, ImportError):
+            continue
+    for cls in type(model).__mro__:
+        name = opt.model if cls is type(model) else names.get(cls)
+        if name in EXPORTS:
+            return EXPORTS[name](model, opt)
+    raise ExportError(f"--model {opt.model} has no exportable generator registered (tools/export.py EXPORTS "
+                      f"knows {', '.join(sorted(EXPORTS))})")
+
+
+# ---------------------------------------------------------------------------------------------- size multiples
+
+def size_multiple(module):
+    """2 ** (stride-2 convolutions and pools along the network): image sides must be multiples of this."""
+    downs = 0
+    for m in module.modules():
+        stride = getattr(m, 'stride', None)
+        if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)) and stride is not None:
+            s = stride if isinstance(stride, int) else stride[0]
+            if s == 2:
+                downs += 1
+    return 2 ** downs
+
+
+def image_target(label, net, in_nc, out_nc, size, description, in_range=IMAGE_RANGE, out_range=IMAGE_RANGE,
+                 preprocess=IMAGE_PREPROCESS, postprocess=IMAGE_POSTPROCESS, extra=None):
+    multiple = size_multiple(net)
+    size = max(multiple, size // multiple * multiple)
+
+    def make_input(batch, gen, hw=(size, size)):
+        return torch.rand(batch, in_nc, *hw, generator=gen) * (in_range[1] - in_range[0]) + in_range[0]
+
+    conventions = {
+        'description': description,
+        'input': {'name': 'input', 'shape': ['batch', in_nc, 'height', 'width'], 'channels': in_nc,
+                  'value_range': list(in_range), 'size_multiple': multiple, 'trained_size': size,
+                  'preprocess': preprocess},
+        'output': {'name': 'output', 'shape': ['batch', out_nc, 'height', 'width'], 'channels': out_nc,
+                   'value_range': list(out_range), 'postprocess': postprocess},
+    }
+    conventions.update(extra or {})
+    return ExportTarget(label, net, make_input, conventions, spatial_sizes=(size + multiple, size))
+
+
+def _direction(opt):
+    return ('A', 'B') if opt.direction == 'AtoB' else ('B', 'A')
+
+
+@export_for('pix2pix')
+def _pix2pix(model, opt):
+    src, dst = _direction(opt)
+    return [image_target('G', unwrap(model.netG), opt.input_nc, opt.output_nc, opt.crop_size,
+                         f'{opt.model} generator: domain {src} image -> domain {dst} image ({opt.netG})')]
+
+
+@export_for('stochastic')
+def _stochastic(model, opt):
+    target = _pix2pix(model, opt)[0]
+    target.conventions['note'] = ('deterministic export: the test-time randomness (--stochastic_mode '
+                                  f'{opt.stochastic_mode}) is not part of the graph')
+    return [target]
+
+
+@export_for('colorization')
+def _colorization(model, opt):
+    return [image_target(
+        'G', unwrap(model.netG), opt.input_nc, opt.output_nc, opt.crop_size,
+        'colorization generator: Lab lightness L -> ab chrominance',
+        in_range=[-1.0, 1.0], out_range=[-1.0, 1.0],
+        preprocess='RGB -> CIE Lab (skimage.color.rgb2lab); input = L / 50 - 1',
+        postprocess='ab = output * 110; RGB = skimage.color.lab2rgb(concat(L, ab))')]
+
+
+@export_for('cycle_gan')
+def _cycle_gan(model, opt):
+    return [image_target('G_A', unwrap(model.netG_A), opt.input_nc, opt.output_nc, opt.crop_size,
+                         'CycleGAN G_A: domain A image -> domain B image'),
+            image_target('G_B', unwrap(model.netG_B), opt.output_nc, opt.input_nc, opt.crop_size,
+                         'CycleGAN G_B: domain B image -> domain A image')]
+
+
+@export_for('test')
+def _test(model, opt):
+    label = 'G' + opt.model_suffix
+    return [image_target(label, unwrap(model.netG), opt.input_nc, opt.output_nc, opt.crop_size,
+                         f'generator {label}: input image -> translated image ({opt.netG})')]
+
+
+@export_for('liss')
+def _liss(model, opt):
+    targets = []
+    for label, net, in_nc, out_nc, what in (('G_A', model.netG_A, opt.input_nc, opt.output_nc, 'A -> B'),
+                                            ('G_B', model.netG_B, opt.output_nc, opt.input_nc, 'B -> A')):
+        net = unwrap(net)
+        translation = nn.Sequential(net.encoder, net.decoder)  # the auxiliary heads are not part of the translation
+        targets.append(image_target(label, translation, in_nc, out_nc, opt.crop_size,
+                                    f'LiSS translation {what} (shared encoder + translation decoder)'))
+    return targets
+
+
+class OmniPainter(nn.Module):
+    """x -> flooded image: encoder, task heads as the SPADE condition, translation decoder t['f']."""
+
+    def __init__(self, generator):
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, x):
+        z = self.generator.encode(x)
+        return self.generator.translate(z, 'f')
+
+
+@export_for('omnigan')
+def _omnigan(model, opt):
+    G = unwrap(model.netG)
+    if 't' not in G.tasks:
+        raise ExportError(f"this omnigan run has no painter: --tasks {opt.tasks} has no t (translation)")
+    return [image_target('G_painter', OmniPainter(G), opt.input_nc, opt.input_nc, opt.crop_size,
+                         'omnigan painter: non-flooded image -> flooded image (translation decoder t[f] conditioned '
+                         'on the predicted ' + ','.join(G.condition_tasks) + ' maps)')]
+
+
+class NoiseToImage(nn.Module):
+    """z -> image with the fixed per-layer noise buffers (noise_mode='const'): a deterministic graph."""
+
+    def __init__(self, generator):
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, z):
+        return self.generator(z, noise_mode='const')
+
+
+@export_for('blobgan')
+def _blobgan(model, opt):
+    G = unwrap(model.netG_ema)
+    h, w = G.out_shape
+
+    def make_input(batch, gen, hw=None):
+        return torch.randn(batch, G.noise_dim, generator=gen)
+
+    conventions = {
+        'description': 'BlobGAN generator (G_ema): Gaussian noise -> layout -> scene image; fixed layer noise',
+        'input': {'name': 'input', 'shape': ['batch', G.noise_dim], 'distribution': 'standard normal',
+                  'value_range': None},
+        'output': {'name': 'output', 'shape': ['batch', 3, h, w], 'channels': 3, 'value_range': IMAGE_RANGE,
+                   'postprocess': IMAGE_POSTPROCESS},
+    }
+    return [ExportTarget('G_ema', NoiseToImage(G), make_input, conventions)]
+
+
+# ---------------------------------------------------------------------------------------------- export + check
+
+def blocking_operator(exc):
+    """The operator named in an exporter error ('aten::foo', 'aten.foo.default'), or None."""
+    text = str(exc)
+    for pattern in (r"operator '([\w:.]+)'", r'(aten[:.]{1,2}[\w.]+)', r'(prims[:.]{1,2}[\w.]+)',
+                    r"[Uu]nsupported[^']*'([\w:.]+)'"):
+        match = re.search(pattern, text)
+        if match:
+            return match.group(1)
+    return None
+
+
+def _export_failed(target, fmt, opset, exc):
+    op = blocking_operator(exc)
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    where = f' at opset {opset}' if fmt == 'onnx' else ''
+    if op:
+        return ExportError(f"cannot export {target.label} to {fmt}: operator {op} is not supported{where} "
+                           f"({type(exc).__name__})")
+    return ExportError(f"cannot export {target.label} to {fmt}{where}: {first[:300]}")
+
+
+def _cumprod_symbolic(g, self, dim, dtype):
+    """aten::cumprod (BlobGAN's alpha compositing) for the tracing exporter, which has none: a chain of Mul over
+    the slices of ``dim``, whose length is fixed by the network (the number of blobs)."""
+    from torch.onnx import symbolic_helper as sh
+    d = sh._get_const(dim, 'i', 'dim')
+    sizes = sh._get_tensor_sizes(self)
+    k = sizes[d] if sizes and -len(sizes) <= d < len(sizes) else None
+    if k is None:
+        raise RuntimeError("Exporting the operator 'aten::cumprod' is not supported along an axis of unknown length")
+    parts = [sh._slice_helper(g, self, axes=[d], starts=[i], ends=[i + 1]) for i in range(k)]
+    out = [parts[0]]
+    for part in parts[1:]:
+        out.append(g.op('Mul', out[-1], part))
+    return g.op('Concat', *out, axis_i=d)
+
+
+def export_onnx(target, path, example, opset, dynamic_batch, exporter='torchscript'):
+    kwargs = dict(input_names=['input'], output_names=['output'], opset_version=opset)
+    axes = {}
+    if dynamic_batch:
+        axes[0] = 'batch'
+    if target.spatial_sizes:  # image inputs: any height and width that are multiples of the size multiple
+        axes.update({2: 'height', 3: 'width'})
+    if exporter == 'dynamo':
+        kwargs['dynamo'] = True
+        if axes:
+            kwargs['dynamic_shapes'] = ({k: torch.export.Dim.AUTO for k in axes},)
+    else:
+        kwargs['dynamo'] = False
+        torch.onnx.register_custom_op_symbolic('aten::cumprod', _cumprod_symbolic, 9)
+        if axes:
+            kwargs['dynamic_axes'] = {'input': dict(axes), 'output': dict(axes)}
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        torch.onnx.export(target.module, (example,), path, **kwargs)
+
+
+def export_torchscript(target, path, example):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        traced = torch.jit.trace(target.module, (example,), check_trace=False)
+    traced.save(path)
+
+
+def load_runner(path, fmt, threads=None):
+    """A function numpy input -> numpy output running the exported file."""
+    if fmt == 'onnx':
+        import onnxruntime as ort
+        so = ort.SessionOptions()
+        if threads:
+            so.intra_op_num_threads = threads
+        session = ort.InferenceSession(path, so, providers=['CPUExecutionProvider'])
+        name = session.get_inputs()[0].name
+        return lambda x: session.run(None, {name: x})[0]
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        module = torch.jit.load(path, map_location='cpu').eval()
+
+    def run(x):
+        with torch.inference_mode():
+            return module(torch.from_numpy(x)).numpy()
+    return run
+
+
+def check_parity(target, path, fmt, batches, atol, seed=0):
+    """Largest |exported - PyTorch| over the batch sizes ``batches`` (and, for image inputs, a second image size
+    at batch size 1); ExportError above ``atol``."""
+    run = load_runner(path, fmt)
+    gen = torch.Generator().manual_seed(seed)
+    worst = 0.0
+    cases = [(b, None) for b in batches] + ([(1, target.spatial_sizes)] if target.spatial_sizes else [])
+    for b, hw in cases:
+        x = target.make_input(b, gen) if hw is None else target.make_input(b, gen, hw)
+        with torch.inference_mode():
+            expected = target.module(x).float().numpy()
+        try:
+            got = run(x.numpy())
+        except Exception as exc:  # the runtime rejects the file (e.g. a fixed batch axis)
+            raise ExportError(f'{fmt} export of {target.label} does not run on input {tuple(x.shape)}: '
+                              f'{str(exc).strip().splitlines()[0][:300]}') from exc
+        if got.shape != expected.shape:
+            raise ExportError(f'{fmt} export of {target.label}: output shape {got.shape} for input {tuple(x.shape)}, '
+                              f'PyTorch gives {expected.shape}')
+        worst = max(worst, float(np.abs(got - expected).max()))
+    if not worst <= atol:
+        raise ExportError(f'{fmt} export of {target.label} differs from PyTorch by {worst:.3g} (> --atol {atol})')
+    return worst
+
+
+def benchmark(target, path, fmt, iters, threads, batch=1):
+    """Mean ms per image of the exported file and of PyTorch eager on the same input (``iters`` timed runs after
+    two warm-up runs, both with ``threads`` intra-op threads)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        run = load_runner(path, fmt, threads=threads)
+        x = target.make_input(batch, torch.Generator().manual_seed(2))
+        xn = x.numpy()
+
+        def eager():
+            with torch.inference_mode():
+                target.module(x)
+
+        timings = {}
+        for name, fn in (('pytorch_eager', eager), (fmt, lambda: run(xn))):
+            for _ in range(2):
+                fn()
+            t0 = time.perf_counter()
+            for _ in range(iters):
+                fn()
+            timings[name + '_ms_per_image'] = 1000 * (time.perf_counter() - t0) / iters / batch
+    finally:
+        torch.set_num_threads(previous)
+    timings.update(threads=threads, iters=iters, batch=batch, input_shape=list(x.shape))
+    return timings
+
+
+def export_one(target, folder, stem, fmt, opset, dynamic_batch, atol, exporter='torchscript', extra=None,
+               bench_iters=0, bench_threads=1):
+    """Write ``<stem>.onnx|.pt`` and ``<stem>.onnx|.pt.json`` in ``folder``; returns the JSON record."""
+    target.module.eval().float().to(memory_format=torch.contiguous_format)
+    for p in target.module.parameters():
+        p.requires_grad_(False)
+    ext = '.onnx' if fmt == 'onnx' else '.pt'
+    path = os.path.join(folder, stem + ext)
+    tmp = path + '.tmp'
+    example = target.make_input(1, torch.Generator().manual_seed(1))
+    t0 = time.perf_counter()
+    try:
+        if fmt == 'onnx':
+            export_onnx(target, tmp, example, opset, dynamic_batch, exporter)
+        else:
+            export_torchscript(target, tmp, example)
+    except ExportError:
+        raise
+    except Exception as exc:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise _export_failed(target, fmt, opset, exc) from exc
+    export_s = time.perf_counter() - t0
+    batches = (1, 2) if (dynamic_batch or fmt == 'torchscript') else (1,)
+    try:
+        diff = check_parity(target, tmp, fmt, batches, atol)
+    except Exception:
+        os.remove(tmp)
+        raise
+    os.replace(tmp, path)
+    record = dict(target.conventions)
+    record.update({
+        'file': os.path.basename(path), 'format': fmt, 'dynamic_batch': bool(dynamic_batch or fmt == 'torchscript'),
+        'opset': opset if fmt == 'onnx' else None, 'onnx_exporter': exporter if fmt == 'onnx' else None,
+        'mode': 'eval (batch norm running statistics, dropout off)',
+        'parity': {'max_abs_diff': diff, 'atol': atol, 'batch_sizes': list(batches),
+                   'also_checked_size': list(target.spatial_sizes) or None,
+                   'runtime': 'onnxruntime CPU' if fmt == 'onnx' else 'torch.jit.load'},
+        'export_seconds': round(export_s, 3), 'torch': torch.__version__,
+    })
+    record.update(extra or {})
+    if bench_iters > 0:
+        record['benchmark'] = benchmark(target, path, fmt, bench_iters, bench_threads)
+    json_path = path + '.json'
+    with open(json_path + '.tmp', 'w') as f:
+        json.dump(record, f, indent=2)
+    os.replace(json_path + '.tmp', json_path)
+    return dict(record, path=path, json=json_path)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description='Export the trained generator(s) of a run to ONNX or TorchScript '
+                                            '(remaining options are the run\'s, as for test.py)',
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument('--format', choices=['onnx', 'torchscript'], default='onnx', help='file format')
+    p.add_argument('--opset', type=int, default=17, help='ONNX opset version')
+    p.add_argument('--dynamic_batch', action='store_true',
+                   help='make the batch axis dynamic (checked at batch sizes 1 and 2); TorchScript is always dynamic')
+    p.add_argument('--onnx_exporter', choices=['torchscript', 'dynamo'], default='torchscript',
+                   help="torch.onnx exporter: 'torchscript' (tracing, fast, opsets 7-20) or 'dynamo' (torch.export)")
+    p.add_argument('--atol', type=float, default=1e-4, help='largest |exported - PyTorch| output difference allowed')
+    p.add_argument('--benchmark', type=int, default=0, metavar='N',
+                   help='after exporting, time N runs of the file and of PyTorch eager (ms/image, saved in the JSON)')
+    p.add_argument('--bench_threads', type=int, default=torch.get_num_threads(),
+                   help='intra-op threads of both runtimes for --benchmark')
+    p.add_argument('--out_dir', type=str, default=None, help='folder for the files (default: the run\'s checkpoint folder)')
+    return p.parse_known_args(argv)
+
+
+def main(argv=None):
+    args, rest = parse_args(sys.argv[1:] if argv is None else argv)
+    if '--name' not in rest and not any(a.startswith('--name=') for a in rest):
+        raise ValueError('--name RUN is required (the training run whose generator(s) to export)')
+    torch.set_grad_enabled(False)
+    opt, model = load_trained_model(rest + ['--gpu_ids', '-1'])
+    folder = args.out_dir or os.path.join(opt.checkpoints_dir, opt.name)
+    os.makedirs(folder, exist_ok=True)
+    label = model.checkpoint_label(opt)
+    records = []
+    for target in export_targets(model, opt):
+        record = export_one(target, folder, f'{label}_net_{target.label}', args.format, args.opset,
+                            args.dynamic_batch, args.atol, args.onnx_exporter,
+                            extra={'run': opt.name, 'model': opt.model, 'epoch': label},
+                            bench_iters=args.benchmark, bench_threads=args.bench_threads)
+        print(f"exported {target.label}: {record['path']} (+ .json); max |diff| vs PyTorch "
+              f"{record['parity']['max_abs_diff']:.2e} at batch sizes {record['parity']['batch_sizes']}")
+        if 'benchmark' in record:
+            b = record['benchmark']
+            print(f"  {args.format}: {b[args.format + '_ms_per_image']:.2f} ms/image, PyTorch eager: "
+                  f"{b['pytorch_eager_ms_per_image']:.2f} ms/image (input {b['input_shape']}, {b['threads']} threads)")
+        records.append(record)
+    return records
+
+
+if __name__ == '__main__':
+    run_cli(main)

@@ -28,6 +28,7 @@ import torch.nn as nn
 
 from models import find_model_using_name, model_names
 from models.base_model import unwrap
+from models.inference import size_multiple
 from options.inference_options import load_trained_model
 from util.cli import run_cli
 
@@ -76,20 +77,6 @@ def export_targets(model, opt):
             return EXPORTS[name](model, opt)
     raise ExportError(f"--model {opt.model} has no exportable generator registered (tools/export.py EXPORTS "
                       f"knows {', '.join(sorted(EXPORTS))})")
-
-
-# ---------------------------------------------------------------------------------------------- size multiples
-
-def size_multiple(module):
-    """2 ** (stride-2 convolutions and pools along the network): image sides must be multiples of this."""
-    downs = 0
-    for m in module.modules():
-        stride = getattr(m, 'stride', None)
-        if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)) and stride is not None:
-            s = stride if isinstance(stride, int) else stride[0]
-            if s == 2:
-                downs += 1
-    return 2 ** downs
 
 
 def image_target(label, net, in_nc, out_nc, size, description, in_range=IMAGE_RANGE, out_range=IMAGE_RANGE,
@@ -335,8 +322,8 @@ def check_parity(target, path, fmt, batches, atol, seed=0):
 
 
 def benchmark(target, path, fmt, iters, threads, batch=1):
-    """Mean ms per image of the exported file and of PyTorch eager on the same input (``iters`` timed runs after
-    two warm-up runs, both with ``threads`` intra-op threads)."""
+    """Mean ms per image of the exported file and of PyTorch eager on the same input (``iters`` alternating timed
+    runs of each after two warm-up runs, both with ``threads`` intra-op threads)."""
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -348,14 +335,17 @@ def benchmark(target, path, fmt, iters, threads, batch=1):
             with torch.inference_mode():
                 target.module(x)
 
-        timings = {}
-        for name, fn in (('pytorch_eager', eager), (fmt, lambda: run(xn))):
+        runners = (('pytorch_eager', eager), (fmt, lambda: run(xn)))
+        totals = {name: 0.0 for name, _ in runners}
+        for _, fn in runners:
             for _ in range(2):
                 fn()
-            t0 = time.perf_counter()
-            for _ in range(iters):
+        for _ in range(iters):  # alternate the runtimes so that machine load affects both alike
+            for name, fn in runners:
+                t0 = time.perf_counter()
                 fn()
-            timings[name + '_ms_per_image'] = 1000 * (time.perf_counter() - t0) / iters / batch
+                totals[name] += time.perf_counter() - t0
+        timings = {name + '_ms_per_image': 1000 * total / iters / batch for name, total in totals.items()}
     finally:
         torch.set_num_threads(previous)
     timings.update(threads=threads, iters=iters, batch=batch, input_shape=list(x.shape))

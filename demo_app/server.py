@@ -1,0 +1,81 @@
+"""Build the Gradio app for a run and serve it; ``python app.py --name RUN [--port 7860]``."""
+import argparse
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from .core import Session
+from .pages import TranslationPage, page_class
+
+
+def build_app(session):
+    """The gr.Blocks of the run's page (imported here: gradio is only needed to serve)."""
+    import gradio as gr
+    page = page_class(session.model, session.opt.model)(session)
+    with gr.Blocks(title=f'{session.opt.name} — GAN model zoo') as demo:
+        gr.Markdown(f'## {page.title}\n{page.describe()}')
+        page.build(gr)
+    demo.page = page
+    return demo
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description='Demo web app of a trained run (other options are the run\'s, as for '
+                                            'test.py: --checkpoints_dir, --epoch, --amp, --channels_last, --eval, ...)',
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument('--port', type=int, default=7860, help='port to serve on')
+    p.add_argument('--host', type=str, default='127.0.0.1',
+                   help='address to listen on (0.0.0.0 to reach the app from other machines)')
+    p.add_argument('--benchmark', type=int, default=0, metavar='N',
+                   help='instead of serving: time N requests of a random crop_size image through the page function '
+                        'and through the HTTP API (translation pages), print the mean latency and exit')
+    return p.parse_known_args(argv)
+
+
+def benchmark(demo, session, n, host):
+    """Mean latency (ms) of n translation requests: the page function alone, and through the HTTP API."""
+    from PIL import Image
+    page = demo.page
+    if not isinstance(page, TranslationPage) or type(page).translate is not TranslationPage.translate:
+        raise ValueError(f'--benchmark times translation requests; --model {session.opt.model} has none')
+    size = session.opt.crop_size
+    image = np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    if session.opt.input_nc == 1:
+        image = image[:, :, 0]
+    page.translate(image)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        page.translate(image)
+    direct = 1000 * (time.perf_counter() - t0) / n
+    from gradio_client import Client, handle_file
+    _, url, _ = demo.launch(server_name=host, server_port=None, prevent_thread_lock=True, quiet=True)
+    try:
+        path = tempfile.NamedTemporaryFile(suffix='.png', delete=False).name
+        Image.fromarray(image).save(path)
+        client = Client(url, verbose=False)
+        client.predict(handle_file(path), api_name='/translate')
+        t0 = time.perf_counter()
+        for _ in range(n):
+            client.predict(handle_file(path), api_name='/translate')
+        http = 1000 * (time.perf_counter() - t0) / n
+    finally:
+        demo.close()
+    print(f'{session.opt.name} ({session.opt.model}, --netG {session.opt.netG}, {size} px, amp {session.opt.amp}, '
+          f'channels_last {session.opt.channels_last}, device {session.opt.device}): page function {direct:.1f} ms, '
+          f'HTTP request {http:.1f} ms (mean of {n})')
+    return {'function_ms': direct, 'http_ms': http}
+
+
+def main(argv=None):
+    args, rest = parse_args(sys.argv[1:] if argv is None else argv)
+    if '--name' not in rest and not any(a.startswith('--name=') for a in rest):
+        raise ValueError('--name RUN is required (the training run to demo)')
+    session = Session(rest)
+    demo = build_app(session)
+    if args.benchmark:
+        benchmark(demo, session, args.benchmark, args.host)
+        return 0
+    demo.queue(default_concurrency_limit=1).launch(server_name=args.host, server_port=args.port)
+    return 0

@@ -16,6 +16,7 @@ from models.inference import size_multiple
 from .core import AppInputError, as_uint8, channels_of, load_input_half, pil_to_tensor, tensor_to_image, to_pil
 
 PAGES = {}
+IMAGE_HEIGHT = 320  # display height of image components (small runs are shown enlarged)
 
 
 def page_for(*names):
@@ -137,12 +138,12 @@ class TranslationPage(Page):
     def build(self, gr):
         with gr.Row():
             with gr.Column():
-                image = gr.Image(type='numpy', image_mode=None, label=f'input ({self.direction_label()})',
+                image = gr.Image(type='numpy', height=IMAGE_HEIGHT, image_mode=None, label=f'input ({self.direction_label()})',
                                  elem_id='input-image', sources=['upload', 'clipboard'])
                 example_picker(gr, self, image, channels=self.opt.input_nc)
                 button = gr.Button('Translate', variant='primary', elem_id='run-button')
             with gr.Column():
-                output = gr.Image(type='numpy', label='output', elem_id='output-image', interactive=False)
+                output = gr.Image(type='numpy', height=IMAGE_HEIGHT, label='output', elem_id='output-image', interactive=False)
                 timing = gr.Markdown(elem_id='latency')
         button.click(guarded(lambda im: (self.translate(im), latency_text(self.session))), image, [output, timing],
                      api_name='translate')
@@ -175,14 +176,14 @@ class StochasticPage(TranslationPage):
     def build(self, gr):
         with gr.Row():
             with gr.Column():
-                image = gr.Image(type='numpy', image_mode=None, label=f'input ({self.direction_label()})',
+                image = gr.Image(type='numpy', height=IMAGE_HEIGHT, image_mode=None, label=f'input ({self.direction_label()})',
                                  elem_id='input-image', sources=['upload', 'clipboard'])
                 example_picker(gr, self, image, channels=self.opt.input_nc)
                 n = gr.Slider(1, 16, value=4, step=1, label='number of samples')
                 seed = gr.Number(value=0, precision=0, label='seed')
                 button = gr.Button('Sample', variant='primary', elem_id='run-button')
             with gr.Column():
-                gallery = gr.Gallery(label='samples', columns=4, elem_id='output-gallery')
+                gallery = gr.Gallery(label='samples', columns=4, height=IMAGE_HEIGHT, elem_id='output-gallery')
                 diversity = gr.Markdown(elem_id='diversity')
 
         def run(im, k, s):
@@ -214,13 +215,13 @@ class ColorizationPage(TranslationPage):
     def build(self, gr):
         with gr.Row():
             with gr.Column():
-                image = gr.Image(type='numpy', image_mode=None, label='input (grayscale, or colour: its lightness is used)',
+                image = gr.Image(type='numpy', height=IMAGE_HEIGHT, image_mode=None, label='input (grayscale, or colour: its lightness is used)',
                                  elem_id='input-image', sources=['upload', 'clipboard'])
                 example_picker(gr, self, image)
                 button = gr.Button('Colorize', variant='primary', elem_id='run-button')
             with gr.Column():
-                gray = gr.Image(type='numpy', label='lightness L (generator input)', interactive=False)
-                output = gr.Image(type='numpy', label='colorized', elem_id='output-image', interactive=False)
+                gray = gr.Image(type='numpy', height=IMAGE_HEIGHT, label='lightness L (generator input)', interactive=False)
+                output = gr.Image(type='numpy', height=IMAGE_HEIGHT, label='colorized', elem_id='output-image', interactive=False)
                 timing = gr.Markdown(elem_id='latency')
         button.click(guarded(lambda im: (*self.colorize(im), latency_text(self.session))), image,
                      [gray, output, timing], api_name='colorize')
@@ -257,12 +258,12 @@ class CycleGANPage(Page):
             with gr.Tab(f'G_{which}: {src} → {dst}'):
                 with gr.Row():
                     with gr.Column():
-                        image = gr.Image(type='numpy', image_mode=None, label=f'domain {src} image',
+                        image = gr.Image(type='numpy', height=IMAGE_HEIGHT, image_mode=None, label=f'domain {src} image',
                                          elem_id=f'input-image-{which}', sources=['upload', 'clipboard'])
                         example_picker(gr, self, image, subfolder=src, channels=self.in_channels(which))
                         button = gr.Button(f'Translate {src} → {dst}', variant='primary', elem_id=f'run-button-{which}')
                     with gr.Column():
-                        output = gr.Image(type='numpy', label=f'domain {dst} (G_{which})', interactive=False,
+                        output = gr.Image(type='numpy', height=IMAGE_HEIGHT, label=f'domain {dst} (G_{which})', interactive=False,
                                           elem_id=f'output-image-{which}')
                         timing = gr.Markdown()
                 extra = self.extra_outputs(gr, which)
@@ -314,7 +315,7 @@ class LissPage(CycleGANPage):
         with gr.Row():
             for head in ('depth', 'gray', 'colorized gray'):
                 if head.split()[-1] in self.heads_available():
-                    comps.append(gr.Image(type='numpy', label=f'{head} head', interactive=False))
+                    comps.append(gr.Image(type='numpy', height=IMAGE_HEIGHT, label=f'{head} head', interactive=False))
             if 'rotation' in self.heads_available():
                 comps.append(gr.Label(label='rotation head: predicted rotation of the input'))
         return comps
@@ -363,12 +364,12 @@ class OmniganPage(Page):
     def build(self, gr):
         with gr.Row():
             with gr.Column():
-                image = gr.Image(type='numpy', image_mode=None, label='input image', elem_id='input-image',
+                image = gr.Image(type='numpy', height=IMAGE_HEIGHT, image_mode=None, label='input image', elem_id='input-image',
                                  sources=['upload', 'clipboard'])
                 button = gr.Button('Run all heads', variant='primary', elem_id='run-button')
                 timing = gr.Markdown()
             with gr.Column():
-                comps = [gr.Image(type='numpy', label=name, interactive=False) for name in self.output_names()]
+                comps = [gr.Image(type='numpy', height=IMAGE_HEIGHT, label=name, interactive=False) for name in self.output_names()]
 
         def run(im):
             out = self.outputs(im)
@@ -435,6 +436,12 @@ class BlobganPage(Page):
             raise AppInputError(f'choose a blob between 0 and {k - 1}') from None
         if not 0 <= blob < k:
             raise AppInputError(f'blob {blob} does not exist: this model has blobs 0 to {k - 1}')
+        style = None
+        if style_seed is not None and str(style_seed).strip() != '':
+            try:
+                style = int(float(str(style_seed).strip()))
+            except ValueError:
+                raise AppInputError(f'the restyle seed must be a whole number, not {style_seed!r}') from None
 
         def run():
             lay = {key: v.to(self.session.device) for key, v in layout.items()}
@@ -445,11 +452,16 @@ class BlobganPage(Page):
                     lay = editing.move_blob(lay, blob, dx=float(dx), dy=float(dy))
                 if size_delta:
                     lay = editing.resize_blob(lay, blob, delta=float(size_delta))
-                if style_seed is not None and str(style_seed) != '':
-                    source = self.layout_for(int(style_seed), 0.0)
+                if style is not None:
+                    source = self.layout_for(style, 0.0)
                     lay = editing.restyle_blob(lay, blob, source=source, source_idx=blob)
             return (*self.render(lay), {key: v.detach().cpu() for key, v in lay.items()})
         return self.session.run(run)
+
+    def describe(self):
+        opt = self.opt
+        return (f'**{opt.name}** — `--model blobgan`, {opt.n_blobs} blobs, {self.G.out_shape[0]}x{self.G.out_shape[1]} '
+                f'px, G_ema of epoch `{opt.epoch}`, device `{opt.device}`')
 
     def blob_table(self, layout):
         rows = []
@@ -467,19 +479,19 @@ class BlobganPage(Page):
                 seed = gr.Number(value=0, precision=0, label='seed', elem_id='seed')
                 trunc = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label='truncation (0: none, 1: mean layout)')
                 sample_btn = gr.Button('Sample', variant='primary', elem_id='run-button')
-                gr.Markdown('**Edit a blob** (numbers and colours as drawn on the layout)')
+                gr.Markdown('**Edit a blob** (numbered as in the table; blob k has the k-th outline colour)')
                 blob = gr.Dropdown(list(range(k)), value=0, label='blob')
                 dx = gr.Slider(-0.5, 0.5, value=0.0, step=0.01, label='move x (fraction of the width)')
                 dy = gr.Slider(-0.5, 0.5, value=0.0, step=0.01, label='move y (fraction of the height)')
                 size = gr.Slider(-5.0, 5.0, value=0.0, step=0.1, label='resize (change of the size logit)')
-                style_seed = gr.Number(value=None, precision=0, label='restyle: copy this blob\'s style from the '
-                                                                      'sample of seed (empty: keep)')
+                style_seed = gr.Textbox(value='', label='restyle: copy this blob\'s style from the sample of seed '
+                                                        '(empty: keep its style)')
                 with gr.Row():
                     edit_btn = gr.Button('Apply edit', elem_id='edit-button')
                     remove_btn = gr.Button('Remove blob', elem_id='remove-button')
             with gr.Column():
-                image = gr.Image(type='numpy', label='generated scene', interactive=False, elem_id='output-image')
-                drawn = gr.Image(type='numpy', label='blob layout', interactive=False, elem_id='layout-image')
+                image = gr.Image(type='numpy', height=IMAGE_HEIGHT, label='generated scene', interactive=False, elem_id='output-image')
+                drawn = gr.Image(type='numpy', height=IMAGE_HEIGHT, label='blob layout', interactive=False, elem_id='layout-image')
                 table = gr.Dataframe(headers=['blob', 'x', 'y', 'size', 'state'], label='blobs', interactive=False)
                 timing = gr.Markdown()
 

@@ -21,6 +21,19 @@ def build_app(session):
     return demo
 
 
+# small runs (32 px) are shown enlarged with sharp pixels instead of as a thumbnail in a large box
+CSS = '.image-container img, .image-frame img { width: 100%; height: 100%; object-fit: contain; ' \
+      'image-rendering: pixelated; }'
+
+
+def launch(demo, host='127.0.0.1', port=None, block=False):
+    """Serve ``demo`` (queued, one request at a time: the model is shared); returns its local URL."""
+    demo.queue(default_concurrency_limit=1)
+    _, url, _ = demo.launch(server_name=host, server_port=port, prevent_thread_lock=not block, quiet=not block,
+                            css=CSS)
+    return url
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description='Demo web app of a trained run (other options are the run\'s, as for '
                                             'test.py: --checkpoints_dir, --epoch, --amp, --channels_last, --eval, ...)',
@@ -50,7 +63,7 @@ def benchmark(demo, session, n, host):
         page.translate(image)
     direct = 1000 * (time.perf_counter() - t0) / n
     from gradio_client import Client, handle_file
-    _, url, _ = demo.launch(server_name=host, server_port=None, prevent_thread_lock=True, quiet=True)
+    url = launch(demo, host)
     try:
         path = tempfile.NamedTemporaryFile(suffix='.png', delete=False).name
         Image.fromarray(image).save(path)
@@ -77,5 +90,5 @@ def main(argv=None):
     if args.benchmark:
         benchmark(demo, session, args.benchmark, args.host)
         return 0
-    demo.queue(default_concurrency_limit=1).launch(server_name=args.host, server_port=args.port)
+    launch(demo, args.host, args.port, block=True)
     return 0

@@ -111,6 +111,7 @@ class BaseModel(ABC):
         """One training iteration: the model's optimize_parameters, then the gradient scaler's update (only
         after an optimizer stepped: iterations that only accumulate gradients leave the scale alone)."""
         self._stepped = False
+        distributed.sync_buffers(getattr(self, 'net' + name) for name in self.model_names)
         self.optimize_parameters()
         if self.scaler.is_enabled() and self._stepped:
             self.scaler.update()

@@ -133,9 +133,33 @@ def wrap_network(net, opt):
     if getattr(opt, 'norm', None) == 'syncbatch':
         net = convert_sync_batchnorm(net)
     device_ids = [opt.device.index] if opt.device.type == 'cuda' else None
-    # Buffers (batch-norm statistics) follow rank 0 at every forward (the DDP default, left implicit because
-    # its keyword was renamed); gradient_as_bucket_view keeps gradients in the communication buckets (no copy).
-    return ReplicatedNetwork(net, device_ids=device_ids, gradient_as_bucket_view=True)
+    # gradient_as_bucket_view keeps gradients in the communication buckets (no copy).
+    wrapped = ReplicatedNetwork(net, device_ids=device_ids, gradient_as_bucket_view=True)
+    # No buffer broadcast inside forward: it rewrites the batch-norm statistics in place, and cuDNN's batch norm
+    # keeps them for its backward, so a network run twice before one backward (pix2pix's D on real, then fake)
+    # fails on the GPU. sync_buffers does the same once per training step instead. (An attribute, not the
+    # constructor keyword, because that keyword was renamed between torch releases.)
+    wrapped.broadcast_buffers = False
+    return wrapped
+
+
+def sync_buffers(networks):
+    """Make every rank's buffers (batch-norm statistics) those of rank 0, before the step's first forward."""
+    if not is_distributed():
+        return
+    for net in networks:
+        if not isinstance(net, nn.parallel.DistributedDataParallel):
+            continue
+        by_dtype = {}
+        for buf in net.module.buffers():
+            by_dtype.setdefault((buf.dtype, buf.device), []).append(buf)
+        for bufs in by_dtype.values():  # one collective per dtype: dozens of small buffers per network
+            flat = torch.cat([b.reshape(-1) for b in bufs])
+            dist.broadcast(flat, 0)
+            offset = 0
+            for b in bufs:
+                b.copy_(flat[offset:offset + b.numel()].view_as(b))
+                offset += b.numel()
 
 
 def is_trained(net):

@@ -14,7 +14,7 @@ def build_app(session):
     """The gr.Blocks of the run's page (imported here: gradio is only needed to serve)."""
     import gradio as gr
     page = page_class(session.model, session.opt.model)(session)
-    with gr.Blocks(title=f'{session.opt.name} — GAN model zoo') as demo:
+    with gr.Blocks(title=f'{session.opt.name} — GAN model zoo', analytics_enabled=False) as demo:
         gr.Markdown(f'## {page.title}\n{page.describe()}')
         page.build(gr)
     demo.page = page

@@ -11,12 +11,12 @@ import time
 
 from tqdm import tqdm
 
-from data import create_dataset
+from data import create_dataset, create_eval_dataset
+from metrics.periodic_eval import PeriodicEvaluator
 from models import create_model
 from options.train_options import TrainOptions
 from util import distributed
 from util.cli import run_cli
-from util.periodic_eval import PeriodicEvaluator
 from util.reproducibility import write_run_info
 from util.util import seed_everything
 from util.visualizer import Visualizer
@@ -56,11 +56,16 @@ class Trainer:
         self.dataset = create_dataset(opt)
         self.model = create_model(opt)
         self.model.setup(opt)
+        eval_spec = self.model.eval_dataset_spec()  # a held-out split the model scores itself (LiSS), or None
+        if eval_spec is not None:
+            self.model.set_eval_dataset(create_eval_dataset(opt, **eval_spec))
         if distributed.is_distributed():
             distributed.seed_rank(opt.seed, opt.rank)  # then each rank draws its own dropout masks and noise
         self.stop_agreement = distributed.StopAgreement(opt.device)
         self.visualizer = Visualizer(opt)
         self.evaluator = PeriodicEvaluator(opt, self.model, self.visualizer)  # --eval_freq (off by default)
+        if self.evaluator.enabled:
+            self.evaluator.set_dataset(create_eval_dataset(opt, opt.eval_phase, opt.eval_num))
         self.visualizer.set_aggregated_loss_names(self.model.aggregated_loss_names())
         self.is_main = getattr(opt, 'rank', 0) == 0
         self.epoch, self.epoch_batch, self.total_iters = opt.epoch_count, 0, 0

@@ -1,5 +1,10 @@
 """Dataset modes: every ``data/<name>_dataset.py`` defines ``<Name>Dataset(BaseDataset)``, selected by
---dataset_mode <name>, and :func:`create_dataset` wraps it in a resumable, shardable data loader."""
+--dataset_mode <name>, and :func:`create_dataset` wraps it in a resumable, shardable data loader.
+
+:func:`create_dataset` (the training/test split) and :func:`create_eval_dataset` (a held-out split scored
+during training) are the only places that build loaders; train.py hands the held-out one to whoever needs it.
+"""
+import copy
 import itertools
 import os
 import sys
@@ -43,6 +48,28 @@ def create_dataset(opt):
     >>> for batch in dataset: ...
     """
     return DataLoader(opt)
+
+
+def create_eval_dataset(opt, phase, n, test_preprocess=True):
+    """A loader over at most ``n`` items of the held-out split ``phase`` (e.g. val), built from ``opt``.
+
+    Items come in a fixed order, unflipped, loaded in the main process, and every process sees all of them
+    (the loader is not sharded), so evaluations agree across ranks and repeat from epoch to epoch.
+    ``test_preprocess`` (default) sizes images like test.py: --preprocess crop becomes resize_and_crop and
+    --load_size the --crop_size, so no random crop offsets; with False the training preprocessing applies,
+    with the fixed crop positions of epoch 0 (what LiSS's validation uses).
+    """
+    eval_opt = copy.copy(opt)
+    eval_opt.phase = phase
+    eval_opt.serial_batches, eval_opt.no_flip, eval_opt.num_threads = True, True, 0
+    eval_opt.max_dataset_size = n
+    eval_opt.world_size, eval_opt.rank = 1, 0
+    if test_preprocess:
+        eval_opt.preprocess = 'resize_and_crop' if opt.preprocess == 'crop' else opt.preprocess
+        eval_opt.load_size = opt.crop_size
+    dataset = create_dataset(eval_opt)
+    dataset.set_epoch(0)
+    return dataset
 
 
 class EpochIndexedDataset(torch.utils.data.Dataset):

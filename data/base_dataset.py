@@ -10,11 +10,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from models.networks import size_divisor
-
-
-class BadImageError(OSError):
-    """An image file that cannot be decoded."""
+from util.errors import BadImageError
+from util.image_sizes import size_divisor
 
 
 def load_image(path, mode='RGB'):

@@ -23,6 +23,7 @@ import yaml
 from PIL import Image
 
 from data.base_dataset import BaseDataset, BadImageError, load_image
+from util.errors import OmniListError
 from util.util import read_yaml_or_json
 
 DOMAINS = ("rf", "rn", "sf", "sn")
@@ -30,10 +31,6 @@ TASK_KEYS = ("x", "d", "s", "h", "w")
 LIST_EXTENSIONS = (".json", ".yaml", ".yml")
 # which keys a model task reads from the lists (a and t only need the image)
 KEYS_OF_TASK = {"d": "d", "s": "s", "h": "h", "w": "w"}
-
-
-class OmniListError(ValueError):
-    """A malformed data list; the message names the list file and the item index."""
 
 
 # ---------------------------------------------------------------------------- list files

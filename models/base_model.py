@@ -2,39 +2,22 @@
 
 A model defines its networks (``self.net<Name>``), losses (``self.loss_<name>``), visuals and optimizers,
 and implements ``set_input``, ``forward`` and ``optimize_parameters``. BaseModel provides device placement,
-mixed precision, channels_last and compilation, learning-rate schedules, the exact-resume training state,
-atomic checkpoints and checks that a checkpoint matches the options.
+mixed precision, channels_last and compilation, learning-rate schedules, and the checkpoint methods (exact-resume
+training state, atomic network files, checks that a checkpoint matches the options), whose file format lives in
+models/checkpoint.py.
 """
 import contextlib
-import glob
 import os
-import re
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 
 import torch
-import torch.nn as nn
 
-from options.base_options import ARCHITECTURE_OPTIONS
-from util import distributed, util
-from . import networks
-
-TRAINING_STATE_FORMAT = 1
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint that is missing or does not match the options; the message says what to change."""
-
-
-def unwrap(net):
-    """The plain module under DistributedDataParallel / torch.compile wrappers (whose keys we save)."""
-    while True:
-        if isinstance(net, nn.parallel.DistributedDataParallel) or isinstance(net, nn.DataParallel):
-            net = net.module
-        elif hasattr(net, '_orig_mod'):
-            net = net._orig_mod
-        else:
-            return net
+from util import distributed
+from util.distributed import unwrap
+from util.errors import CheckpointError  # noqa: F401 (re-exported: models.base_model.CheckpointError)
+from . import checkpoint, networks
+from .checkpoint import ARCHITECTURE_OPTIONS, TRAINING_STATE_FORMAT  # noqa: F401 (re-exported)
 
 
 class BaseModel(ABC):
@@ -54,6 +37,7 @@ class BaseModel(ABC):
         self.image_paths = []
         self.image_pools = OrderedDict()
         self.metric = 0  # used by the plateau learning-rate policy
+        self.eval_dataset = None  # a held-out split handed over by train.py (see eval_dataset_spec)
         self.amp_dtype = {'none': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}[getattr(opt, 'amp', 'none')]
         self.scaler = torch.amp.GradScaler('cuda', enabled=self.amp_dtype == torch.float16)
         if self.device.type == 'cuda' and opt.preprocess != 'none':
@@ -212,6 +196,16 @@ class BaseModel(ABC):
         ``visualizer`` offers print_current_metrics(epoch, metrics) and log_message(text) for what it reports.
         """
 
+    def eval_dataset_spec(self):
+        """Keyword arguments of ``data.create_eval_dataset`` (phase, n, test_preprocess) for a held-out split the
+        model scores itself during training (LiSS's validation), or None. Models build no loaders: train.py
+        builds this one and hands it to :meth:`set_eval_dataset`."""
+        return None
+
+    def set_eval_dataset(self, dataset):
+        """Receive the held-out loader described by :meth:`eval_dataset_spec`."""
+        self.eval_dataset = dataset
+
     def update_learning_rate(self):
         """Step every scheduler once (at the end of an epoch) and report the new learning rate."""
         old_lr = self.optimizers[0].param_groups[0]['lr']
@@ -248,71 +242,36 @@ class BaseModel(ABC):
                 errors_ret[name] = float(value.detach()) if torch.is_tensor(value) else float(value)
         return errors_ret
 
-    # ------------------------------------------------------------------ network checkpoints
+    # ------------------------------------------------------------------ checkpoints (format: models/checkpoint.py)
 
     def network_path(self, label, name):
-        return os.path.join(self.save_dir, f'{label}_net_{name}.pth')
+        return checkpoint.network_path(self.save_dir, label, name)
 
     def save_networks(self, label):
         """Save every network as ``<label>_net_<name>.pth`` (plain state_dict, classic key names)."""
         for name, net in self.networks():
-            state = {k: v.detach().cpu() for k, v in unwrap(net).state_dict().items()}
-            util.atomic_torch_save(state, self.network_path(label, name))
+            checkpoint.save_network(net, self.network_path(label, name))
 
     def available_labels(self):
         """Checkpoint labels saved for this experiment (epochs, iter_N, latest)."""
-        labels = set()
-        for path in glob.glob(os.path.join(self.save_dir, '*_net_*.pth')) + \
-                glob.glob(os.path.join(self.save_dir, '*_train_state.pth')):
-            match = re.match(r'(.+?)_(net_.+|train_state)\.pth$', os.path.basename(path))
-            if match:
-                labels.add(match.group(1))
-        return sorted(labels, key=lambda s: (not s.isdigit(), int(s) if s.isdigit() else 0, s))
+        return checkpoint.available_labels(self.save_dir)
 
     def load_networks(self, label):
         """Load ``<label>_net_<name>.pth`` into every network, after checking the architecture options."""
         self.check_architecture(self.saved_architecture(), 'the training options in ' + self.save_dir)
         for name, net in self.networks():
             path = self.network_path(label, name)
-            if not os.path.isfile(path):
-                available = ', '.join(self.available_labels()) or 'none'
-                raise CheckpointError(f"no checkpoint '{path}' (saved labels for this experiment: {available}); "
-                                      f"check --name, --checkpoints_dir and --epoch")
-            if getattr(self.opt, 'rank', 0) == 0:
-                print(f'loading the model from {path}')
-            state_dict = torch.load(path, map_location=self.device, weights_only=True)
+            state_dict = checkpoint.read_network(path, self.save_dir, self.device,
+                                                 verbose=getattr(self.opt, 'rank', 0) == 0)
             self.load_network_state(unwrap(net), state_dict, path)
 
     def load_network_state(self, net, state_dict, path):
         """load_state_dict with a short explanation instead of a long key diff when it does not fit."""
-        state_dict = _drop_instance_norm_stats(net, state_dict)
-        own = net.state_dict()
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        mismatched = [f'{k}: checkpoint {list(state_dict[k].shape)} vs model {list(own[k].shape)}'
-                      for k in own if k in state_dict and state_dict[k].shape != own[k].shape]
-        if missing or unexpected or mismatched:
-            parts = []
-            if missing:
-                parts.append(f'{len(missing)} missing keys (e.g. {missing[0]})')
-            if unexpected:
-                parts.append(f'{len(unexpected)} unexpected keys (e.g. {unexpected[0]})')
-            if mismatched:
-                parts.append(f'{len(mismatched)} shape mismatches (e.g. {mismatched[0]})')
-            arch = ' '.join(f'--{k} {getattr(self.opt, k)}' for k in ARCHITECTURE_OPTIONS if hasattr(self.opt, k))
-            raise CheckpointError(f"'{path}' does not fit the network built from {arch}: {'; '.join(parts)}. "
-                                  f"Pass the options it was trained with.")
-        net.load_state_dict(state_dict)
+        checkpoint.load_network_state(net, state_dict, path, self.opt)
 
     def saved_architecture(self):
         """Architecture options recorded by the training run (train_opt.yaml), or {} for foreign weights."""
-        import yaml
-        path = os.path.join(self.save_dir, 'train_opt.yaml')
-        if not os.path.isfile(path):
-            return {}
-        with open(path) as f:
-            saved = yaml.safe_load(f) or {}
-        return {k: saved[k] for k in self.architecture_options() if k in saved}
+        return checkpoint.saved_architecture(self.save_dir, self.architecture_options())
 
     def architecture_options(self):
         """Options that shape the saved networks; models with more add theirs here."""
@@ -320,10 +279,7 @@ class BaseModel(ABC):
 
     def check_architecture(self, saved, source):
         """Raise CheckpointError naming the first option whose value differs from the saved one."""
-        for key in self.architecture_options():
-            if key in saved and hasattr(self.opt, key) and saved[key] != getattr(self.opt, key):
-                raise CheckpointError(f"the checkpoint was trained with --{key} {saved[key]} but this run uses "
-                                      f"--{key} {getattr(self.opt, key)} (from {source}); pass --{key} {saved[key]}")
+        checkpoint.check_architecture(self.opt, self.architecture_options(), saved, source)
 
     # ------------------------------------------------------------------ exact-resume training state
 
@@ -335,73 +291,22 @@ class BaseModel(ABC):
         """Restore what :meth:`state_dict_extra` returned."""
 
     def training_state_path(self, label):
-        return os.path.join(self.save_dir, f'{label}_train_state.pth')
+        return checkpoint.training_state_path(self.save_dir, label)
 
     def save_training_state(self, label, epoch, epoch_iter, total_iters):
         """Save everything needed to continue training exactly: networks, optimizers, schedulers, gradient
         scaler, image pools, RNG states and counters, in one atomically written file.
 
-        Distributed runs: every rank must call this (it is collective). Pools and RNG states are per rank and
-        are gathered under 'ranks' (checking on the way that all replicas hold identical parameters); rank 0
-        writes the file.
+        Distributed runs: every rank must call this (it is collective); rank 0 writes the file.
         """
-        ranks = distributed.gather_rank_states({
-            'rng': util.get_rng_states(),
-            'pools': {name: pool.state_dict() for name, pool in self.image_pools.items()},
-            'param_digest': distributed.parameter_digest(self.networks()) if distributed.is_distributed() else None})
-        if ranks is None:
-            return
-        state = {
-            'format': TRAINING_STATE_FORMAT,
-            'epoch': epoch, 'epoch_iter': epoch_iter, 'total_iters': total_iters,
-            'architecture': {k: getattr(self.opt, k) for k in self.architecture_options() if hasattr(self.opt, k)},
-            'networks': {name: unwrap(net).state_dict() for name, net in self.networks()},
-            'optimizers': [o.state_dict() for o in self.optimizers],
-            'schedulers': [s.state_dict() for s in self.schedulers],
-            'scaler': self.scaler.state_dict(),
-            'pools': ranks[0]['pools'],
-            'rng': ranks[0]['rng'],
-            'ranks': ranks,
-            'extra': self.state_dict_extra(),
-        }
-        util.atomic_torch_save(state, self.training_state_path(label))
+        checkpoint.save_training_state(self, self.training_state_path(label), epoch, epoch_iter, total_iters)
 
     def load_training_state(self, label):
         """Restore a training state saved by :meth:`save_training_state`; returns (epoch, epoch_iter, total_iters).
 
         Call after :meth:`setup`. RNG states are restored last, so the run continues as if never stopped.
         """
-        path = self.training_state_path(label)
-        if not os.path.isfile(path):
-            available = ', '.join(self.available_labels()) or 'none'
-            raise CheckpointError(f"cannot resume: no training state '{path}' (saved labels: {available}); "
-                                  f"check --name/--epoch/--load_iter or train without --continue_train")
-        try:
-            state = torch.load(path, map_location='cpu', weights_only=True)
-        except Exception as exc:  # a truncated or foreign file: say which one
-            raise CheckpointError(f"cannot read training state '{path}' ({exc}); resume from another --epoch") from exc
-        if state.get('format') != TRAINING_STATE_FORMAT:
-            raise CheckpointError(f"'{path}' has training-state format {state.get('format')}, expected {TRAINING_STATE_FORMAT}")
-        self.check_architecture(state['architecture'], path)
-        for name, net in self.networks():
-            self.load_network_state(unwrap(net), state['networks'][name], path)
-        for optimizer, saved in zip(self.optimizers, state['optimizers']):
-            optimizer.load_state_dict(saved)
-        for scheduler, saved in zip(self.schedulers, state['schedulers']):
-            scheduler.load_state_dict(saved)
-        self.scaler.load_state_dict(state['scaler'])
-        local, exact = distributed.select_rank_state(state)  # this rank's pools and RNG streams
-        if not exact:
-            distributed.warn(f"'{path}' was saved by {len(state.get('ranks') or [0])} process(es) and is resumed by "
-                             f"{distributed.get_world_size()}: training continues, but not bit-identically")
-        for name, pool in self.image_pools.items():
-            pool.load_state_dict(local['pools'][name], self.device)
-        self.load_state_dict_extra(state['extra'])
-        if local['rng'] is not None:
-            util.set_rng_states(local['rng'])
-        else:
-            distributed.seed_rank(int(self.opt.seed) + int(state['total_iters']), distributed.get_rank())
-        return state['epoch'], state['epoch_iter'], state['total_iters']
+        return checkpoint.load_training_state(self, self.training_state_path(label))
 
     # ------------------------------------------------------------------ misc
 
@@ -439,16 +344,3 @@ class BaseModel(ABC):
             loss = loss + networks.gradient_penalty(netD, real, fake, lambda_gp=self.opt.lambda_gp)
         return loss, loss_real, loss_fake
 
-
-def _drop_instance_norm_stats(net, state_dict):
-    """Old published weights carry running stats for InstanceNorm layers that track none: drop them."""
-    own = net.state_dict()
-    dropped = {}
-    for key, value in state_dict.items():
-        if key not in own and key.rsplit('.', 1)[-1] in ('running_mean', 'running_var', 'num_batches_tracked'):
-            module_name = key.rsplit('.', 1)[0]
-            module = dict(net.named_modules()).get(module_name)
-            if isinstance(module, nn.InstanceNorm2d) and not module.track_running_stats:
-                continue
-        dropped[key] = value
-    return dropped

@@ -137,7 +137,6 @@ class LissModel(CycleGANModel):
         self.criterionCE = torch.nn.CrossEntropyLoss()
         thresholds = {task: getattr(opt, name) for task, name in THRESHOLDS.items()}
         self.schedule = TaskSchedule(opt.task_schedule, self.aux_tasks, thresholds, opt.repr_mode)
-        self.val_dataset = None
         self.apply_encoder_mode()
 
     # ------------------------------------------------------------------ networks
@@ -249,20 +248,23 @@ class LissModel(CycleGANModel):
             return phase
         return 'train'
 
+    def eval_dataset_spec(self):
+        """The validation split driving the task schedule (train.py builds it, every process the same items)."""
+        if not self.isTrain:
+            return None
+        phase = self.val_split()
+        if phase != self.opt.val_phase:
+            print(f"warning: no {self.opt.val_phase}A/{self.opt.val_phase}B folders in {self.opt.dataroot}: "
+                  f"the task schedule is driven by metrics on the train split")
+        return {'phase': phase, 'n': self.opt.max_val_size, 'test_preprocess': False}
+
     def validation_loader(self):
-        if self.val_dataset is None:
-            from data import create_dataset
-            val_opt = copy.copy(self.opt)
-            val_opt.phase = self.val_split()
-            if val_opt.phase != self.opt.val_phase:
-                print(f"warning: no {self.opt.val_phase}A/{self.opt.val_phase}B folders in {self.opt.dataroot}: "
-                      f"the task schedule is driven by metrics on the train split")
-            val_opt.serial_batches, val_opt.no_flip, val_opt.num_threads = True, True, 0
-            val_opt.max_dataset_size = self.opt.max_val_size
-            val_opt.world_size, val_opt.rank = 1, 0  # every process scores the same items, so schedules agree
-            self.val_dataset = create_dataset(val_opt)
-        self.val_dataset.set_epoch(0)
-        return self.val_dataset
+        if self.eval_dataset is None:
+            raise RuntimeError('LissModel.validate needs its validation split: hand it over with '
+                               'model.set_eval_dataset(data.create_eval_dataset(opt, **model.eval_dataset_spec())), '
+                               'as train.py does')
+        self.eval_dataset.set_epoch(0)
+        return self.eval_dataset
 
     # ------------------------------------------------------------------ losses
 

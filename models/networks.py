@@ -120,14 +120,7 @@ def define_G(input_nc, output_nc, ngf, netG, norm='batch', use_dropout=False, in
     return init_net(net, init_type, init_gain)
 
 
-def size_divisor(netG):
-    """The multiple that image sides must be for ``netG`` (used to round sizes with --preprocess none)."""
-    match = GENERATOR_PATTERN.match(netG or '')
-    if match is None:
-        return 4
-    if match.group(2) is not None:
-        return 4
-    return int(match.group(3))
+from util.image_sizes import size_divisor  # noqa: E402,F401 (re-exported; data/ reads it from util)
 
 
 class ResnetGenerator(nn.Module):

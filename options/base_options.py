@@ -13,13 +13,11 @@ import yaml
 
 import data
 import models
+from models.checkpoint import ARCHITECTURE_OPTIONS  # what a checkpoint contains (test.py takes these from training)
 from util import util
+from util.errors import OptionError
 from util.registry import load_plugins
 
-# Options describing what a checkpoint contains: test.py takes them from the training run even when testing
-# with a different model (e.g. --model test on a cycle_gan run).
-ARCHITECTURE_OPTIONS = ('input_nc', 'output_nc', 'ngf', 'ndf', 'netG', 'netD', 'n_layers_D', 'norm',
-                        'no_dropout', 'dropout_rate', 'init_type', 'init_gain', 'num_D')
 # Options that describe one run rather than the trained model: never taken from the saved training options.
 RUN_OPTIONS = ('name', 'checkpoints_dir', 'gpu_ids', 'config', 'phase', 'epoch', 'load_iter', 'batch_size',
                'serial_batches', 'no_flip', 'num_threads', 'results_dir', 'num_test', 'eval', 'verbose', 'suffix',
@@ -31,10 +29,6 @@ def int_or_inf(value):
     if str(value).lower() == 'inf':
         return float('inf')
     return int(value)
-
-
-class OptionError(ValueError):
-    """A wrong option value; train.py/test.py print its message alone."""
 
 
 def load_config_file(path):

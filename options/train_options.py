@@ -46,7 +46,7 @@ class TrainOptions(BaseOptions):
         parser.add_argument('--lr_policy', type=str, default='linear', choices=['linear', 'step', 'plateau', 'cosine'],
                             help='learning rate policy')
         parser.add_argument('--lr_decay_iters', type=int, default=50, help='multiply by a gamma every lr_decay_iters epochs (step policy)')
-        # metrics on a held-out split during training (util/periodic_eval.py)
+        # metrics on a held-out split during training (metrics/periodic_eval.py)
         parser.add_argument('--eval_freq', type=int, default=0,
                             help='every this many epochs, score --eval_num images of --eval_phase with --eval_metrics '
                                  '(logged with the losses, plotted in checkpoints/NAME/eval_metrics.png); 0 disables it')

@@ -6,8 +6,8 @@ import pytest
 import torch
 from PIL import Image
 
-from data import create_dataset
-from data.base_dataset import BadImageError, load_image
+from data import create_dataset, create_eval_dataset
+from data.base_dataset import BadImageError, load_image, to_tensor
 from options.train_options import TrainOptions
 from datasets.make_synthetic_dataset import make_paired, make_unpaired
 
@@ -145,3 +145,22 @@ def test_skip_bad_images_with_nothing_readable_is_a_clear_error(tmp_path):
                    '--crop_size', '32')
     with pytest.raises(BadImageError, match='every image of the dataset is unreadable.*b.png|a.png'):
         list(create_dataset(opt))
+
+
+def test_eval_dataset_reads_the_held_out_split_in_order_unsharded_and_sized_like_test(tmp_path):
+    make_paired(str(tmp_path / 'p'), 40, {'train': 2, 'val': 5}, seed=0)
+    opt = make_opt(tmp_path / 'p', tmp_path, '--model', 'pix2pix', '--preprocess', 'crop', '--crop_size', '32',
+                   '--batch_size', '2')
+    opt.world_size, opt.rank = 2, 1  # another process of a distributed run: the held-out split is not sharded
+    dataset = create_eval_dataset(opt, 'val', 3)
+    assert (opt.phase, opt.preprocess, opt.world_size) == ('train', 'crop', 2)  # the run's options are untouched
+    batches = list(dataset)
+    assert [os.path.basename(p) for b in batches for p in b['A_paths']] == ['1.png', '2.png', '3.png']
+    assert batches[0]['A'].shape == (2, 3, 32, 32)
+    # like test.py: the whole image resized to --crop_size, no random crop position and no flip
+    AB = load_image(str(tmp_path / 'p' / 'val' / '1.png'))
+    whole = to_tensor(AB.crop((0, 0, 40, 40)).resize((32, 32), Image.BICUBIC))
+    assert torch.allclose(batches[0]['A'][0], whole)
+    assert torch.equal(next(iter(dataset))['A'], batches[0]['A'])  # the same items at every pass
+    cropped = next(iter(create_eval_dataset(opt, 'val', 3, test_preprocess=False)))['A'][0]
+    assert cropped.shape == (3, 32, 32) and not torch.allclose(cropped, whole)  # training preprocessing (crop)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from conftest import run_test, run_train
-from data import create_dataset
+from data import create_dataset, create_eval_dataset
 from models import create_model
 from options.train_options import TrainOptions
 from util.util import seed_everything
@@ -30,6 +30,8 @@ def build(root, tmp_path, *extra, name='m'):
     seed_everything(opt.seed)
     model = create_model(opt)
     model.setup(opt)
+    spec = model.eval_dataset_spec()  # the validation split, handed over as train.py does
+    model.set_eval_dataset(create_eval_dataset(opt, **spec))
     return opt, model
 
 
@@ -83,6 +85,15 @@ def test_auxiliary_task_subsets(unpaired_root, tmp_path, tasks):
     for name in ('rotation_acc', 'jigsaw_acc', 'depth_loss', 'gray_loss'):
         assert (name in metrics) == (name.split('_')[0] in chosen)
     assert 'cycle_loss' in metrics and 'identity_loss' in metrics
+
+
+def test_validation_split_is_handed_over_by_train_py(unpaired_root, tmp_path):
+    opt, model = build(unpaired_root, tmp_path, '--auxiliary_tasks', 'rotation', '--max_val_size', '1')
+    assert model.eval_dataset_spec() == {'phase': 'val', 'n': 1, 'test_preprocess': False}
+    assert [len(batch['A']) for batch in model.eval_dataset] == [1]
+    model.set_eval_dataset(None)  # the model builds no loader of its own
+    with pytest.raises(RuntimeError, match='set_eval_dataset'):
+        model.validate()
 
 
 def test_optimizer_is_torch_optimizer_radam_with_task_learning_rates(unpaired_root, tmp_path):

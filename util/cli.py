@@ -2,11 +2,7 @@
 import os
 import sys
 
-from data.base_dataset import BadImageError
-from models.base_model import CheckpointError
-from options.base_options import OptionError
-
-USER_ERRORS = (OptionError, CheckpointError, BadImageError, FileNotFoundError, ValueError, ImportError)
+from util.errors import USER_ERRORS
 
 
 def run_cli(main, args=None):

@@ -20,6 +20,7 @@ import torch.distributed as dist
 import torch.nn as nn
 
 from util import util
+from util.errors import OptionError
 
 
 class ReplicaMismatchError(RuntimeError):
@@ -56,7 +57,6 @@ def init(opt):
         return False
     if dist.is_initialized():
         return True
-    from options.base_options import OptionError
     missing = [v for v in ('MASTER_ADDR', 'MASTER_PORT') if v not in os.environ]
     if missing:
         raise OptionError(f"WORLD_SIZE={opt.world_size} but {' and '.join(missing)} not set: start training with "
@@ -162,6 +162,17 @@ def sync_buffers(networks):
                 offset += b.numel()
 
 
+def unwrap(net):
+    """The plain module under DistributedDataParallel / torch.compile wrappers (whose keys we save)."""
+    while True:
+        if isinstance(net, nn.parallel.DistributedDataParallel) or isinstance(net, nn.DataParallel):
+            net = net.module
+        elif hasattr(net, '_orig_mod'):
+            net = net._orig_mod
+        else:
+            return net
+
+
 def is_trained(net):
     return any(p.requires_grad for p in net.parameters())
 
@@ -170,7 +181,6 @@ def is_trained(net):
 
 def parameter_digest(named_networks):
     """SHA-256 over the parameters (not buffers: batch-norm statistics are per rank) of the given networks."""
-    from models.base_model import unwrap
     h = hashlib.sha256()
     for name, net in named_networks:
         for key, p in unwrap(net).named_parameters():

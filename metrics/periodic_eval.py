@@ -7,8 +7,10 @@ checkpoints/NAME/eval_metrics.jsonl and drawn in checkpoints/NAME/eval_metrics.p
 
 Evaluation must not change training: RNG states and normalisation statistics are restored afterwards, so a
 run with --eval_freq follows the same trajectory as one without it.
+
+The evaluator builds no loader: train.py builds the held-out split with ``data.create_eval_dataset`` and
+hands it over with :meth:`PeriodicEvaluator.set_dataset`.
 """
-import copy
 import json
 import os
 
@@ -38,17 +40,14 @@ class PeriodicEvaluator:
                 raise FileNotFoundError(f"--eval_freq: no held-out split '{split}' (choose one with --eval_phase, "
                                         f"e.g. val or test, or set --eval_freq 0)")
 
+    def set_dataset(self, dataset):
+        """The held-out loader to translate, from ``data.create_eval_dataset(opt, opt.eval_phase, opt.eval_num)``."""
+        self.dataset = dataset
+
     def _eval_dataset(self):
         if self.dataset is None:
-            from data import create_dataset
-            eval_opt = copy.copy(self.opt)
-            eval_opt.phase = self.opt.eval_phase
-            eval_opt.serial_batches = True
-            eval_opt.no_flip = True
-            eval_opt.max_dataset_size = self.opt.eval_num
-            eval_opt.preprocess = 'resize_and_crop' if self.opt.preprocess == 'crop' else self.opt.preprocess
-            eval_opt.load_size = self.opt.crop_size  # like test.py: no random crop offsets at evaluation
-            self.dataset = create_dataset(eval_opt)
+            raise RuntimeError('PeriodicEvaluator has no held-out dataset: hand it over with set_dataset('
+                               'data.create_eval_dataset(opt, opt.eval_phase, opt.eval_num)), as train.py does')
         self.dataset.set_epoch(0)
         return self.dataset
 

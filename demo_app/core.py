@@ -10,10 +10,7 @@ from PIL import Image
 from data.base_dataset import _to_mode
 from data.image_folder import is_image_file
 from options.inference_options import load_trained_model
-
-
-class AppInputError(ValueError):
-    """A request the app cannot serve (wrong image, bad value): shown to the user as one message."""
+from util.errors import AppInputError  # noqa: F401 - re-exported for the pages
 
 
 class Session:

@@ -102,13 +102,13 @@ def guarded(fn):
 
     import gradio as gr
 
-    from util.cli import USER_ERRORS
+    from util.errors import USER_ERRORS
 
     @functools.wraps(fn)
     def wrapper(*args):
         try:
             return fn(*args)
-        except (AppInputError,) + USER_ERRORS as exc:
+        except USER_ERRORS as exc:
             raise gr.Error(str(exc).strip().splitlines()[0]) from exc
     return wrapper
 

@@ -31,14 +31,11 @@ from models.base_model import unwrap
 from models.inference import size_multiple
 from options.inference_options import load_trained_model
 from util.cli import run_cli
+from util.errors import ExportError
 
 IMAGE_RANGE = [-1.0, 1.0]
 IMAGE_PREPROCESS = 'RGB (or L) 8-bit pixels p -> p / 127.5 - 1, NCHW float32'
 IMAGE_POSTPROCESS = 'clamp to [-1, 1], (x + 1) * 127.5 -> 8-bit pixels'
-
-
-class ExportError(ValueError):
-    """A network that cannot be exported or fails the parity check; the message is one line."""
 
 
 @dataclass

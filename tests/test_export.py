@@ -125,3 +125,12 @@ def test_cli_errors_are_one_line(root):
                               env=env, capture_output=True, text=True)
         assert proc.returncode == 2, proc.stderr
         assert needle in proc.stderr and 'Traceback' not in proc.stderr
+
+
+def test_scripts_forwarder_runs_the_tool(root, tmp_path):
+    ck = make_run(root, 'p2p')
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, 'scripts', 'export.py'), '--name', 'p2p',
+                           '--checkpoints_dir', ck, '--format', 'torchscript', '--out_dir', str(tmp_path)],
+                          cwd=str(tmp_path), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert 'python -m tools.export' in proc.stderr and os.path.isfile(tmp_path / 'latest_net_G.pt.json')

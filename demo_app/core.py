@@ -18,9 +18,25 @@ class Session:
     --channels_last as in test.py) and a lock so that concurrent requests do not share the model's inputs."""
 
     def __init__(self, args):
-        self.opt, self.model = load_trained_model(list(args))
+        self.args = list(args)
+        self.opt, self.model = load_trained_model(self.args)
         self.lock = threading.Lock()
         self.last_latency_ms = None
+
+    def with_run(self, name, epoch=None):
+        """A new Session of run ``name`` (and ``epoch``) with this session's other options."""
+        args, skip = [], False
+        for i, arg in enumerate(self.args):
+            if skip:
+                skip = False
+                continue
+            flag = arg.split('=', 1)[0]
+            if flag == '--name' or (epoch and flag == '--epoch'):
+                skip = '=' not in arg
+                continue
+            args.append(arg)
+        args += ['--name', name] + (['--epoch', str(epoch)] if epoch else [])
+        return Session(args)
 
     @property
     def device(self):

@@ -62,6 +62,21 @@ class Page:
         return (f'**{opt.name}** — `--model {opt.model}`, `--netG {getattr(opt, "netG", "-")}`, epoch `{opt.epoch}`, '
                 f'device `{opt.device}`, amp `{opt.amp}`' + (', channels_last' if opt.channels_last else ''))
 
+    def switch_run(self, name, epoch=''):
+        """Load run ``name`` (at ``epoch``) into this page, which must be the page of its model; returns the new
+        description. A missing run or a checkpoint that does not fit raises a one-line error."""
+        name = str(name or '').strip()
+        if not name:
+            raise AppInputError('type or pick the name of a run')
+        new = self.session.with_run(name, str(epoch or '').strip() or None)
+        cls = page_class(new.model, new.opt.model)
+        if cls is not type(self):
+            raise AppInputError(f"'{name}' is a --model {new.opt.model} run, which this {self.title} page cannot "
+                                f"show; start an app for it: python app.py --name {name}")
+        with self.session.lock:
+            self.__init__(new)
+        return self.describe()
+
     # -- helpers for image-to-image pages
     def size_multiple(self, net):
         return size_multiple(unwrap(net))

@@ -6,8 +6,9 @@ import time
 
 import numpy as np
 
+from options.inference_options import trained_runs
 from .core import Session
-from .pages import TranslationPage, page_class
+from .pages import TranslationPage, guarded, page_class
 
 
 def build_app(session):
@@ -15,8 +16,16 @@ def build_app(session):
     import gradio as gr
     page = page_class(session.model, session.opt.model)(session)
     with gr.Blocks(title=f'{session.opt.name} — GAN model zoo', analytics_enabled=False) as demo:
-        gr.Markdown(f'## {page.title}\n{page.describe()}')
+        header = gr.Markdown(f'## {page.title}\n{page.describe()}')
+        with gr.Accordion('Load another run of this model', open=False):
+            with gr.Row():
+                run = gr.Dropdown(trained_runs(session.opt.checkpoints_dir), value=session.opt.name,
+                                  allow_custom_value=True, label=f'run in {session.opt.checkpoints_dir}')
+                epoch = gr.Textbox(value=str(session.opt.epoch), label='epoch')
+                load = gr.Button('Load run', elem_id='load-run')
         page.build(gr)
+        load.click(guarded(lambda name, ep: f'## {page.title}\n{page.switch_run(name, ep)}'), [run, epoch], header,
+                   api_name='load_run')
     demo.page = page
     return demo
 

@@ -68,6 +68,23 @@ def test_wrong_channels_missing_run_and_foreign_checkpoint_are_clear(root):
         Session(['--name', 'foreign', '--checkpoints_dir', ck])
 
 
+def test_switching_runs_in_the_page(root):
+    p = page(root, 'p2p')
+    ck = p.opt.checkpoints_dir
+    shutil.copytree(os.path.join(ck, 'p2p'), os.path.join(ck, 'p2p_copy'), dirs_exist_ok=True)
+    assert '**p2p_copy**' in p.switch_run('p2p_copy', 'latest')
+    assert p.opt.name == 'p2p_copy' and p.model.opt.name == 'p2p_copy' and p.translate(RGB).shape == (32, 32, 3)
+    from util.errors import CheckpointError, OptionError
+    with pytest.raises(OptionError, match="no run 'nope'"):
+        p.switch_run('nope')
+    with pytest.raises(CheckpointError, match="saved labels for this experiment: latest"):
+        p.switch_run('p2p', '7')
+    make_run(root, 'cyc')
+    with pytest.raises(AppInputError, match="'cyc' is a --model cycle_gan run.*python app.py --name cyc"):
+        p.switch_run('cyc')
+    assert p.opt.name == 'p2p_copy'  # a failed switch keeps the loaded run
+
+
 def test_stochastic_gallery_is_seeded_and_scored(root):
     p = page(root, 'stoch')
     outs, diversity = p.samples(RGB, 3, 7)
@@ -194,6 +211,8 @@ def test_http_api_through_gradio_client(served, tmp_path):
     assert np.asarray(Image.open(image_path)).shape == (32, 32, 3) and latency.endswith('ms')
     with pytest.raises(AppError, match='grayscale'):
         client.predict(handle_file(gray), api_name='/translate')
+    with pytest.raises(AppError, match="no run 'nope'"):
+        client.predict('nope', 'latest', api_name='/load_run')
     blob = Client(served['blob'][1], verbose=False)
     image_path, drawn_path, table, _ = blob.predict(3, 0.0, api_name='/sample')
     assert np.asarray(Image.open(image_path)).shape == (32, 32, 3)

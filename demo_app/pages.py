@@ -526,3 +526,40 @@ class BlobganPage(Page):
         sample_btn.click(guarded(do_sample), [seed, trunc], outs, api_name='sample')
         edit_btn.click(guarded(do_edit), [state, blob, dx, dy, size, style_seed], outs, api_name='edit')
         remove_btn.click(guarded(do_remove), [state, blob], outs, api_name='remove')
+
+
+# ---------------------------------------------------------------------------------------------- gan
+
+@page_for('gan')
+class GanPage(Page):
+    """Unconditional GAN: a grid of samples drawn from a seed (the model's own noise: --noise, --truncation)."""
+
+    title = 'GAN (samples from noise)'
+
+    def samples(self, seed, n_samples):
+        """(grid image, list of sample images) of ``n_samples`` latents drawn from ``seed``."""
+        n = int(n_samples)
+        if not 1 <= n <= 64:
+            raise AppInputError(f'the number of samples must be between 1 and 64 (got {n})')
+        gen = torch.Generator().manual_seed(int(seed))
+
+        def run():
+            z = self.model.sample_noise(n, gen, 'cpu').to(self.session.device)
+            return unwrap(self.model.netG)(z).float().clamp(-1, 1)
+
+        from models.gan_model import make_grid
+        images = self.session.run(run)
+        return tensor_to_image(make_grid(images)), [tensor_to_image(im) for im in images]
+
+    def build(self, gr):
+        with gr.Row():
+            with gr.Column():
+                seed = gr.Number(value=0, precision=0, label='seed', elem_id='seed')
+                n = gr.Slider(1, 64, value=16, step=1, label='number of samples')
+                button = gr.Button('Sample', variant='primary', elem_id='run-button')
+            with gr.Column():
+                grid = gr.Image(type='numpy', height=IMAGE_HEIGHT, label='samples', interactive=False,
+                                elem_id='output-image')
+                timing = gr.Markdown()
+        button.click(guarded(lambda s, k: (self.samples(s, k)[0], latency_text(self.session))), [seed, n],
+                     [grid, timing], api_name='sample')

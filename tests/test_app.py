@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT
-from tiny_runs import make_run
+from tiny_runs import has_model, make_run
 from demo_app.core import AppInputError, Session
 from demo_app import pages
 
@@ -285,3 +285,17 @@ def test_blobgan_restyle_seed_must_be_a_number(root):
         p.edit(layout, 0, style_seed='abc')
     _, _, same = p.edit(layout, 0, style_seed='  ')
     assert np.allclose(same['features'], layout['features'])
+
+
+def test_gan_page_samples_a_seeded_grid(root):
+    if not has_model('gan'):
+        pytest.skip('the gan model is not in this checkout yet')
+    p = page(root, 'gan')
+    assert type(p) is pages.GanPage
+    grid, samples = p.samples(3, 5)
+    again, _ = p.samples(3, 5)
+    other, _ = p.samples(4, 5)
+    assert len(samples) == 5 and samples[0].shape[:2] == (16, 16) and grid.shape[0] > 16
+    assert (grid == again).all() and not (grid == other).all()
+    with pytest.raises(AppInputError, match='between 1 and 64'):
+        p.samples(0, 0)

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 
 from conftest import ROOT
-from tiny_runs import make_run
+from tiny_runs import has_model, make_run
 from options.inference_options import load_trained_model
 from tools import export
 
@@ -134,3 +134,13 @@ def test_scripts_forwarder_runs_the_tool(root, tmp_path):
                           cwd=str(tmp_path), capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert 'python -m tools.export' in proc.stderr and os.path.isfile(tmp_path / 'latest_net_G.pt.json')
+
+
+def test_gan_generator_exports_from_noise(root):
+    if not has_model('gan'):
+        pytest.skip('the gan model is not in this checkout yet')
+    ck = make_run(root, 'gan')
+    for fmt in ('onnx', 'torchscript'):
+        record = run_export(ck, 'gan', '--format', fmt, '--dynamic_batch')[0]
+        assert record['parity']['max_abs_diff'] <= 1e-4 and record['parity']['batch_sizes'] == [1, 2]
+        assert record['input']['shape'] == ['batch', 8] and record['output']['shape'][0] == 'batch'

@@ -26,7 +26,15 @@ RUNS = {
     'blob': ('images', ['--model', 'blobgan', '--crop_size', '32', '--load_size', '32', '--size_in', '8',
                         '--n_blobs', '3', '--spatial_dim', '8', '--feature_dim', '8', '--noise_dim', '8',
                         '--layout_hidden', '16', '--layout_layers', '3', '--channel_max', '16']),
+    'gan': ('shapes', ['--model', 'gan', '--crop_size', '16', '--load_size', '16', '--ngf', '4', '--ndf', '4',
+                       '--nz', '8']),
 }
+WEIGHTS = {'blob': 'latest_net_G_ema.pth'}
+
+
+def has_model(name):
+    from models import model_names
+    return name in model_names()
 
 
 def make_data(root, kind):
@@ -39,6 +47,9 @@ def make_data(root, kind):
         make_unpaired(path, 32, {'train': 2, 'test': 2}, seed=0, with_depth=True)
     elif kind == 'omni':
         make_omni_dataset(path, n_train=2, n_val=1, size=32, seed=0)
+    elif kind == 'shapes':
+        from datasets.make_synthetic_dataset import make_shapes
+        make_shapes(path, 16, 8, seed=0)
     else:
         make_images(path, 32, 4, seed=0)
     return path
@@ -48,7 +59,7 @@ def make_run(root, name, seed=0):
     """Save run ``name`` of RUNS under ``root``/checkpoints (train_opt.yaml + latest_net_*.pth)."""
     kind, args = RUNS[name]
     ck = os.path.join(root, 'checkpoints')
-    if os.path.isfile(os.path.join(ck, name, 'latest_net_G.pth' if name != 'blob' else 'latest_net_G_ema.pth')):
+    if os.path.isfile(os.path.join(ck, name, WEIGHTS.get(name, 'latest_net_G.pth'))):
         return ck
     torch.manual_seed(seed)
     opt = TrainOptions(args + COMMON + ['--dataroot', make_data(root, kind), '--name', name,

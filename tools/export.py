@@ -203,6 +203,26 @@ def _blobgan(model, opt):
     return [ExportTarget('G_ema', NoiseToImage(G), make_input, conventions)]
 
 
+@export_for('gan')
+def _gan(model, opt):
+    G = unwrap(model.netG)
+
+    def make_input(batch, gen, hw=None):
+        return model.sample_noise(batch, gen, 'cpu')
+
+    z = make_input(1, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        out_shape = list(G.eval()(z).shape[1:])
+    conventions = {
+        'description': f'GAN generator ({opt.netG}): noise -> image',
+        'input': {'name': 'input', 'shape': ['batch'] + list(z.shape[1:]), 'distribution': opt.noise,
+                  'truncation': getattr(opt, 'truncation', None), 'value_range': None},
+        'output': {'name': 'output', 'shape': ['batch'] + out_shape, 'channels': out_shape[0],
+                   'value_range': IMAGE_RANGE, 'postprocess': IMAGE_POSTPROCESS},
+    }
+    return [ExportTarget('G', G, make_input, conventions)]
+
+
 # ---------------------------------------------------------------------------------------------- export + check
 
 def blocking_operator(exc):

@@ -19,7 +19,7 @@ from util import distributed
 from util.cli import run_cli
 from util.reproducibility import write_run_info
 from util.util import seed_everything
-from util.visualizer import Visualizer
+from visualizers import Visualizer
 
 
 class StopRequest:

@@ -333,14 +333,5 @@ class BaseModel(ABC):
 
         Returns (total, real term, fake term); the fake input is detached so G gets no gradient from it.
         """
-        fake = fake.detach()
-        with self.autocast():
-            pred_real = netD(real)
-            pred_fake = netD(fake)
-        loss_real = self.criterionGAN(pred_real, True)
-        loss_fake = self.criterionGAN(pred_fake, False)
-        loss = 0.5 * (loss_real + loss_fake)
-        if self.criterionGAN.gan_mode == 'wgangp' and self.opt.lambda_gp > 0:
-            loss = loss + networks.gradient_penalty(netD, real, fake, lambda_gp=self.opt.lambda_gp)
-        return loss, loss_real, loss_fake
+        return networks.discriminator_loss(self.criterionGAN, netD, real, fake, self.opt.lambda_gp, self.autocast)
 

@@ -9,6 +9,7 @@ from collections import OrderedDict
 
 import numpy as np
 import torch
+from PIL import Image
 
 from models import find_model_using_name, model_names
 from models.base_model import unwrap
@@ -93,7 +94,7 @@ class Page:
         for path in self.session.test_images(subfolder):
             if path.rsplit('/', 1)[-1] == name:
                 image = load_input_half(path, self.opt.dataset_mode, self.opt.direction)
-                return image if channels != 1 else np.asarray(to_pil(image[..., :3].mean(-1).astype(np.uint8), 1))
+                return image if channels != 1 else np.asarray(Image.fromarray(image).convert('L'))
         raise AppInputError(f"no test image '{name}' in {self.opt.dataroot}/{self.opt.phase}{subfolder}")
 
     # -- gradio

@@ -144,3 +144,24 @@ def test_gan_generator_exports_from_noise(root):
         record = run_export(ck, 'gan', '--format', fmt, '--dynamic_batch')[0]
         assert record['parity']['max_abs_diff'] <= 1e-4 and record['parity']['batch_sizes'] == [1, 2]
         assert record['input']['shape'] == ['batch', 8] and record['output']['shape'][0] == 'batch'
+
+
+def test_parity_tolerance_scales_with_large_outputs(monkeypatch):
+    """1e-4 absolute for outputs in [-1, 1]; outputs reaching 20 (an untrained generator) allow 20x that."""
+    class Times20(nn.Module):
+        def forward(self, x):
+            return x * 20
+
+    target = export.ExportTarget('G', Times20(), lambda b, g: torch.rand(b, 3, 4, 4, generator=g) * 2 - 1, {})
+    for error, ok in ((1.5e-3, True), (3e-3, False)):
+        monkeypatch.setattr(export, 'load_runner', lambda path, fmt, e=error: lambda x: x * 20 + e)
+        if ok:
+            diff, scale = export.check_parity(target, 'unused', 'onnx', (1, 2), 1e-4)
+            assert abs(diff - error) < 1e-6 and 19 < scale <= 20
+        else:
+            with pytest.raises(export.ExportError, match=r'differs from PyTorch by 0.003 \(> --atol 0.0001 x output scale'):
+                export.check_parity(target, 'unused', 'onnx', (1, 2), 1e-4)
+    target.module = nn.Identity()  # outputs in [-1, 1]: the tolerance stays 1e-4
+    monkeypatch.setattr(export, 'load_runner', lambda path, fmt: lambda x: x + 2e-4)
+    with pytest.raises(export.ExportError):
+        export.check_parity(target, 'unused', 'onnx', (1,), 1e-4)

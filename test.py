@@ -54,6 +54,7 @@ def run_test(opt):
             done += 1
         if done % 50 < len(paths):
             print(f'processing ({done:04d}) images... {paths[0]}')
+    model.add_to_results_page(webpage)
     report_metrics(opt, model, web_dir, webpage)
     webpage.save()
     page = os.path.join(web_dir, 'index.html')

@@ -16,6 +16,7 @@ from metrics.periodic_eval import PeriodicEvaluator
 from models import create_model
 from options.train_options import TrainOptions
 from util import distributed
+from util.best_checkpoint import BestCheckpoint
 from util.cli import run_cli
 from util.reproducibility import write_run_info
 from util.util import seed_everything
@@ -65,7 +66,8 @@ class Trainer:
         self.visualizer = Visualizer(opt)
         self.evaluator = PeriodicEvaluator(opt, self.model, self.visualizer)  # --eval_freq (off by default)
         if self.evaluator.enabled:
-            self.evaluator.set_dataset(create_eval_dataset(opt, opt.eval_phase, opt.eval_num))
+            self.evaluator.set_dataset(create_eval_dataset(opt, self.evaluator.phase, opt.eval_num))
+        self.best = BestCheckpoint(opt, self.model)  # --save_best (off by default)
         self.visualizer.set_aggregated_loss_names(self.model.aggregated_loss_names())
         self.is_main = getattr(opt, 'rank', 0) == 0
         self.epoch, self.epoch_batch, self.total_iters = opt.epoch_count, 0, 0
@@ -95,13 +97,13 @@ class Trainer:
 
     def run(self):
         with StopRequest() as stop:
-            while self.epoch <= self.last_epoch:
+            while self.epoch <= self.model.final_epoch(self.epoch, self.last_epoch):
                 if not self.run_epoch(stop):
                     self.save(['latest'])
                     self.log('stopped: training state saved as latest; resume with the same command plus --continue_train')
                     return False
         self.save(['latest'])
-        self.log(f'training finished after {self.last_epoch} epochs; checkpoints are in {self.model.save_dir}')
+        self.log(f'training finished after {self.epoch - 1} epochs; checkpoints are in {self.model.save_dir}')
         return True
 
     def run_epoch(self, stop):
@@ -120,6 +122,7 @@ class Trainer:
             t_start = time.time()
             model.set_input(data)
             model.train_step()
+            self.best.after_step()
             self.epoch_batch += 1
             self.total_iters += self.images_per_step
             t_comp = time.time() - t_start
@@ -132,7 +135,8 @@ class Trainer:
             t_data_start = time.time()
         bar.close()
         model.end_of_epoch(self.epoch, self.visualizer)  # validation and schedule hooks (no-op by default)
-        self.evaluator(self.epoch)  # held-out metrics every --eval_freq epochs
+        metrics = self.evaluator(self.epoch)  # held-out metrics every --eval_freq epochs
+        self.best.end_of_epoch(self.epoch, self.total_iters, metrics)  # best_net_*.pth when --save_best improves
         model.update_learning_rate()
         self.log(f'end of epoch {self.epoch} / {self.last_epoch} \t time taken: {time.time() - epoch_start:.1f} s')
         self.report_epoch_times(data_sum, comp_sum)
@@ -166,6 +170,7 @@ class Trainer:
                                                  t_comp / opt.batch_size, t_data / opt.batch_size)
             self.visualizer.plot_current_losses(self.epoch, self.epoch_batch / max(1, self.dataset.batches_per_epoch()),
                                                 losses, total_iters=total)
+        model.after_train_step(self.epoch, total, step, self.visualizer)  # e.g. held-out metrics driving a schedule
         if crossed(opt.save_latest_freq):
             labels = ['latest'] + ([f'iter_{total}'] if opt.save_by_iter else [])
             self.log(f'saving the latest model (epoch {self.epoch}, total_iters {total})')

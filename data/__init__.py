@@ -147,13 +147,20 @@ class DataLoader:
     def set_epoch(self, epoch, start_batch=0):
         """Select the epoch's order and skip the first ``start_batch`` batches (when resuming mid-epoch)."""
         self.sampler.set_epoch(epoch, start_batch * self.opt.batch_size)
+        self.start_batch = start_batch
 
     def batches_per_epoch(self):
-        return (self.sampler.num_samples + self.opt.batch_size - 1) // self.opt.batch_size
+        """Batches in an epoch: the whole dataset, or --max_batches_per_epoch (models that define it) if fewer."""
+        full = (self.sampler.num_samples + self.opt.batch_size - 1) // self.opt.batch_size
+        limit = getattr(self.opt, 'max_batches_per_epoch', None)
+        return full if limit is None else min(full, int(limit))
 
     def __len__(self):
         """Number of items this process sees per epoch."""
         return min(self.sampler.num_samples, self.opt.max_dataset_size)
 
     def __iter__(self):
-        yield from self.dataloader
+        if getattr(self.opt, 'max_batches_per_epoch', None) is None:
+            yield from self.dataloader
+        else:
+            yield from itertools.islice(self.dataloader, max(0, self.batches_per_epoch() - getattr(self, 'start_batch', 0)))

@@ -48,6 +48,11 @@ class BaseModel(ABC):
         """Add model-specific options and change the defaults of shared ones."""
         return parser
 
+    @staticmethod
+    def check_options(opt):
+        """Check option values together (raise util.errors.OptionError with one clear line) and fill values derived from
+        several options; called while parsing, before the options are saved. No-op here."""
+
     @abstractmethod
     def set_input(self, input):
         """Unpack a batch from the data loader (and move it to the device with :meth:`to_device`)."""
@@ -187,6 +192,9 @@ class BaseModel(ABC):
         adds them to metrics.json and the results page. Models that draw several samples override this."""
         return {}
 
+    def add_to_results_page(self, webpage):
+        """Add model-specific content (e.g. a grid of all samples) to test.py's results page; no-op here."""
+
     def get_image_paths(self):
         return self.image_paths
 
@@ -195,6 +203,15 @@ class BaseModel(ABC):
 
         ``visualizer`` offers print_current_metrics(epoch, metrics) and log_message(text) for what it reports.
         """
+
+    def after_train_step(self, epoch, total_iters, images_per_step, visualizer):
+        """Hook called by train.py after every training step (``total_iters`` images seen so far, all ranks
+        together), e.g. for held-out evaluations that drive a task schedule; no-op here."""
+
+    def final_epoch(self, next_epoch, planned):
+        """Last epoch to train, asked by train.py before each epoch (``planned`` = n_epochs + n_epochs_decay);
+        models whose schedule depends on training progress may extend or end it."""
+        return planned
 
     def eval_dataset_spec(self):
         """Keyword arguments of ``data.create_eval_dataset`` (phase, n, test_preprocess) for a held-out split the

@@ -17,6 +17,7 @@ from models.checkpoint import ARCHITECTURE_OPTIONS  # what a checkpoint contains
 from util import util
 from util.errors import OptionError
 from util.registry import load_plugins
+from . import run_name
 
 # Options that describe one run rather than the trained model: never taken from the saved training options.
 RUN_OPTIONS = ('name', 'checkpoints_dir', 'gpu_ids', 'config', 'phase', 'epoch', 'load_iter', 'batch_size',
@@ -239,6 +240,13 @@ class BaseOptions:
         """Parse options, derive the device and seed, and (rank 0) print and save them."""
         opt = self.gather_options()
         opt.isTrain = self.is_train
+        if opt.name == run_name.AUTO:
+            if not self.is_train:
+                raise OptionError('--name auto names training runs; pass the name train.py printed (checkpoints_dir '
+                                  'holds one folder per run)')
+            opt.name = run_name.auto_name(opt, self.options_dict(opt), RUN_OPTIONS, seed_given=opt.seed is not None)
+            if int(os.environ.get('RANK', 0)) == 0:
+                print(f'--name auto: this run is {opt.name} (a hash of its options: the same options reuse the name)')
         if opt.suffix:
             opt.name = opt.name + '_' + opt.suffix.format(**vars(opt))
         opt.rank = int(os.environ.get('RANK', 0))
@@ -284,3 +292,4 @@ class BaseOptions:
             raise OptionError('--amp fp16 needs a CUDA GPU; use --amp bf16 on the CPU')
         if opt.batch_size < 1:
             raise OptionError('--batch_size must be at least 1')
+        models.find_model_using_name(opt.model).check_options(opt)  # the model's own checks and derived values

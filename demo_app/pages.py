@@ -533,7 +533,8 @@ class BlobganPage(Page):
 
 @page_for('gan')
 class GanPage(Page):
-    """Unconditional GAN: a grid of samples drawn from a seed (the model's own noise: --noise, --truncation)."""
+    """GAN: a grid of samples drawn from a seed (the model's own noise: --noise, --truncation; with --condition
+    class, sample i is of class i mod --n_classes)."""
 
     title = 'GAN (samples from noise)'
 
@@ -546,7 +547,9 @@ class GanPage(Page):
 
         def run():
             z = self.model.sample_noise(n, gen, 'cpu').to(self.session.device)
-            return unwrap(self.model.netG)(z).float().clamp(-1, 1)
+            # class-conditional runs: sample i is of class i mod --n_classes, as in test.py
+            labels = self.model.class_labels(range(n)) if getattr(self.model, 'conditional', False) else None
+            return self.model.run_G(z, labels).float().clamp(-1, 1)
 
         from models.gan_model import make_grid
         images = self.session.run(run)

@@ -299,3 +299,12 @@ def test_gan_page_samples_a_seeded_grid(root):
     assert (grid == again).all() and not (grid == other).all()
     with pytest.raises(AppInputError, match='between 1 and 64'):
         p.samples(0, 0)
+
+
+def test_gan_page_cycles_classes_of_a_conditional_run(root):
+    if not has_model('gan'):
+        pytest.skip('the gan model is not in this checkout yet')
+    p = page(root, 'gan_cond')
+    grid, samples = p.samples(1, 6)
+    assert len(samples) == 6 and (grid == p.samples(1, 6)[0]).all()
+    assert p.model.class_labels(range(6)).tolist() == [0, 1, 2, 0, 1, 2]

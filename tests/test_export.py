@@ -165,3 +165,11 @@ def test_parity_tolerance_scales_with_large_outputs(monkeypatch):
     monkeypatch.setattr(export, 'load_runner', lambda path, fmt: lambda x: x + 2e-4)
     with pytest.raises(export.ExportError):
         export.check_parity(target, 'unused', 'onnx', (1,), 1e-4)
+
+
+def test_conditional_gan_export_is_refused_in_one_line(root):
+    if not has_model('gan'):
+        pytest.skip('the gan model is not in this checkout yet')
+    ck = make_run(root, 'gan_cond')
+    with pytest.raises(export.ExportError, match='--condition class generators take'):
+        run_export(ck, 'gan_cond')

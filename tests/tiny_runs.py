@@ -28,6 +28,8 @@ RUNS = {
                         '--layout_hidden', '16', '--layout_layers', '3', '--channel_max', '16']),
     'gan': ('shapes', ['--model', 'gan', '--crop_size', '16', '--load_size', '16', '--ngf', '4', '--ndf', '4',
                        '--nz', '8']),
+    'gan_cond': ('shapes', ['--model', 'gan', '--crop_size', '16', '--load_size', '16', '--ngf', '4', '--ndf', '4',
+                            '--nz', '8', '--condition', 'class', '--n_classes', '3']),
 }
 WEIGHTS = {'blob': 'latest_net_G_ema.pth'}
 

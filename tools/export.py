@@ -206,6 +206,9 @@ def _blobgan(model, opt):
 
 @export_for('gan')
 def _gan(model, opt):
+    if getattr(model, 'conditional', False):
+        raise ExportError('--condition class generators take (noise, class labels); the exporter handles one-input '
+                          'networks only: export an unconditional run')
     G = unwrap(model.netG)
 
     def make_input(batch, gen, hw=None):

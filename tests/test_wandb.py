@@ -2,6 +2,7 @@
 import glob
 import os
 import sys
+import time
 import types
 from collections import OrderedDict
 from types import SimpleNamespace
@@ -32,7 +33,11 @@ def test_offline_run_without_api_key_logs_scalars_images_and_options(paired_root
     assert len(runs) == 1
     assert err.count('wandb sync') == 1 and f'wandb sync {runs[0]}' in err and 'no API key' in err
     assert 'warning: wandb' not in err  # neither failed nor disabled
-    records = open(glob.glob(os.path.join(runs[0], '*.wandb'))[0], 'rb').read()
+    path = glob.glob(os.path.join(runs[0], '*.wandb'))[0]
+    deadline = time.time() + 60  # wandb's service process may still be writing the records it was handed
+    while b'loss/G_GAN' not in open(path, 'rb').read() and time.time() < deadline:
+        time.sleep(0.2)
+    records = open(path, 'rb').read()
     for key in (b'loss/G_GAN', b'loss/G_L1', b'loss/D_real', b'loss/D_fake', b'loss/G_total', b'lambda_L1',
                 b'git_commit', b'zoo-test'):
         assert key in records, key

@@ -74,13 +74,18 @@ class Page:
         if cls is not type(self):
             raise AppInputError(f"'{name}' is a --model {new.opt.model} run, which this {self.title} page cannot "
                                 f"show; start an app for it: python app.py --name {name}")
+        candidate = cls(new)
+        if getattr(self, 'runtime', 'torch') == 'onnx':  # keep serving exported files (raises if they are missing)
+            from .onnx_runtime import use_onnx
+            use_onnx(candidate)
         with self.session.lock:
-            self.__init__(new)
+            self.__dict__.update(candidate.__dict__)
         return self.describe()
 
     # -- helpers for image-to-image pages
     def size_multiple(self, net):
-        return size_multiple(unwrap(net))
+        multiple = getattr(net, 'multiple', None)  # an exported network served by onnxruntime knows its own
+        return multiple if multiple is not None else size_multiple(unwrap(net))
 
     def image_batch(self, image, channels, net, what="this run's generator"):
         img = to_pil(image, channels, what)

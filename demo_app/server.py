@@ -11,10 +11,15 @@ from .core import Session
 from .pages import TranslationPage, guarded, page_class
 
 
-def build_app(session):
-    """The gr.Blocks of the run's page (imported here: gradio is only needed to serve)."""
+def build_app(session, runtime='torch'):
+    """The gr.Blocks of the run's page (imported here: gradio is only needed to serve); ``runtime='onnx'`` runs the
+    run's exported ONNX generators instead of its PyTorch networks."""
     import gradio as gr
     page = page_class(session.model, session.opt.model)(session)
+    if runtime == 'onnx':
+        from .onnx_runtime import use_onnx
+        for path in use_onnx(page):
+            print(f'serving {path} with onnxruntime')
     with gr.Blocks(title=f'{session.opt.name} — GAN model zoo', analytics_enabled=False) as demo:
         header = gr.Markdown(f'## {page.title}\n{page.describe()}')
         with gr.Accordion('Load another run of this model', open=False):
@@ -50,6 +55,9 @@ def parse_args(argv):
     p.add_argument('--port', type=int, default=7860, help='port to serve on')
     p.add_argument('--host', type=str, default='127.0.0.1',
                    help='address to listen on (0.0.0.0 to reach the app from other machines)')
+    p.add_argument('--runtime', choices=['torch', 'onnx'], default='torch',
+                   help='onnx: serve the generators exported by tools/export.py (<epoch>_net_G*.onnx) with onnxruntime '
+                        '(translation pages; the export is in eval mode)')
     p.add_argument('--benchmark', type=int, default=0, metavar='N',
                    help='instead of serving: time N requests of a random crop_size image through the page function '
                         'and through the HTTP API (translation pages), print the mean latency and exit')
@@ -84,7 +92,9 @@ def benchmark(demo, session, n, host):
         http = 1000 * (time.perf_counter() - t0) / n
     finally:
         demo.close()
-    print(f'{session.opt.name} ({session.opt.model}, --netG {session.opt.netG}, {size} px, amp {session.opt.amp}, '
+    runtime = 'onnxruntime' if hasattr(getattr(session.model, 'netG', None), 'session') else 'PyTorch'
+    print(f'{session.opt.name} ({session.opt.model}, --netG {session.opt.netG}, {size} px, {runtime}, '
+          f'amp {session.opt.amp}, '
           f'channels_last {session.opt.channels_last}, device {session.opt.device}): page function {direct:.1f} ms, '
           f'HTTP request {http:.1f} ms (mean of {n})')
     return {'function_ms': direct, 'http_ms': http}
@@ -95,7 +105,7 @@ def main(argv=None):
     if '--name' not in rest and not any(a.startswith('--name=') for a in rest):
         raise ValueError('--name RUN is required (the training run to demo)')
     session = Session(rest)
-    demo = build_app(session)
+    demo = build_app(session, runtime=args.runtime)
     if args.benchmark:
         benchmark(demo, session, args.benchmark, args.host)
         return 0

@@ -308,3 +308,22 @@ def test_gan_page_cycles_classes_of_a_conditional_run(root):
     grid, samples = p.samples(1, 6)
     assert len(samples) == 6 and (grid == p.samples(1, 6)[0]).all()
     assert p.model.class_labels(range(6)).tolist() == [0, 1, 2, 0, 1, 2]
+
+
+def test_onnx_runtime_serves_the_exported_generators(root):
+    from demo_app.onnx_runtime import OnnxGenerator, use_onnx
+    from tools import export
+    from util.errors import OptionError
+    ck = make_run(root, 'cyc')
+    torch_page = page(root, 'cyc', '--eval')  # the export is in eval mode
+    onnx_page = page(root, 'cyc', '--eval')
+    with pytest.raises(OptionError, match='export it first: python -m tools.export --name cyc'):
+        use_onnx(onnx_page)
+    export.main(['--name', 'cyc', '--checkpoints_dir', ck, '--dynamic_batch'])
+    onnx_page = page(root, 'cyc', '--eval')
+    assert len(use_onnx(onnx_page)) == 2 and isinstance(onnx_page.model.netG_B, OnnxGenerator)
+    for which in 'AB':
+        a, b = torch_page.translate(RGB, which), onnx_page.translate(RGB, which)
+        assert np.abs(a.astype(int) - b.astype(int)).max() <= 1  # uint8 rounding of a < 1e-4 difference
+    with pytest.raises(OptionError, match='translation pages only'):
+        use_onnx(page(root, 'blob'))

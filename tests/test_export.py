@@ -31,6 +31,7 @@ def run_export(ck, name, *extra):
 def test_onnx_dynamic_batch_every_model(root, name):
     ck = make_run(root, name)
     records = run_export(ck, name, '--format', 'onnx', '--dynamic_batch')
+    assert torch.is_grad_enabled()  # in-process callers keep autograd
     assert [os.path.basename(r['path']) for r in records] == [f'latest_net_{g}.onnx' for g in EXPECTED[name]]
     for r in records:
         with open(r['path'] + '.json') as f:

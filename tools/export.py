@@ -454,7 +454,11 @@ def main(argv=None):
     args, rest = parse_args(sys.argv[1:] if argv is None else argv)
     if '--name' not in rest and not any(a.startswith('--name=') for a in rest):
         raise ValueError('--name RUN is required (the training run whose generator(s) to export)')
-    torch.set_grad_enabled(False)
+    with torch.no_grad():  # not set_grad_enabled(False): callers in the same process (tests) keep their mode
+        return export_run(args, rest)
+
+
+def export_run(args, rest):
     opt, model = load_trained_model(rest + ['--gpu_ids', '-1'])
     folder = args.out_dir or os.path.join(opt.checkpoints_dir, opt.name)
     os.makedirs(folder, exist_ok=True)

@@ -406,36 +406,24 @@ class BlobganPage(Page):
     and regenerate with the model's editing API (models/blobgan/editing.py)."""
 
     title = 'BlobGAN (sample and edit blobs)'
-    TRUNCATION_SAMPLES = 1024
-
     def __init__(self, session):
         super().__init__(session)
         self.G = unwrap(self.model.netG_ema)
-        self._mean_latent = None
-
-    def mean_latent(self):
-        if self._mean_latent is None:
-            from models.blobgan.inversion import mean_latent
-            self._mean_latent = mean_latent(self.G, -1, n=self.TRUNCATION_SAMPLES, seed=0)
-        return self._mean_latent
 
     def layout_for(self, seed, truncation):
         """Layout of sample ``seed``; truncation t in [0, 1] pulls the last layout-MLP latent towards its mean
-        (0: none, 1: the mean layout), as the published generate_layout(truncate=t)."""
+        (0: none, 1: the mean layout): the generator's own published truncation, as test.py --truncate."""
         t = float(truncation)
         if not 0.0 <= t <= 1.0:
             raise AppInputError(f'truncation must be in [0, 1] (got {t})')
         z = self.G.sample_noise(1, torch.Generator().manual_seed(int(seed))).to(self.session.device)
-        h = self.G.layout_net.latent(z, -1)
-        if t > 0:
-            h = self.mean_latent().to(h.device) * t + h * (1 - t)
-        return self.G.layout_net.forward_from(h, -1)
+        return self.G.layout(z, truncate=t or None)
 
     def render(self, layout):
         from models.blobgan import draw_layout
         from models.blobgan.editing import regenerate
         image = regenerate(self.G, layout).float().clamp(-1, 1)
-        drawn = draw_layout(image, layout, self.G.sharpness)
+        drawn = draw_layout(image, layout, self.G.ab_norm)
         return tensor_to_image(image), tensor_to_image(drawn)
 
     def sample(self, seed, truncation):

@@ -47,6 +47,7 @@ class ExportTarget:
     make_input: object             # callable (batch, generator, size=None) -> tensor
     conventions: dict = field(default_factory=dict)
     spatial_sizes: tuple = ()      # (H, W) of a second input size the graph must accept (image inputs)
+    hints: dict = field(default_factory=dict)  # static facts for the custom ONNX symbolics (e.g. cumprod_length)
 
 
 EXPORTS = {}
@@ -201,7 +202,8 @@ def _blobgan(model, opt):
         'output': {'name': 'output', 'shape': ['batch', 3, h, w], 'channels': 3, 'value_range': IMAGE_RANGE,
                    'postprocess': IMAGE_POSTPROCESS},
     }
-    return [ExportTarget('G_ema', NoiseToImage(G), make_input, conventions)]
+    return [ExportTarget('G_ema', NoiseToImage(G), make_input, conventions,
+                         hints={'cumprod_length': G.layout_net.n_blobs})]
 
 
 @export_for('gan')
@@ -243,11 +245,15 @@ def blocking_operator(exc):
 def _export_failed(target, fmt, opset, exc):
     op = blocking_operator(exc)
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    first = first.split(' [Caused by')[0].strip().rstrip('.')  # the exporter's reason, without its graph dump
     where = f' at opset {opset}' if fmt == 'onnx' else ''
     if op:
         return ExportError(f"cannot export {target.label} to {fmt}: operator {op} is not supported{where} "
                            f"({type(exc).__name__})")
     return ExportError(f"cannot export {target.label} to {fmt}{where}: {first[:300]}")
+
+
+_HINTS = {}  # ExportTarget.hints of the export in progress
 
 
 def _cumprod_symbolic(g, self, dim, dtype):
@@ -257,13 +263,58 @@ def _cumprod_symbolic(g, self, dim, dtype):
     d = sh._get_const(dim, 'i', 'dim')
     sizes = sh._get_tensor_sizes(self)
     k = sizes[d] if sizes and -len(sizes) <= d < len(sizes) else None
+    if k is None:  # shape inference lost the axis: the network told its length (ExportTarget.hints)
+        k = _HINTS.get('cumprod_length')
     if k is None:
         raise RuntimeError("Exporting the operator 'aten::cumprod' is not supported along an axis of unknown length")
     parts = [sh._slice_helper(g, self, axes=[d], starts=[i], ends=[i + 1]) for i in range(k)]
     out = [parts[0]]
     for part in parts[1:]:
         out.append(g.op('Mul', out[-1], part))
-    return g.op('Concat', *out, axis_i=d)
+    result = g.op('Concat', *out, axis_i=d)
+    result.setType(self.type())
+    return result
+
+
+def _static_last_dim(value, op):
+    from torch.onnx import symbolic_helper as sh
+    sizes = sh._get_tensor_sizes(value)
+    n = sizes[-1] if sizes else None
+    if n is None:
+        raise RuntimeError(f"Exporting the operator '{op}' is not supported for an input of unknown size")
+    return n
+
+
+def _diag_embed_symbolic(g, self, offset, dim1, dim2):
+    """aten::diag_embed (BlobGAN's blob covariances) for the default offset/dims: x[..., None] * eye(n)."""
+    from torch.onnx import symbolic_helper as sh
+    if (sh._get_const(offset, 'i', 'offset'), sh._get_const(dim1, 'i', 'dim1'),
+            sh._get_const(dim2, 'i', 'dim2')) != (0, -2, -1):
+        raise RuntimeError("Exporting the operator 'aten::diag_embed' is supported with offset 0 on the last two dims only")
+    n = _static_last_dim(self, 'aten::diag_embed')
+    eye = g.op('Constant', value_t=torch.eye(n))
+    out = g.op('Mul', sh._unsqueeze_helper(g, self, [-1]), eye)
+    sizes = sh._get_tensor_sizes(self)
+    out.setType(self.type().with_sizes(list(sizes) + [n]))  # keep static shapes for the ops downstream
+    return out
+
+
+def _linalg_inv_symbolic(g, self):
+    """aten::linalg_inv of 2 x 2 matrices (BlobGAN's blob covariances): [[d, -b], [-c, a]] / (ad - bc)."""
+    from torch.onnx import symbolic_helper as sh
+    if _static_last_dim(self, 'aten::linalg_inv') != 2:
+        raise RuntimeError("Exporting the operator 'aten::linalg_inv' is supported for 2 x 2 matrices only")
+
+    def entry(i, j):
+        row = sh._slice_helper(g, self, axes=[-2], starts=[i], ends=[i + 1])
+        return sh._slice_helper(g, row, axes=[-1], starts=[j], ends=[j + 1])
+    a, b, c, d = entry(0, 0), entry(0, 1), entry(1, 0), entry(1, 1)
+    det = g.op('Sub', g.op('Mul', a, d), g.op('Mul', b, c))
+    top = g.op('Concat', d, g.op('Neg', b), axis_i=-1)
+    bottom = g.op('Concat', g.op('Neg', c), a, axis_i=-1)
+    out = g.op('Div', g.op('Concat', top, bottom, axis_i=-2), det)
+    out.setType(self.type())
+    return out
 
 
 def export_onnx(target, path, example, opset, dynamic_batch, exporter='torchscript'):
@@ -280,12 +331,19 @@ def export_onnx(target, path, example, opset, dynamic_batch, exporter='torchscri
     else:
         kwargs['dynamo'] = False
         torch.onnx.register_custom_op_symbolic('aten::cumprod', _cumprod_symbolic, 9)
+        torch.onnx.register_custom_op_symbolic('aten::diag_embed', _diag_embed_symbolic, 9)
+        torch.onnx.register_custom_op_symbolic('aten::linalg_inv', _linalg_inv_symbolic, 9)
         if axes:
             kwargs['dynamic_axes'] = {'input': dict(axes), 'output': dict(axes)}
     import warnings
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        torch.onnx.export(target.module, (example,), path, **kwargs)
+    _HINTS.clear()
+    _HINTS.update(target.hints)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            torch.onnx.export(target.module, (example,), path, **kwargs)
+    finally:
+        _HINTS.clear()
 
 
 def export_torchscript(target, path, example):

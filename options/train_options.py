@@ -24,6 +24,10 @@ class TrainOptions(BaseOptions):
         parser = best_checkpoint.add_options(parser)  # --save_best
         parser.add_argument('--continue_train', action='store_true',
                             help='resume training exactly where the saved training state (--epoch / --load_iter) stopped')
+        parser.add_argument('--overwrite', action='store_true',
+                            help='train again from scratch under a --name that already holds checkpoints (they are '
+                                 'replaced as the new run saves its own); without it, or --continue_train, such a '
+                                 'run is refused (an interactive terminal asks instead)')
         parser.add_argument('--epoch_count', type=int, default=1,
                             help='the starting epoch count of a new run (resumed runs take it from the checkpoint)')
         parser.add_argument('--phase', type=str, default='train', help='train, val, test, etc')
@@ -61,6 +65,13 @@ class TrainOptions(BaseOptions):
 
     def check(self, opt):
         super().check(opt)
+        for key in ('n_epochs', 'n_epochs_decay'):
+            if getattr(opt, key) < 0:
+                raise OptionError(f'--{key} must be 0 or more, not {getattr(opt, key)}')
+        if opt.n_epochs + opt.n_epochs_decay < 1:
+            raise OptionError('--n_epochs + --n_epochs_decay must be at least 1 (the number of epochs to train)')
+        if opt.continue_train and opt.overwrite:
+            raise OptionError('--continue_train resumes the run and --overwrite starts it over: give one of them')
         if opt.continue_train and opt.epoch_count != 1:
             raise OptionError('--epoch_count is read from the checkpoint when resuming; drop it with --continue_train')
         best_checkpoint.parse_criterion(opt.save_best)  # OptionError when malformed

@@ -38,7 +38,7 @@ PYTHON
 $PY train.py --model blobgan --dataroot "$SCENES" --name $NAME --checkpoints_dir "$CK" --crop_size 32 --size_in 8 \
   --n_blobs 4 --style_dim 16 --feature_dim 16 --noise_dim 16 --layout_hidden 32 --layout_layers 3 --g_c_model 4 \
   --d_c_model 4 --batch_size 4 --accumulate_grad_batches 2 --n_epochs 2 --n_epochs_decay 0 --gpu_ids -1 \
-  --fixed_noise --display_id 0 --num_threads 0 --seed 0
+  --fixed_noise --display_id 0 --num_threads 0 --seed 0 --overwrite
 $PY test.py --model blobgan --name $NAME --checkpoints_dir "$CK" --results_dir "$WORK/results" --num_samples 4 \
   --fixed_noise --gpu_ids -1
 $PY -m tools.blobgan.setup_fid --fid_backend clean-fid --path "$SCENES" --name Tiny_Scenes_32 --n_imgs 16 --shuffle -bs 8 --device cpu \

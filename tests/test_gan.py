@@ -437,9 +437,10 @@ def test_name_auto_is_a_hash_of_the_options_reused_by_the_same_options(tmp_path,
     name = parse_train(run).name
     assert run_train(run) == 0 and (ck / name / 'latest_net_G.pth').is_file()
     capsys.readouterr()
-    assert run_train(run + ['--continue_train']) == 0  # the same options find the same run to resume
-    out = capsys.readouterr().out
-    assert 'resumed from latest' in out, out
+    # the same options find the same run to resume (its schedule is complete, so there is nothing to train)
+    assert run_train(run + ['--continue_train']) == 0
+    err = capsys.readouterr().err
+    assert "nothing to train: checkpoint 'latest'" in err, err
     status, err = cli_error('test', ['--model', 'gan', '--name', 'auto', '--checkpoints_dir', ck], capsys)
     assert status == 2 and '--name auto names training runs' in err
 

@@ -98,9 +98,9 @@ class SynthesisNetwork(nn.Module):
         i = 1
         for j, to_rgb in enumerate(self.to_rgbs):
             up, conv = self.convs[2 * j], self.convs[2 * j + 1]
-            out = up(out, styles, pyramid[out.shape[-2]], noise[i])
-            out = conv(out, styles, pyramid[out.shape[-2]], noise[i + 1])
-            skip = to_rgb(out, styles, pyramid[out.shape[-2]], skip)
+            out = up(out, styles, pyramid[int(out.shape[-2])], noise[i])
+            out = conv(out, styles, pyramid[int(out.shape[-2])], noise[i + 1])
+            skip = to_rgb(out, styles, pyramid[int(out.shape[-2])], skip)
             i += 2
         return skip
 

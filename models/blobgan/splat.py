@@ -71,7 +71,7 @@ def alpha_pyramid(alphas, size_in, aspect_ratio=1.0):
         levels.append(alphas)
     out = {}
     for lev in levels:
-        h = lev.shape[-1]
+        h = int(lev.shape[-1])  # a plain int also under tracing (ONNX/TorchScript export), where shapes are tensors
         w = int(aspect_ratio * h)
         out[h] = lev if w == h else F.interpolate(lev, size=(h, w))
     return out

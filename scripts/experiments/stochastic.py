@@ -1,9 +1,7 @@
-"""Moved to tools/studies/stochastic.py: run ``python -m tools.studies.stochastic`` (this forwarder stays for one release)."""
+"""Moved to tools/studies/stochastic.py: run ``python -m tools.studies.stochastic`` (this forwarder stays one release)."""
 import os
-import subprocess
-import sys
+import runpy
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-print("note: scripts/experiments/stochastic.py moved to tools/studies/stochastic.py; running python -m tools.studies.stochastic", file=sys.stderr)
-env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
-sys.exit(subprocess.call([sys.executable, "-m", "tools.studies.stochastic"] + sys.argv[1:], env=env))
+if __name__ == '__main__':
+    scripts = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    runpy.run_path(os.path.join(scripts, '_forward.py'))['forward']('scripts/experiments/stochastic.py', 'tools.studies.stochastic')

@@ -288,7 +288,7 @@ class LissModel(CycleGANModel):
                         r.mul_(1.0 - a).add_(b, alpha=a)
                     else:
                         r.copy_(b)
-        self._broadcast_modules([m for m in self.ref_encoders.values() if m is not None])
+        distributed.broadcast_from_rank0([m for m in self.ref_encoders.values() if m is not None])
 
     # ------------------------------------------------------------------ multi-process training
 
@@ -300,38 +300,11 @@ class LissModel(CycleGANModel):
         if getattr(self.opt, 'norm', None) == 'syncbatch':
             for name, net in self.networks():
                 setattr(self, 'net' + name, distributed.convert_sync_batchnorm(net))
-        self._broadcast_modules([net for _, net in self.networks()])
-
-    @staticmethod
-    def _broadcast_modules(modules):
-        if not distributed.is_distributed():
-            return
-        with torch.no_grad():
-            for module in modules:
-                for tensor in itertools.chain(module.parameters(), module.buffers()):
-                    torch.distributed.broadcast(tensor.data, src=0)
-
-    def train_step(self):
-        """Under torchrun, every rank first takes rank 0's buffers (batch-norm statistics; instance norm has none)."""
-        if distributed.is_distributed():
-            with torch.no_grad():
-                for _, net in self.networks():
-                    for buffer in net.buffers():
-                        torch.distributed.broadcast(buffer.data, src=0)
-        super().train_step()
+        distributed.broadcast_from_rank0([net for _, net in self.networks()])
 
     def step(self, optimizer):
-        """Average the gradients over ranks (one flat all-reduce), then step: replicas stay identical."""
-        if distributed.is_distributed():
-            grads = [p.grad for group in optimizer.param_groups for p in group['params'] if p.grad is not None]
-            if grads:
-                flat = torch.cat([g.reshape(-1) for g in grads])
-                torch.distributed.all_reduce(flat)
-                flat /= distributed.get_world_size()
-                offset = 0
-                for g in grads:
-                    g.copy_(flat[offset:offset + g.numel()].view_as(g))
-                    offset += g.numel()
+        """Average the gradients over ranks, then step: replicas stay identical."""
+        distributed.average_gradients(optimizer)
         super().step(optimizer)
 
     def save_training_state(self, label, epoch, epoch_iter, total_iters, epoch_samples=None):

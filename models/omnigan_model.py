@@ -15,7 +15,6 @@ D (every head, every iteration, with label smoothing and flipping) and the domai
 after G in both phases. Networks, losses and ExtraAdam live in models/omnigan/; docs/omnigan.md lists where
 this differs from the published code.
 """
-import itertools
 from collections import OrderedDict
 
 import numpy as np
@@ -245,29 +244,16 @@ class OmniganModel(BaseModel):
     # ------------------------------------------------------------------ multi-process training
     def wrap_networks(self):
         """Under torchrun every rank starts from rank 0's parameters and buffers (spectral-norm vectors too)."""
-        if not (self.isTrain and distributed.is_distributed()):
-            return
-        with torch.no_grad():
-            for _, net in self.networks():
-                for tensor in itertools.chain(net.parameters(), net.buffers()):
-                    torch.distributed.broadcast(tensor.data, src=0)
+        if self.isTrain:
+            distributed.broadcast_from_rank0([net for _, net in self.networks()])
 
     def step(self, optimizer):
-        """Average the gradients over ranks (one flat all-reduce), then step: the replicas stay identical.
+        """Average the gradients over ranks, then step: the replicas stay identical.
 
         Every rank builds the same graph (same tasks, domains and label keys), so the same parameters hold
         gradients everywhere; random draws (label flips, matching masks) only change the values averaged.
         """
-        if distributed.is_distributed():
-            grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
-            if grads:
-                flat = torch.cat([g.reshape(-1) for g in grads])
-                torch.distributed.all_reduce(flat)
-                flat /= distributed.get_world_size()
-                offset = 0
-                for g in grads:
-                    g.copy_(flat[offset:offset + g.numel()].view_as(g))
-                    offset += g.numel()
+        distributed.average_gradients(optimizer)
         super().step(optimizer)
 
     def save_training_state(self, label, epoch, epoch_iter, total_iters, epoch_samples=None):

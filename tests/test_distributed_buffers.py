@@ -1,4 +1,5 @@
-"""Batch-norm buffers under DDP: no in-forward broadcast (cuDNN keeps them for backward), one sync per step."""
+"""Keeping replicas together: batch-norm buffers synced once per step (no in-forward broadcast under DDP, since
+cuDNN keeps them for backward), and the explicit gradient averaging of the models that do not use DDP."""
 import os
 import socket
 
@@ -32,8 +33,15 @@ def _worker(rank, port, results):
         x = torch.randn(2, 3, 8, 8)
         loss = wrapped(x).mean() + wrapped(x + 1).mean()
         loss.backward()
-        distributed.sync_buffers([wrapped, nn.Linear(1, 1)])  # plain modules are skipped
-        results[rank] = (net[1].running_mean.tolist(), int(net[1].num_batches_tracked))
+        plain = nn.BatchNorm1d(2)  # a network synchronised without DDP (liss, omnigan) gets rank 0's buffers too
+        plain.running_var.fill_(float(rank + 5))
+        distributed.sync_buffers([wrapped, plain, nn.Linear(1, 1)])
+        # gradients averaged over the ranks without DDP
+        param = nn.Parameter(torch.zeros(3))
+        param.grad = torch.full((3,), float(rank))
+        distributed.average_gradients(torch.optim.SGD([param], lr=0.1))
+        results[rank] = (net[1].running_mean.tolist(), int(net[1].num_batches_tracked), plain.running_var.tolist(),
+                         param.grad.tolist())
     finally:
         dist.destroy_process_group()
 
@@ -43,6 +51,7 @@ def test_sync_buffers_takes_rank_0_statistics():
     mp.spawn(_worker, args=(_free_port(), results), nprocs=2, join=True)
     assert results[0] == results[1]
     assert results[0][1] == 12  # rank 0's 10 plus its two forwards (rank 1's would be 22)
+    assert results[0][2] == [5.0, 5.0] and results[0][3] == [0.5, 0.5, 0.5]
 
 
 def test_sync_buffers_is_a_no_op_without_a_process_group():

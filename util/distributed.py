@@ -12,6 +12,7 @@ through it to the network being trained.
 """
 import datetime
 import hashlib
+import itertools
 import os
 import sys
 
@@ -143,23 +144,50 @@ def wrap_network(net, opt):
     return wrapped
 
 
+def _collective_in_place(tensors, collective):
+    """Run ``collective`` on one flat copy of ``tensors`` per dtype and device, then write the results back: one
+    call for the dozens of small tensors of a network instead of one each."""
+    groups = {}
+    for t in tensors:
+        groups.setdefault((t.dtype, t.device), []).append(t)
+    for group in groups.values():
+        flat = torch.cat([t.reshape(-1) for t in group])
+        collective(flat)
+        offset = 0
+        for t in group:
+            t.copy_(flat[offset:offset + t.numel()].view_as(t))
+            offset += t.numel()
+
+
 def sync_buffers(networks):
     """Make every rank's buffers (batch-norm statistics) those of rank 0, before the step's first forward."""
+    if is_distributed():
+        with torch.no_grad():
+            _collective_in_place([b for net in networks for b in unwrap(net).buffers()],
+                                 lambda flat: dist.broadcast(flat, 0))
+
+
+def broadcast_from_rank0(modules):
+    """Give every rank rank 0's parameters and buffers: how models that synchronise without DDP start."""
+    if is_distributed():
+        with torch.no_grad():
+            _collective_in_place([t.data for m in modules for t in itertools.chain(m.parameters(), m.buffers())],
+                                 lambda flat: dist.broadcast(flat, 0))
+
+
+def average_gradients(optimizer):
+    """Average the gradients of an optimizer's parameters over the ranks (models that do not use DDP call this
+    before each optimizer step, so that the replicas stay identical)."""
     if not is_distributed():
         return
-    for net in networks:
-        if not isinstance(net, nn.parallel.DistributedDataParallel):
-            continue
-        by_dtype = {}
-        for buf in net.module.buffers():
-            by_dtype.setdefault((buf.dtype, buf.device), []).append(buf)
-        for bufs in by_dtype.values():  # one collective per dtype: dozens of small buffers per network
-            flat = torch.cat([b.reshape(-1) for b in bufs])
-            dist.broadcast(flat, 0)
-            offset = 0
-            for b in bufs:
-                b.copy_(flat[offset:offset + b.numel()].view_as(b))
-                offset += b.numel()
+    grads = [p.grad for group in optimizer.param_groups for p in group['params'] if p.grad is not None]
+    world = get_world_size()
+
+    def mean(flat):
+        dist.all_reduce(flat)
+        flat /= world
+
+    _collective_in_place(grads, mean)
 
 
 def unwrap(net):

@@ -18,6 +18,7 @@ from util.distributed import unwrap
 from util.errors import CheckpointError  # noqa: F401 (re-exported: models.base_model.CheckpointError)
 from . import checkpoint, networks
 from .checkpoint import ARCHITECTURE_OPTIONS, TRAINING_STATE_FORMAT  # noqa: F401 (re-exported)
+from .dense_step import register_dense_step
 
 
 class BaseModel(ABC):
@@ -103,9 +104,12 @@ class BaseModel(ABC):
     def make_optimizer(self, params, lr=None, beta1=None):
         """An optimizer of the kind chosen by --optimizer (adam by default) with the options' lr and betas."""
         opt = self.opt
-        return networks.make_optimizer(params, name=opt.optimizer, lr=opt.lr if lr is None else lr,
-                                       beta1=opt.beta1 if beta1 is None else beta1, beta2=opt.beta2,
-                                       lookahead=opt.lookahead, fused=getattr(opt, 'fused_optimizer', False))
+        optimizer = networks.make_optimizer(params, name=opt.optimizer, lr=opt.lr if lr is None else lr,
+                                            beta1=opt.beta1 if beta1 is None else beta1, beta2=opt.beta2,
+                                            lookahead=opt.lookahead, fused=getattr(opt, 'fused_optimizer', False))
+        if getattr(opt, 'channels_last', False):  # update NHWC weights in place, without contiguous copies
+            register_dense_step(optimizer)
+        return optimizer
 
     def make_pool(self, name):
         """An ImagePool of --pool_size whose state is part of the training checkpoint."""

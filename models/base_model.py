@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 import torch
 
-from util import distributed
+from util import cpu_memory, distributed
 from util.distributed import unwrap
 from util.errors import CheckpointError  # noqa: F401 (re-exported: models.base_model.CheckpointError)
 from . import checkpoint, networks
@@ -41,6 +41,8 @@ class BaseModel(ABC):
         self.eval_dataset = None  # a held-out split handed over by train.py (see eval_dataset_spec)
         self.amp_dtype = {'none': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}[getattr(opt, 'amp', 'none')]
         self.scaler = torch.amp.GradScaler('cuda', enabled=self.amp_dtype == torch.float16)
+        if getattr(opt, 'keep_cpu_memory', False):
+            cpu_memory.keep_freed_memory()  # process-wide (util/cpu_memory.py)
         if self.device.type == 'cuda' and opt.preprocess != 'none':
             torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick the fastest kernels
 
@@ -83,6 +85,16 @@ class BaseModel(ABC):
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
 
+    def cast_cache(self):
+        """Scope of one training step for mixed precision: the casts of trained weights that the autocast regions
+        inside it make are cached until it ends (an optimizer step clears them), so a network called several
+        times in a step has its weights cast once. Code between the regions runs in full precision as without
+        it. A no-op with --amp none."""
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        # an outer, disabled autocast: regions nested in it do not clear the cast cache when they end, it does
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype, enabled=False)
+
     def backward(self, loss, **kwargs):
         """Backward pass through the gradient scaler (fp16) or plainly."""
         self.scaler.scale(loss).backward(**kwargs)
@@ -91,6 +103,8 @@ class BaseModel(ABC):
         """Optimizer step through the gradient scaler (skipped by fp16 when gradients overflowed)."""
         self.scaler.step(optimizer)
         self._stepped = True
+        if self.amp_dtype is not None:
+            torch.clear_autocast_cache()  # the weights changed: no cast made before the step may be reused
 
     def train_step(self):
         """One training iteration: the model's optimize_parameters, then the gradient scaler's update (only

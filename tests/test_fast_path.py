@@ -117,3 +117,113 @@ def test_gradient_in_another_layout_is_moved_to_the_parameters():
     opt_nhwc.step()
     for a, b in zip(plain, nhwc):
         assert torch.equal(a, b)
+
+
+# ---------------------------------------------------------------------------------------------- one cast cache per step
+
+def _model(tmp_path, model, extra):
+    from models import create_model
+    from options.train_options import TrainOptions
+    from util.util import seed_everything
+    nets = (['--netG', 'unet_32'] if model == 'pix2pix' else ['--netG', 'resnet_6blocks', '--pool_size', '4'])
+    opt = TrainOptions(['--dataroot', str(tmp_path), '--model', model, '--name', 'c', '--checkpoints_dir',
+                        str(tmp_path), '--gpu_ids', '-1', '--ngf', '8', '--ndf', '8', '--crop_size', '32',
+                        '--load_size', '32', '--display_id', '0', '--seed', '3'] + nets + extra).parse()
+    seed_everything(3)
+    m = create_model(opt)
+    m.setup(opt)
+    m.train()
+    return m
+
+
+def _per_forward_regions(model):
+    """The step as it was before the cast cache: each forward its own autocast region."""
+    if hasattr(model, 'netD'):
+        def optimize():
+            with model.autocast():
+                model.forward()
+            model.set_requires_grad(model.netD, True)
+            model.optimizer_D.zero_grad(set_to_none=True)
+            model.backward_D()
+            model.step(model.optimizer_D)
+            model.set_requires_grad(model.netD, False)
+            model.optimizer_G.zero_grad(set_to_none=True)
+            model.backward_G()
+            model.step(model.optimizer_G)
+    else:
+        def optimize():
+            with model.autocast():
+                model.forward()
+            model.set_requires_grad([model.netD_A, model.netD_B], False)
+            model.optimizer_G.zero_grad(set_to_none=True)
+            model.loss_G = model.generator_loss()
+            model.backward(model.loss_G)
+            model.step(model.optimizer_G)
+            model.set_requires_grad([model.netD_A, model.netD_B], True)
+            model.optimizer_D.zero_grad(set_to_none=True)
+            model.backward_D_A()
+            model.backward_D_B()
+            model.step(model.optimizer_D)
+    model.optimize_parameters = optimize
+    return model
+
+
+def _train(model, steps=3, profile_last=False):
+    from torch.profiler import profile
+    from util.util import seed_everything
+    g = torch.Generator().manual_seed(5)
+    batches = [{'A': torch.rand(1, 3, 32, 32, generator=g) * 2 - 1, 'B': torch.rand(1, 3, 32, 32, generator=g) * 2 - 1,
+                'A_paths': ['a'], 'B_paths': ['b']} for _ in range(steps)]
+    seed_everything(7)
+    losses, casts = [], None
+    for i, batch in enumerate(batches):
+        model.set_input(batch)
+        if profile_last and i == steps - 1:
+            with profile() as prof:
+                model.train_step()
+            casts = sum(e.count for e in prof.key_averages() if e.key == 'aten::_to_copy')
+        else:
+            model.train_step()
+        losses.append(model.get_current_losses())
+    params = [p.detach().clone() for _, net in model.networks() for p in net.parameters()]
+    return losses, params, casts
+
+
+@pytest.mark.parametrize('model', ['pix2pix', 'cycle_gan'])
+@pytest.mark.parametrize('amp', ['none', 'bf16'])
+def test_cast_cache_step_equals_per_forward_regions_bit_for_bit(tmp_path, model, amp):
+    """The cast cache changes no fp32 number (no autocast at all) and nothing in pix2pix bf16 (the same casts)."""
+    new_losses, new_params, new_casts = _train(_model(tmp_path / 'new', model, ['--amp', amp]), profile_last=True)
+    old_losses, old_params, old_casts = _train(_per_forward_regions(_model(tmp_path / 'old', model, ['--amp', amp])),
+                                               profile_last=True)
+    if amp == 'bf16' and model == 'cycle_gan':
+        # the identity calls reuse the generators' casts, so the gradients of a generator's three calls are summed
+        # in bf16 before the cast to fp32 (as autocast already did for the two calls inside forward): close values
+        assert new_casts < old_casts
+        assert new_losses[0] == old_losses[0]
+        for new, old in zip(new_losses, old_losses):
+            assert new == pytest.approx(old, rel=2e-2)
+        return
+    # fp32 casts nothing; pix2pix's D calls in backward_D already share one region and its third D is frozen
+    assert new_casts == old_casts
+    assert new_losses == old_losses
+    assert all(torch.equal(a, b) for a, b in zip(new_params, old_params))
+
+
+def test_cast_cache_is_cleared_by_optimizer_steps(tmp_path):
+    """A weight cast before an optimizer step is never reused after it."""
+    model = _model(tmp_path, 'cycle_gan', ['--amp', 'bf16'])
+    net = model.netD_A
+    x = torch.rand(1, 3, 32, 32)
+    with model.cast_cache():
+        with model.autocast():
+            before = net(x).detach().clone()
+        for p in net.parameters():
+            p.grad = torch.ones_like(p)
+        model.step(model.optimizer_D)
+        with model.autocast():
+            after = net(x).detach()
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            fresh = net(x).detach()
+    assert not torch.equal(before, after)
+    assert torch.equal(after, fresh)

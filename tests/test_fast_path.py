@@ -227,3 +227,68 @@ def test_cast_cache_is_cleared_by_optimizer_steps(tmp_path):
             fresh = net(x).detach()
     assert not torch.equal(before, after)
     assert torch.equal(after, fresh)
+
+
+# ---------------------------------------------------------------------------------------------- profiler tool, allocator
+
+def test_profile_step_reports_copy_and_optimizer_shares(tmp_path, capsys):
+    from tools.bench import profile_step
+    out = tmp_path / 'profile.json'
+    summary = profile_step.main(['--model', 'pix2pix', '--size', '32', '--warmup', '1', '--steps', '2', '--threads', '1',
+                                 '--top', '5', '--json', str(out), '--options', '--amp bf16 --fused_optimizer',
+                                 '--', '--netG', 'unet_32', '--ngf', '8', '--ndf', '8'])
+    printed = capsys.readouterr().out
+    assert 'copies (aten::copy_)' in printed and 'optimizer step + zero_grad' in printed
+    assert summary['steps'] == 2 and summary['ms_per_step'] > 0
+    assert 0 < summary['copy_share'] < 1 and 0 < summary['optimizer_share'] < 1
+    assert summary['casts_per_step'] > 0  # bf16: weight casts
+    names = [row['name'] for row in summary['top']]
+    assert 'aten::_fused_adam_' in names and any('convolution' in n for n in names)
+    assert json.loads(out.read_text())['top'][0]['self_ms_per_step'] >= summary['top'][-1]['self_ms_per_step']
+
+
+def test_profile_step_classic_and_test_mode(tmp_path, capsys):
+    from tools.bench import profile_step
+    summary = profile_step.main(['--model', 'pix2pix', '--size', '32', '--warmup', '0', '--steps', '1', '--threads', '1',
+                                 '--classic', '--', '--netG', 'unet_32', '--ngf', '8', '--ndf', '8'])
+    assert summary['optimizer_share'] > 0 and summary['ms_per_step'] > 0
+    assert 'classic fp32 step' in capsys.readouterr().out
+    summary = profile_step.main(['--model', 'pix2pix', '--size', '32', '--mode', 'test', '--warmup', '0', '--steps', '1',
+                                 '--threads', '1', '--', '--netG', 'unet_32', '--ngf', '8', '--ndf', '8'])
+    assert summary['optimizer_share'] == 0
+    assert 'test 32px' in capsys.readouterr().out
+
+
+def test_keep_cpu_memory_stops_the_page_faults_of_large_tensors():
+    """Allocating and freeing a 64 MiB tensor faults every page in anew each time, until the thresholds are raised
+    (in a fresh process: the setting is process-wide)."""
+    import subprocess
+    import sys
+    from conftest import ROOT
+    script = '''
+import resource, torch
+from util import cpu_memory
+def faults():
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(5):
+        torch.ones(16 * 2 ** 20)  # 64 MiB, freed at once
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+faults()
+plain = faults()
+applied = cpu_memory.keep_freed_memory()
+faults()
+kept = faults()
+print(plain, kept, applied)
+'''
+    out = subprocess.run([sys.executable, '-c', script], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    plain, kept, applied = out.split()
+    if applied != 'True':
+        pytest.skip('not glibc: the allocator setting does not apply')
+    assert int(plain) > 5 * 10000  # 16384 pages of 4 KiB per allocation
+    assert int(kept) <= int(plain) // 4  # at most one of the five allocations still maps new pages
+
+
+def test_keep_cpu_memory_option_changes_no_number(tmp_path):
+    a = _train(_model(tmp_path / 'a', 'pix2pix', []))
+    b = _train(_model(tmp_path / 'b', 'pix2pix', ['--keep_cpu_memory']))
+    assert a[0] == b[0] and all(torch.equal(x, y) for x, y in zip(a[1], b[1]))

@@ -121,9 +121,8 @@ class BaseModel(ABC):
         optimizer = networks.make_optimizer(params, name=opt.optimizer, lr=opt.lr if lr is None else lr,
                                             beta1=opt.beta1 if beta1 is None else beta1, beta2=opt.beta2,
                                             lookahead=opt.lookahead, fused=getattr(opt, 'fused_optimizer', False))
-        if getattr(opt, 'channels_last', False):  # update NHWC weights in place, without contiguous copies
-            register_dense_step(optimizer)
-        return optimizer
+        # NHWC weights updated in place, without contiguous copies; gradients and moments in their weight's layout
+        return register_dense_step(optimizer)
 
     def make_pool(self, name):
         """An ImagePool of --pool_size whose state is part of the training checkpoint."""

@@ -9,8 +9,13 @@ this layout shuffling was a quarter of the fast path's step), and the foreach ke
 memory is dense but not contiguous (channels_last) is presented as a flat 1-D view of its storage, with its
 gradient and its per-parameter state (moments) presented the same way; after the step the original shapes come
 back. The same elements go through the same arithmetic, so the update is bit-identical to the one on a contiguous
-copy; only the copies are gone. State tensors created or loaded in another layout are moved once into the
-parameter's layout.
+copy; only the copies are gone.
+
+It also guards every parameter against mixed layouts: torch 2.14's fused CPU Adam updates the wrong elements when
+a parameter and its gradient or moments have different strides (a channels_last checkpoint resumed without
+--channels_last, or the reverse). Gradients and state tensors in another layout than their parameter are moved
+into the parameter's layout before the step (state once, as it stays moved). Where all layouts agree, as in
+a plain fp32 run, the hooks change nothing.
 """
 import torch
 
@@ -44,25 +49,27 @@ class DenseStep:
         self.saved = []
         for group in optimizer.param_groups:
             for p in group['params']:
-                if p.grad is None or p.is_contiguous() or p.grad.is_sparse:
+                if p.grad is None or p.grad.is_sparse:
+                    continue
+                if not _same_layout(p.grad, p):  # give the gradient the parameter's layout (see the module doc)
+                    p.grad = torch.empty_like(p, dtype=p.grad.dtype).copy_(p.grad)
+                state = optimizer.state.get(p, {})
+                tensors = [key for key, value in state.items()
+                           if torch.is_tensor(value) and value.dim() > 0 and value.shape == p.shape]
+                for key in tensors:
+                    if not _same_layout(state[key], p):  # e.g. loaded from a checkpoint of another layout: move once
+                        state[key] = torch.empty_like(p, dtype=state[key].dtype).copy_(state[key])
+                if p.is_contiguous():
                     continue
                 flat = dense_flat(p.data)
                 if flat is None:
                     continue
-                grad = p.grad
-                if not _same_layout(grad, p):  # give the gradient the parameter's layout (once per step)
-                    grad = torch.empty_like(p, dtype=grad.dtype).copy_(grad)
-                state = optimizer.state.get(p, {})
-                saved_state = {}
-                for key, value in state.items():
-                    if torch.is_tensor(value) and value.shape == p.shape and value.dim() > 0:
-                        if not _same_layout(value, p):  # e.g. loaded from a contiguous checkpoint: move it once
-                            value = torch.empty_like(p, dtype=value.dtype).copy_(value)
-                        saved_state[key] = value
-                        state[key] = dense_flat(value)
-                self.saved.append((p, p.data, grad, saved_state))
+                saved_state = {key: state[key] for key in tensors}
+                for key in tensors:
+                    state[key] = dense_flat(state[key])
+                self.saved.append((p, p.data, p.grad, saved_state))
                 p.data = flat
-                p.grad = dense_flat(grad)
+                p.grad = dense_flat(self.saved[-1][2])
 
     def post_hook(self, optimizer, args, kwargs):
         for p, data, grad, saved_state in self.saved:

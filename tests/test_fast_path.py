@@ -292,3 +292,28 @@ def test_keep_cpu_memory_option_changes_no_number(tmp_path):
     a = _train(_model(tmp_path / 'a', 'pix2pix', []))
     b = _train(_model(tmp_path / 'b', 'pix2pix', ['--keep_cpu_memory']))
     assert a[0] == b[0] and all(torch.equal(x, y) for x, y in zip(a[1], b[1]))
+
+
+def test_contiguous_weights_with_channels_last_state_update_correctly():
+    """A channels_last run's optimizer state resumed without --channels_last: the fused Adam would mix up
+    elements; the dense step moves the moments into the weight's layout first."""
+    ref = _conv_params(4, channels_last=False)
+    nhwc = _conv_params(4, channels_last=True)
+    opt_ref = torch.optim.Adam(ref, lr=0.01, fused=True)
+    opt_nhwc = register_dense_step(torch.optim.Adam(nhwc, lr=0.01, fused=True))
+    for params in (ref, nhwc):
+        for p, g in zip(params, _grads(0, params)):
+            p.grad = g
+    opt_ref.step()
+    opt_nhwc.step()
+    resumed = [torch.nn.Parameter(p.detach().contiguous()) for p in nhwc]
+    opt_resumed = register_dense_step(torch.optim.Adam(resumed, lr=0.01, fused=True))
+    opt_resumed.load_state_dict(copy.deepcopy(opt_nhwc.state_dict()))  # moments stay channels_last
+    assert not opt_resumed.state[resumed[0]]['exp_avg'].is_contiguous()
+    for params in (ref, resumed):
+        for p, g in zip(params, _grads(1, params)):
+            p.grad = g
+    opt_ref.step()
+    opt_resumed.step()
+    for a, b in zip(ref, resumed):
+        assert torch.equal(a, b)

@@ -12,10 +12,10 @@ from data import create_dataset
 from models import create_model
 from options.test_options import TestOptions
 from util import html
-from util import result_metrics
+from metrics import results as result_metrics
 from util.cli import run_cli
 from util.util import seed_everything
-from util.visualizer import save_images
+from visualizers import save_images
 
 
 def results_dir(opt):

@@ -19,7 +19,7 @@ from util import distributed
 from util.cli import run_cli
 from util.reproducibility import write_run_info
 from util.util import seed_everything
-from util.visualizer import Visualizer
+from visualizers import Visualizer
 
 
 class StopRequest:
@@ -95,13 +95,13 @@ class Trainer:
 
     def run(self):
         with StopRequest() as stop:
-            while self.epoch <= self.last_epoch:
+            while self.epoch <= self.model.final_epoch(self.epoch, self.last_epoch):
                 if not self.run_epoch(stop):
                     self.save(['latest'])
                     self.log('stopped: training state saved as latest; resume with the same command plus --continue_train')
                     return False
         self.save(['latest'])
-        self.log(f'training finished after {self.last_epoch} epochs; checkpoints are in {self.model.save_dir}')
+        self.log(f'training finished after {self.epoch - 1} epochs; checkpoints are in {self.model.save_dir}')
         return True
 
     def run_epoch(self, stop):
@@ -166,6 +166,7 @@ class Trainer:
                                                  t_comp / opt.batch_size, t_data / opt.batch_size)
             self.visualizer.plot_current_losses(self.epoch, self.epoch_batch / max(1, self.dataset.batches_per_epoch()),
                                                 losses, total_iters=total)
+        model.after_train_step(self.epoch, total, step, self.visualizer)  # e.g. held-out metrics driving a schedule
         if crossed(opt.save_latest_freq):
             labels = ['latest'] + ([f'iter_{total}'] if opt.save_by_iter else [])
             self.log(f'saving the latest model (epoch {self.epoch}, total_iters {total})')

@@ -17,17 +17,25 @@ or ``--resize square`` with ``--size N`` (resize both to N x N) is given.
 """
 
 import argparse
+import importlib.util
 import multiprocessing
 import os
 import sys
 
 from PIL import Image
 
-IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".tif", ".tiff", ".webp")
+
+def _image_folder():
+    """The project's data/image_folder.py (the one IMG_EXTENSIONS), loaded by path: this script runs as
+    ``python datasets/combine_A_and_B.py`` without the repository on sys.path, and that module needs only os."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "image_folder.py")
+    spec = importlib.util.spec_from_file_location("_zoo_image_folder", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def is_image_file(name):
-    return name.lower().endswith(IMG_EXTENSIONS)
+is_image_file = _image_folder().is_image_file
 
 
 def load_rgb(path):

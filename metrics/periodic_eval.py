@@ -1,7 +1,7 @@
 """Metrics on a held-out split during training (train.py --eval_freq N, off by default).
 
 Every N epochs the model translates up to --eval_num images of --eval_phase (default val), the images are
-written to checkpoints/NAME/eval/epoch_<E>/images/, and --eval_metrics are computed with util/metrics.py.
+written to checkpoints/NAME/eval/epoch_<E>/images/, and --eval_metrics are computed with metrics/.
 Results are logged next to the losses (console, loss_log.txt and the visualizer's backends), appended to
 checkpoints/NAME/eval_metrics.jsonl and drawn in checkpoints/NAME/eval_metrics.png (one panel per metric).
 
@@ -16,8 +16,9 @@ import os
 
 import torch
 
-from util import result_metrics, util
-from util.metrics import parse_metrics
+from metrics import results as result_metrics
+from metrics.registry import parse_metrics
+from util import util
 
 
 class PeriodicEvaluator:

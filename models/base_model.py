@@ -213,6 +213,15 @@ class BaseModel(ABC):
         ``visualizer`` offers print_current_metrics(epoch, metrics) and log_message(text) for what it reports.
         """
 
+    def after_train_step(self, epoch, total_iters, images_per_step, visualizer):
+        """Hook called by train.py after every training step (``total_iters`` images seen so far, all ranks
+        together), e.g. for held-out evaluations that drive a task schedule; no-op here."""
+
+    def final_epoch(self, next_epoch, planned):
+        """Last epoch to train, asked by train.py before each epoch (``planned`` = n_epochs + n_epochs_decay);
+        models whose schedule depends on training progress may extend or end it."""
+        return planned
+
     def eval_dataset_spec(self):
         """Keyword arguments of ``data.create_eval_dataset`` (phase, n, test_preprocess) for a held-out split the
         model scores itself during training (LiSS's validation), or None. Models build no loaders: train.py
@@ -350,14 +359,5 @@ class BaseModel(ABC):
 
         Returns (total, real term, fake term); the fake input is detached so G gets no gradient from it.
         """
-        fake = fake.detach()
-        with self.autocast():
-            pred_real = netD(real)
-            pred_fake = netD(fake)
-        loss_real = self.criterionGAN(pred_real, True)
-        loss_fake = self.criterionGAN(pred_fake, False)
-        loss = 0.5 * (loss_real + loss_fake)
-        if self.criterionGAN.gan_mode == 'wgangp' and self.opt.lambda_gp > 0:
-            loss = loss + networks.gradient_penalty(netD, real, fake, lambda_gp=self.opt.lambda_gp)
-        return loss, loss_real, loss_fake
+        return networks.discriminator_loss(self.criterionGAN, netD, real, fake, self.opt.lambda_gp, self.autocast)
 

@@ -236,7 +236,7 @@ class BlobganModel(BaseModel):
 
     def monitor_fid(self):
         """FID of G_ema against the cached real statistics; the best checkpoint is saved as 'best_fid'."""
-        from util.metrics import fidelity_metrics
+        from metrics.fidelity import fidelity_metrics
         opt = self.opt
         fake = self.generate(opt.fid_num_gen, batch_size=max(1, opt.batch_size), seed=opt.noise_seed)
         fid = fidelity_metrics(fake, metrics='fid', weights_path=opt.fid_weights, real_cache_name=opt.fid_stats_name,

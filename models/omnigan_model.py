@@ -420,11 +420,11 @@ class OmniganModel(BaseModel):
                 pred = netD(image)
             totals[head].append(0.5 * gan(pred, kind == "real", for_discriminator=True))
             pairs.setdefault((head, target), {"real": [], "fake": []})[kind].append(image)
-        if gan.gan_mode == "wgangp" and self.opt.lambda_gp > 0:
-            for (head, target), images in pairs.items():
-                for real, fake in zip(images["real"], images["fake"]):
-                    totals[head].append(networks.gradient_penalty(self.D[head][target], real, fake,
-                                                                  lambda_gp=self.opt.lambda_gp))
+        for (head, target), images in pairs.items():  # WGAN-GP (None for other objectives): one real/fake pair each
+            for real, fake in zip(images["real"], images["fake"]):
+                penalty = networks.wgan_gp_term(gan, self.D[head][target], real, fake, self.opt.lambda_gp)
+                if penalty is not None:
+                    totals[head].append(penalty)
         for head in heads:
             setattr(self, f"loss_D_{head}", sum(totals[head]))
         self.loss_D = sum(sum(t) for t in totals.values())

@@ -1,6 +1,6 @@
 """Options used by train.py only."""
 from .base_options import BaseOptions, OptionError
-from util.visualizer import Visualizer
+from visualizers import Visualizer
 
 
 class TrainOptions(BaseOptions):

@@ -21,7 +21,7 @@ DECISION=${DECISION:-$WORK/random_decision_resnet18.pth}
 $PY - "$INCEPTION" "$VGG" "$DECISION" <<'PYTHON'
 import os, sys
 import torchvision
-from util.metrics import make_random_inception_weights
+from metrics.weights import make_random_inception_weights
 from models.blobgan.perceptual import make_random_vgg_weights
 from models.blobgan.counterfactual import save_decision_model
 inception, vgg, decision = sys.argv[1:4]

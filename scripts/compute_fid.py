@@ -18,7 +18,7 @@ import torch  # noqa: E402
 
 from models.blobgan.io import load_generator  # noqa: E402
 from models.blobgan.script_utils import resolve_device, save_images  # noqa: E402
-from util import metrics as M  # noqa: E402
+import metrics as M  # noqa: E402
 
 
 def build_parser():

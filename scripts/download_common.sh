@@ -296,3 +296,35 @@ USAGE
     dl_install_model "$DL_NAME" "$DL_BASE_URL/$url_dir/$DL_NAME.pth" "$DL_DIR" "$DL_FORCE"
     echo "Use it with: ${hint//NAME/$DL_NAME}"
 }
+
+# The whole command line of a dataset download script:
+#   dl_dataset_main KIND WHAT URL_DIR TYPE FOLDERS_FN NAME... -- ARGS...
+# KIND names the dataset family in messages, WHAT describes one dataset in the usage text, the archive is
+# URL_DIR/NAME.TYPE (tar.gz or zip) under the base URL; `FOLDERS_FN NAME` prints the folders the unpacked
+# dataset must contain, or explains on stderr why NAME cannot be downloaded and returns 1 (the script then
+# exits 1); then the valid names, '--', and the script's arguments.
+dl_dataset_main() {
+    local kind=$1 what=$2 url_dir=$3 type=$4 folders_fn=$5
+    shift 5
+    local names=()
+    while [[ $1 != -- ]]; do names+=("$1"); shift; done
+    shift
+    _dl_dataset_usage() {
+        cat <<USAGE
+Usage: bash $0 [--force] [--datasets_dir DIR] NAME
+Download a $what into DIR/NAME (default: $DL_REPO_ROOT/datasets).
+NAME: ${names[*]}
+  --force              replace an existing DIR/NAME (only after the new copy is verified)
+  --datasets_dir DIR   where to put the dataset
+  --list               print the valid names, one per line
+Env: GAN_DOWNLOAD_BASE_URL (default $DL_DEFAULT_BASE_URL), GAN_DOWNLOADER (curl|wget)
+USAGE
+    }
+    dl_parse_args _dl_dataset_usage --datasets_dir "$DL_REPO_ROOT/datasets" "$@"
+    if [[ $DL_LIST == 1 ]]; then printf '%s\n' "${names[@]}"; exit 0; fi
+    dl_require_known "$DL_NAME" "$kind dataset" "${names[@]}"
+    local folders
+    folders="$("$folders_fn" "$DL_NAME")" || exit 1
+    # shellcheck disable=SC2086  # one word per folder
+    dl_install_dataset "$DL_NAME" "$DL_BASE_URL/$url_dir/$DL_NAME.$type" "$type" "$DL_DIR" "$DL_FORCE" $folders
+}

@@ -11,10 +11,12 @@ import argparse
 import os
 import sys
 
+import torch
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from models.blobgan.script_utils import Uint8Images, list_images  # noqa: E402
-from util import metrics as M  # noqa: E402
+import metrics as M  # noqa: E402
 
 
 def build_parser():
@@ -58,7 +60,7 @@ def main(argv=None):
         real = Uint8Images(files, size, int(round(size * ar)))
     else:
         real = files
-    device = 'cuda' if args.device == 'cuda' or (args.device == 'auto' and M.torch.cuda.is_available()) else 'cpu'
+    device = 'cuda' if args.device == 'cuda' or (args.device == 'auto' and torch.cuda.is_available()) else 'cpu'
     out = M.cache_real_statistics(real, name, weights_path=args.inception_weights, cache_dir=args.stats_dir,
                                   device=device, batch_size=args.batch_size)
     print(f"cached FID statistics '{name}' of {int(out['num_images'])} images from {args.path} in "

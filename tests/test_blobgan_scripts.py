@@ -50,7 +50,7 @@ def decision_file(tmp_path_factory):
 
 
 def test_setup_fid_and_compute_fid_with_generated_inception(tmp_path, images_root, generator_file):
-    from util.metrics import make_random_inception_weights
+    from metrics.weights import make_random_inception_weights
     weights = make_random_inception_weights(str(tmp_path / 'inception.pth'))
     stats = str(tmp_path / 'stats')
     out = setup_fid.main(['--path', images_root, '--name', 'Tiny_Scenes', '--n_imgs', '4', '--shuffle', '-bs', '4',

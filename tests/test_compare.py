@@ -1,4 +1,4 @@
-"""scripts/compare.py builds its report from tiny runs; a study script of scripts/experiments runs end to end."""
+"""tools/compare.py builds its report from tiny runs; a study script of scripts/experiments runs end to end."""
 import importlib.util
 import json
 import os
@@ -33,7 +33,7 @@ def two_runs(tmp_path_factory, paired_root):
 
 def test_compare_report_from_two_runs(two_runs):
     base, ck, res = two_runs
-    compare = _load('scripts/compare.py', 'zoo_compare')
+    from tools import compare
     out_dir = str(base / 'cmp')
     assert compare.main(['run_basic', 'run_multi', '--name', 'discs', '--checkpoints_dir', ck, '--results_dir', res,
                          '--out_dir', out_dir, '--metrics', 'psnr,ssim,l1', '--grid_size', '2', '--note', 'tiny']) == 0
@@ -56,7 +56,7 @@ def test_compare_report_from_two_runs(two_runs):
 
 def test_compare_from_a_yaml_runs_file_and_errors(two_runs, capsys):
     base, ck, res = two_runs
-    compare = _load('scripts/compare.py', 'zoo_compare')
+    from tools import compare
     runs_file = base / 'runs.yaml'
     runs_file.write_text(yaml.safe_dump({'name': 'from_yaml', 'out_dir': str(base / 'cmp'), 'checkpoints_dir': ck,
                                          'results_dir': res,
@@ -64,7 +64,10 @@ def test_compare_from_a_yaml_runs_file_and_errors(two_runs, capsys):
     assert compare.main(['--runs_file', str(runs_file)]) == 0
     md = open(base / 'cmp' / 'from_yaml' / 'index.md').read()
     assert '| PatchGAN |' in md and '| run_multi |' in md
-    assert compare.main(['missing_run', '--results_dir', res, '--checkpoints_dir', ck]) == 2
+    from util.cli import run_cli
+    with pytest.raises(SystemExit) as info:
+        run_cli(compare.main, ['missing_run', '--results_dir', res, '--checkpoints_dir', ck])
+    assert info.value.code == 2
     assert 'run test.py' in capsys.readouterr().err
 
 

@@ -221,7 +221,6 @@ def test_resume_state_selection_per_rank(monkeypatch):
 
 
 @pytest.mark.parametrize('model_args', [
-    ['--model', 'liss', '--netG', 'resnet_2blocks', '--ngf', '8', '--ndf', '8'],
     ['--model', 'blobgan', '--crop_size', '32', '--size_in', '8', '--n_blobs', '2', '--channel_max', '16',
      '--layout_hidden', '16', '--layout_layers', '2', '--noise_dim', '8', '--spatial_dim', '8', '--feature_dim', '8'],
 ])

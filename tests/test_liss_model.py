@@ -26,7 +26,7 @@ def one_thread():
 
 def build(root, tmp_path, *extra, name='m'):
     opt = TrainOptions(['--dataroot', root, '--checkpoints_dir', str(tmp_path), '--name', name, '--model', 'liss',
-                        *TINY, *[str(e) for e in extra]]).parse()
+                        *TINY, '--jigsaw_crop', '0', *[str(e) for e in extra]]).parse()
     seed_everything(opt.seed)
     model = create_model(opt)
     model.setup(opt)
@@ -50,9 +50,14 @@ def same(a, b):
     return all(torch.equal(a[k], b[k]) for k in a)
 
 
+def passed(**values):
+    """Held-out metrics with ``values`` in both domains, e.g. passed(rotation_acc=0.9)."""
+    return {f'{k}_{d}': v for k, v in values.items() for d in 'AB'}
+
+
 @pytest.mark.parametrize('task,options', [
     ('rotation', []),
-    ('jigsaw', ['--jigsaw_grid', '2', '--jigsaw_permutations', '4']),
+    ('jigsaw', ['--jigsaw_grid', '2', '--jigsaw_permutations', '4', '--jigsaw_set', 'seeded', '--jigsaw_crop', '32']),
     ('depth', []),
     ('gray', []),
 ])
@@ -89,7 +94,7 @@ def test_auxiliary_task_subsets(unpaired_root, tmp_path, tasks):
 
 def test_validation_split_is_handed_over_by_train_py(unpaired_root, tmp_path):
     opt, model = build(unpaired_root, tmp_path, '--auxiliary_tasks', 'rotation', '--max_val_size', '1')
-    assert model.eval_dataset_spec() == {'phase': 'val', 'n': 1, 'test_preprocess': False}
+    assert model.eval_dataset_spec() == {'phase': 'test', 'n': 1, 'test_preprocess': False}
     assert [len(batch['A']) for batch in model.eval_dataset] == [1]
     model.set_eval_dataset(None)  # the model builds no loader of its own
     with pytest.raises(RuntimeError, match='set_eval_dataset'):
@@ -104,13 +109,15 @@ def test_optimizer_is_torch_optimizer_radam_with_task_learning_rates(unpaired_ro
     assert lrs == {'translation': opt.lr, 'rotation': 0.01, 'depth': opt.lr}
 
 
-def test_freeze_keeps_encoder_during_translation(unpaired_root, tmp_path):
-    opt, model = build(unpaired_root, tmp_path, '--auxiliary_tasks', 'rotation', '--task_schedule', 'sequential',
-                       '--repr_mode', 'freeze')
+def test_representational_freeze_keeps_encoder_during_translation(unpaired_root, tmp_path):
+    opt, model = build(unpaired_root, tmp_path, '--auxiliary_tasks', 'rotation', '--task_schedule',
+                       'representational', '--repr_mode', 'freeze')
     model.set_input(first_batch(opt))
-    model.optimize_parameters()  # rotation phase: the encoder learns
-    assert model.update_task_schedule({'rotation_acc': 0.1}) is None
-    assert 'rotation_acc 0.9' in model.update_task_schedule({'rotation_acc': 0.9}, epoch=1)
+    model.optimize_parameters()  # pre-training: the encoder learns
+    assert model.update_task_schedule(passed(rotation_acc=0.9, identity_loss=0.5)) is None  # identity not below 0.5
+    assert model.update_task_schedule({**passed(rotation_acc=0.9, identity_loss=0.1), 'rotation_acc_B': 0.2}) is None
+    assert 'rotation_acc A 0.9000 B 0.9000' in model.update_task_schedule(passed(rotation_acc=0.9,
+                                                                                 identity_loss=0.1), step=8)
     enc_A, enc_B = encoder_state(model, 'A'), encoder_state(model, 'B')
     dec_A = {k: v.clone() for k, v in model.netG_A.decoder.state_dict().items()}
     for _ in range(3):
@@ -120,50 +127,69 @@ def test_freeze_keeps_encoder_during_translation(unpaired_root, tmp_path):
     assert not same(dec_A, model.netG_A.decoder.state_dict())
 
 
-def test_flow_lets_encoder_learn_during_translation(unpaired_root, tmp_path):
-    opt, model = build(unpaired_root, tmp_path, '--auxiliary_tasks', 'rotation', '--task_schedule', 'sequential',
-                       '--repr_mode', 'flow')
+@pytest.mark.parametrize('kind,mode', [('sequential', 'freeze'), ('sequential', 'flow'), ('liss', 'freeze'),
+                                       ('representational', 'flow')])
+def test_encoder_learns_during_translation(unpaired_root, tmp_path, kind, mode):
+    """repr_mode applies to the representational schedules only: sequential and liss (the published run used
+    liss with --repr_mode freeze) keep training the encoder once translation starts."""
+    opt, model = build(unpaired_root, tmp_path, '--auxiliary_tasks', 'rotation', '--task_schedule', kind,
+                       '--repr_mode', mode)
     model.set_input(first_batch(opt))
-    model.update_task_schedule({'rotation_acc': 0.9})
+    assert model.update_task_schedule(passed(rotation_acc=0.9, identity_loss=0.0))
+    assert model.schedule.tasks == ['translation']
     before = encoder_state(model)
     model.optimize_parameters()
     assert not same(before, encoder_state(model))
+    assert (model.loss_distillation_A is not None) == (kind == 'liss')
 
 
-def test_ema_reference_encoder_and_distillation(unpaired_root, tmp_path):
-    opt, model = build(unpaired_root, tmp_path, '--auxiliary_tasks', 'rotation,gray', '--task_schedule', 'liss',
-                       '--encoder_merge_ratio', '0.3', '--lr', '0.01')
+def test_liss_distils_from_the_first_switch_on(unpaired_root, tmp_path):
+    """--task_schedule liss --repr_mode freeze (the published run): an EMA reference encoder from the first
+    switch, an L1 distillation loss in every later phase, translation included."""
+    opt, model = build(unpaired_root, tmp_path, '--auxiliary_tasks', 'gray,rotation', '--task_schedule', 'liss',
+                       '--encoder_merge_ratio', '0.3', '--lr', '0.01', '--repr_mode', 'freeze')
+    assert model.schedule.tasks == ['rotation']  # sorted: rotation before gray
     model.set_input(first_batch(opt))
     model.optimize_parameters()
     assert model.ref_encoders['A'] is None and model.loss_distillation_A is None
-    model.update_task_schedule({'rotation_acc': 1.0})  # first switch: the reference is the encoder
+    model.update_task_schedule(passed(rotation_acc=1.0))  # first switch: the reference is the encoder
     assert same(encoder_state(model), model.ref_encoders['A'].state_dict())
     assert not any(p.requires_grad for p in model.ref_encoders['A'].parameters())
     model.optimize_parameters()  # gray phase, distilled towards the reference
     assert model.schedule.tasks == ['gray'] and float(model.loss_distillation_A) == pytest.approx(0.0, abs=1e-7)
     model.optimize_parameters()
+    with torch.no_grad():  # L1 (published), weighted by lambda_distillation
+        expected = (model.netG_A.encoder(model.real_A) - model.ref_encoders['A'](model.real_A)).abs().mean()
+    model.optimize_parameters()
+    assert float(model.loss_distillation_A) == pytest.approx(5.0 * float(expected), rel=1e-4)
     assert float(model.loss_distillation_A) > 0  # the encoder moved away from the reference
     old, new = {k: v.clone() for k, v in model.ref_encoders['B'].state_dict().items()}, encoder_state(model, 'B')
-    model.update_task_schedule({'gray_loss': 0.0})
+    model.update_task_schedule(passed(gray_loss=0.0))
     for key, value in model.ref_encoders['B'].state_dict().items():
         torch.testing.assert_close(value, 0.3 * new[key] + 0.7 * old[key])
+    assert model.schedule.tasks == ['translation']
+    enc = encoder_state(model)
+    model.optimize_parameters()
+    assert model.loss_G_A is not None and float(model.loss_distillation_A) > 0 and not same(enc, encoder_state(model))
 
 
 def test_resume_restores_schedule_and_reference_encoder(unpaired_root, tmp_path):
     opt, model = build(unpaired_root, tmp_path, '--auxiliary_tasks', 'rotation,depth', '--task_schedule', 'liss',
                        '--encoder_merge_ratio', '0.5')
     model.set_input(first_batch(opt))
-    model.update_task_schedule({'rotation_acc': 1.0}, epoch=2)
+    model.update_task_schedule(passed(rotation_acc=1.0), step=2)
     model.optimize_parameters()
     model.optimize_parameters()
-    model.update_task_schedule({'depth_loss': 0.0}, epoch=4)  # EMA of two different encoders
+    model.update_task_schedule(passed(depth_loss=0.0), step=4)  # EMA of two different encoders
+    model.decay_epochs = 3
     model.save_training_state('latest', 5, 0, 40)
     _, resumed = build(unpaired_root, tmp_path, '--auxiliary_tasks', 'rotation,depth', '--task_schedule', 'liss',
                        '--encoder_merge_ratio', '0.5', '--seed', '9')
     assert resumed.schedule.phase == 0 and resumed.ref_encoders['A'] is None
     assert resumed.load_training_state('latest') == (5, 0, 40)
     assert resumed.schedule.phase == 2 and resumed.schedule.history == model.schedule.history
-    assert resumed.schedule.freeze_encoder and not any(p.requires_grad for p in resumed.netG_A.encoder.parameters())
+    assert resumed.decay_epochs == 3 and resumed.schedule.distill
+    assert all(p.requires_grad for p in resumed.netG_A.encoder.parameters())
     for d in 'AB':
         assert same(model.ref_encoders[d].state_dict(), resumed.ref_encoders[d].state_dict())
 
@@ -220,15 +246,19 @@ def test_depth_maps_are_required_and_aligned(unpaired_root, tmp_path):
 
 def test_train_schedule_then_test_writes_heads(unpaired_root, tmp_path):
     args = ['--dataroot', unpaired_root, '--checkpoints_dir', tmp_path, '--name', 'run', '--model', 'liss', *TINY,
-            '--task_schedule', 'sequential', '--auxiliary_tasks', 'gray,depth,rotation', '--gray_loss_threshold', '10',
-            '--depth_loss_threshold', '10', '--rotation_acc_threshold', '0', '--n_epochs', '4', '--n_epochs_decay', '0',
-            '--print_freq', '100']
+            '--task_schedule', 'liss', '--auxiliary_tasks', 'gray,depth,rotation', '--gray_loss_threshold', '10',
+            '--depth_loss_threshold', '10', '--rotation_acc_threshold', '-1', '--n_epochs', '1', '--n_epochs_decay', '0',
+            '--print_freq', '100', '--schedule_freq', '1']
     assert run_train(args) in (0, None)
     log = (tmp_path / 'run' / 'loss_log.txt').read_text()
-    assert "phase 0 (gray) -> phase 1 (depth)" in log and "phase 2 (rotation) -> phase 3 (translation)" in log
-    assert '(epoch: 1, val) ' in log and 'gray_loss:' in log
+    # sorted task order; one evaluation of the test split at the first step, then one every image
+    assert "1 images: task schedule 'liss' phase 0 (rotation) -> phase 1 (depth)" in log
+    assert "3 images: task schedule 'liss' phase 2 (gray) -> phase 3 (translation)" in log
+    assert '(epoch: 1, test, 1 images) ' in log and 'gray_loss_B:' in log
     state = torch.load(tmp_path / 'run' / 'latest_train_state.pth', weights_only=True)
     assert state['extra']['schedule']['phase'] == 3 and state['extra']['ref_encoder_A'] is not None
+    # --n_epochs 1 --n_epochs_decay 0: one decay epoch with translation after epoch 1, so two epochs in all
+    assert state['extra']['decay_epochs'] == 1 and state['epoch'] == 3
     results = tmp_path / 'results'
     assert run_test(['--dataroot', unpaired_root, '--checkpoints_dir', tmp_path, '--name', 'run', '--model', 'liss',
                      '--results_dir', results, '--num_test', '2', '--show_heads']) in (0, None)

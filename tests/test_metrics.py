@@ -1,4 +1,4 @@
-"""Tests for util/metrics.py and scripts/evaluate.py.
+"""Tests for metrics/ and tools/evaluate.py.
 
 FID/KID/IS run with a generated random Inception weights file (make_random_inception_weights), so no
 download is needed; their values only check the plumbing, they are not comparable to published FIDs.
@@ -6,6 +6,7 @@ download is needed; their values only check the plumbing, they are not comparabl
 import json
 import math
 import os
+import subprocess
 import sys
 import urllib.error
 
@@ -14,9 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from util import metrics as M  # noqa: E402
+import metrics as M
 
 pytestmark = pytest.mark.filterwarnings('ignore:Inception weights .* not torch-fidelity')
 
@@ -206,6 +205,31 @@ def test_paired_metrics_errors(tmp_path):
         M.paired_metrics(str(empty), gen)
 
 
+def test_metric_registry_names_aliases_and_a_new_paired_metric(tmp_path, monkeypatch):
+    from metrics import registry
+    assert M.metric_names() == ('fid', 'kid', 'isc', 'psnr', 'ssim', 'l1')
+    assert M.metric_names('paired') == ('psnr', 'ssim', 'l1')
+    assert M.get_metric(' IS ').name == 'isc' and M.get_metric('mae').kind == 'paired'
+    with pytest.raises(ValueError, match="unknown metric 'lpips': choose from fid,kid,isc,psnr,ssim,l1"):
+        M.get_metric('lpips')
+    with pytest.raises(ValueError, match='already registered'):
+        M.register_metric('mae', 'paired')(lambda x, y: 0.0)
+    with pytest.raises(ValueError, match='kind'):
+        M.register_metric('x', 'perceptual')
+    monkeypatch.setattr(registry, '_METRICS', registry._METRICS.copy())
+    monkeypatch.setattr(registry, '_ALIASES', dict(registry._ALIASES))
+
+    @M.register_metric('maxdiff', 'paired', aliases=('linf',))
+    def maxdiff(x, y):
+        return float((x - y).abs().max())
+
+    gen = _write(tmp_path / 'gen', [_const(0), _const(0)], ['a', 'b'])
+    real = _write(tmp_path / 'real', [_const(51), _const(255)], ['a', 'b'])
+    assert M.parse_metrics('l1,LINF') == ['l1', 'maxdiff']
+    out = M.evaluate(gen, real, 'linf,l1')  # a registered paired metric needs no other change
+    assert out == {'maxdiff': pytest.approx(0.6), 'l1': pytest.approx(0.6)}
+
+
 # ---------------------------------------------------------------------------------------------- json + CLI
 
 def test_metrics_json_is_strict_json_and_round_trips(tmp_path):
@@ -224,14 +248,24 @@ def test_evaluate_cli_on_results_dir(weights, tmp_path, capsys):
     _write(images, fakes, [f"{i}_fake_B" for i in range(4)])
     _write(images, reals, [f"{i}_real_B" for i in range(4)])
     _write(images, reals, [f"{i}_real_A" for i in range(4)])  # inputs must be ignored
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scripts'))
-    import evaluate
+    from tools import evaluate
+    from util.cli import run_cli
     out = evaluate.main(['--results_dir', str(phase), '--metrics', 'fid,psnr,ssim,l1',
                          '--fidelity_weights', weights, '--device', 'cpu', '--fid_dims', '64'])
     assert set(out) == {'fid', 'psnr', 'ssim', 'l1'} and out['fid'] > 0
     assert M.read_metrics_json(phase / 'metrics.json') == pytest.approx(out)
     assert 'fid=' in capsys.readouterr().out
     with pytest.raises(SystemExit) as exc:
-        evaluate.main(['--generated', str(tmp_path / 'nowhere'), '--real', str(images), '--metrics', 'l1'])
+        run_cli(evaluate.main, ['--generated', str(tmp_path / 'nowhere'), '--real', str(images), '--metrics', 'l1'])
     assert exc.value.code == 2
     assert 'does not exist' in capsys.readouterr().err
+    # the old path forwards to python -m tools.evaluate, saying so, with the same arguments and exit status
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    old = subprocess.run([sys.executable, os.path.join(root, 'scripts', 'evaluate.py'), '--results_dir', str(phase),
+                          '--metrics', 'l1', '--json', str(tmp_path / 'old.json')], capture_output=True, text=True,
+                         cwd=str(tmp_path))
+    assert old.returncode == 0 and 'tools/evaluate.py' in old.stderr, old.stderr
+    assert M.read_metrics_json(tmp_path / 'old.json')['l1'] == pytest.approx(out['l1'])
+    bad = subprocess.run([sys.executable, os.path.join(root, 'scripts', 'evaluate.py'), '--generated', 'nowhere',
+                          '--metrics', 'l1', '--real', 'x'], capture_output=True, text=True, cwd=str(tmp_path))
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith('error: ')

@@ -86,6 +86,35 @@ def test_gradient_penalty_is_applied():
     assert net.model[0].weight.grad is not None and net.model[0].weight.grad.abs().sum() > 0
 
 
+@pytest.mark.parametrize('gan_mode,lambda_gp', [('wgangp', 10.0), ('wgangp', 0.0), ('lsgan', 10.0)])
+def test_discriminator_loss_adds_the_penalty_only_for_wgangp(gan_mode, lambda_gp):
+    net = networks.define_D(3, 8, 'basic', norm='instance')
+    real, fake = torch.randn(2, 3, 32, 32), torch.randn(2, 3, 32, 32, requires_grad=True)
+    gan = networks.GANLoss(gan_mode)
+    torch.manual_seed(1)
+    total, loss_real, loss_fake = networks.discriminator_loss(gan, net, real, fake, lambda_gp)
+    plain = 0.5 * (gan(net(real), True) + gan(net(fake.detach()), False))
+    assert torch.allclose(0.5 * (loss_real + loss_fake), plain)
+    torch.manual_seed(1)  # the same interpolation weights
+    penalty = networks.gradient_penalty(net, real, fake.detach(), lambda_gp=lambda_gp)
+    if gan_mode == 'wgangp' and lambda_gp > 0:
+        assert penalty.item() > 0 and torch.allclose(total, plain + penalty)
+    else:
+        assert networks.wgan_gp_term(gan, net, real, fake, lambda_gp) is None and torch.allclose(total, plain)
+    total.backward()
+    assert fake.grad is None  # G gets no gradient from the discriminator loss
+
+
+def test_r1_is_the_squared_input_gradient_norm_at_real_images():
+    from models.blobgan.losses import r1_penalty
+    torch.manual_seed(0)
+    net = networks.define_D(3, 8, 'basic', norm='none')
+    real = torch.randn(2, 3, 32, 32, requires_grad=True)
+    r1 = r1_penalty(net(real), real)
+    same = networks.gradient_penalty(net, real, None, constant=0.0, lambda_gp=1.0, type='real')
+    assert r1.item() > 0 and torch.allclose(r1, same, rtol=1e-4)
+
+
 def _opt(**kw):
     base = dict(lr_policy='linear', epoch_count=1, n_epochs=2, n_epochs_decay=2, lr_decay_iters=1)
     base.update(kw)

@@ -120,7 +120,7 @@ def test_translation_phase_with_trainable_encoder_full_d_order(omni_root, tmp_pa
     losses = model.get_current_losses()
     assert abs(losses["D"] - losses["D_a"] - losses["D_t"]) < 1e-4
     # comet log levels: nothing / aggregated / everything
-    from util.visualizer import losses_for_level
+    from visualizers import losses_for_level
     aggregated = model.aggregated_loss_names()
     assert losses_for_level(losses, 0, aggregated) == {}
     assert set(losses_for_level(losses, 1, aggregated)) == {"G", "G_repr", "G_translation", "D"}

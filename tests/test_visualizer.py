@@ -22,7 +22,7 @@ from PIL import Image
 from conftest import ROOT, TINY_PIX2PIX, run_test, run_train
 from util import html, reproducibility
 from util.visdom_server import free_port, local_visdom_server
-from util.visualizer import (Backend, Visualizer, VisdomBackend, aggregate_losses, decimate,
+from visualizers import (Backend, Visualizer, VisdomBackend, aggregate_losses, decimate,
                              losses_for_level, smooth)
 
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
@@ -189,6 +189,43 @@ def test_a_failing_backend_is_reported_once_and_the_others_go_on(tmp_path, capsy
     err = capsys.readouterr().err
     assert err.count('broken failed (RuntimeError: disk on fire)') == 1 and Broken.calls == 1
     assert vis.backend_names() == ['html'] and vis.backends[0].count == 3
+
+
+def test_a_registered_backend_plugs_in_with_its_options(tmp_path, monkeypatch):
+    """One class with @register_backend: its options join the parser and it starts when enabled(opt) says so."""
+    import argparse
+
+    import visualizers
+    from visualizers import base
+    monkeypatch.setattr(base, 'BACKENDS', base.BACKENDS.copy())
+    monkeypatch.setattr(visualizers.visualizer, 'BACKENDS', base.BACKENDS)
+
+    @base.register_backend('recorder')
+    class Recorder(Backend):
+        @staticmethod
+        def modify_commandline_options(parser):
+            parser.add_argument('--recorder', action='store_true', help='record losses in memory')
+            return parser
+
+        @staticmethod
+        def enabled(opt):
+            return opt.recorder
+
+        def __init__(self, opt):
+            self.seen = []
+
+        def losses(self, epoch, counter_ratio, losses, total_iters):
+            self.seen.append((total_iters, dict(losses)))
+
+    assert list(base.BACKENDS)[:3] == ['html', 'visdom', 'comet'] and base.backend_names()[-1] == 'recorder'
+    parser = Visualizer.modify_commandline_options(argparse.ArgumentParser())
+    assert parser.parse_args(['--recorder']).recorder and parser.parse_args([]).display_id == 1
+    with pytest.raises(TypeError):
+        base.register_backend('not_a_backend')(dict)
+    assert Visualizer(fake_opt(tmp_path, no_html=True, recorder=False)).backend_names() == []
+    vis = Visualizer(fake_opt(tmp_path, no_html=True, recorder=True))
+    vis.plot_current_losses(1, 0.5, {'G_GAN': 2.0}, total_iters=7)
+    assert vis.backend_names() == ['recorder'] and vis.backends[0].seen == [(7, {'G_GAN': 2.0})]
 
 
 # --------------------------------------------------------------------------------------- training runs
@@ -488,7 +525,7 @@ class RecordingExperiment:
 
 def test_comet_online_writes_its_url_and_logs_model_totals(tmp_path, no_comet_key, monkeypatch):
     import comet_ml
-    import util.visualizer as visualizer_module
+    import visualizers.comet_backend as visualizer_module
     monkeypatch.setenv('COMET_API_KEY', 'abcdefghij0123456789ABCDE')
     monkeypatch.setattr(visualizer_module, 'comet_server_unreachable', lambda timeout=2.0: None)
     monkeypatch.setattr(comet_ml, 'Experiment', RecordingExperiment)

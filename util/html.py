@@ -3,7 +3,7 @@
 All image paths are relative to the page, so a results or web folder can be moved, zipped or served as is.
 A results page can show a dict of metrics at its top (:meth:`HTML.add_metrics`); :func:`update_metrics_section`
 adds or replaces that table in a page already written, and :func:`refresh_metrics` does so from the
-``metrics.json`` next to it (e.g. after scripts/evaluate.py scored the images).
+``metrics.json`` next to it (e.g. after tools/evaluate.py scored the images).
 """
 import json
 import os
@@ -182,7 +182,7 @@ def refresh_metrics(web_dir, filename='index.html'):
     return metrics
 
 
-# -------------------------------------------------------------------------- training pages (util/visualizer.py)
+# -------------------------------------------------------------------------- training pages (visualizers/html_backend.py)
 
 
 def snapshot_fragment(header, entries, width):

@@ -76,7 +76,7 @@ def atomic_write_text(path, text):
 
 def load_script(name):
     """Import a top-level script of the repository by path, e.g. ``load_script('train')`` or
-    ``load_script('scripts/compare')`` (``import test`` would find Python's own test package instead)."""
+    ``load_script('scripts/experiments/batch_size')`` (``import test`` would find Python's own test package instead)."""
     import importlib.util
     import sys
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -1,6 +1,7 @@
 """GAN losses used by BlobGAN: non-saturating logistic loss and the (lazy) R1 penalty."""
-import torch
 import torch.nn.functional as F
+
+from models.networks.losses import input_gradients
 
 
 def d_logistic_loss(real_logits, fake_logits):
@@ -14,6 +15,9 @@ def g_nonsaturating_loss(fake_logits):
 
 
 def r1_penalty(real_logits, real_images):
-    """Mean squared gradient norm of D at the real images (real_images must require grad)."""
-    grad, = torch.autograd.grad(real_logits.sum(), real_images, create_graph=True)
-    return grad.pow(2).flatten(1).sum(1).mean()
+    """Mean squared gradient norm of D at the real images (real_images must require grad).
+
+    The gradient is the one WGAN-GP uses too (networks.input_gradients); R1 penalises its squared norm at the
+    real images, WGAN-GP the distance of its norm to 1 at interpolates.
+    """
+    return input_gradients(real_logits, real_images).pow(2).sum(1).mean()

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.tif', '.tiff', '.webp')
+from data.image_folder import IMG_EXTENSIONS, list_image_files
 
 
 def resolve_device(name):
@@ -23,8 +23,7 @@ def list_images(folder, n=None, shuffle=False, seed=0):
     """Sorted (optionally shuffled) image files under ``folder`` (recursive), at most ``n``."""
     if not os.path.isdir(folder):
         raise FileNotFoundError(f'image folder {folder!r} does not exist')
-    files = sorted(os.path.join(r, f) for r, _, fs in os.walk(folder, followlinks=True) for f in fs
-                   if f.lower().endswith(IMG_EXTENSIONS))
+    files = sorted(list_image_files(folder))
     if not files:
         raise FileNotFoundError(f'no images ({", ".join(IMG_EXTENSIONS)}) under {folder!r}')
     if shuffle:

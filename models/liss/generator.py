@@ -1,20 +1,36 @@
 """The LiSS generator (a CycleGAN ResNet generator split into a shared encoder, its translation decoder and
 auxiliary heads) and the SSGAN-style rotation-predicting discriminator wrapper."""
+import torch
 import torch.nn as nn
 
 from models import networks
 
 
+def split_at_block(resnet, n_encoder_blocks=None):
+    """(encoder, decoder) slices of a ResnetGenerator, cut after its ``n_encoder_blocks``-th residual block
+    (None: after the last one, so the decoder only upsamples). Slices keep the generator's child indices, so
+    ``encoder.N.*`` / ``decoder.N.*`` map back to ``model.N.*``."""
+    if n_encoder_blocks is None:
+        return networks.split_resnet_generator(resnet)
+    layers = list(resnet.model)
+    blocks = [i for i, layer in enumerate(layers) if isinstance(layer, networks.ResnetBlock)]
+    if not 0 < n_encoder_blocks <= len(blocks):
+        raise ValueError(f'cannot put {n_encoder_blocks} of {len(blocks)} residual blocks in the encoder')
+    cut = blocks[n_encoder_blocks - 1] + 1
+    return resnet.model[:cut], resnet.model[cut:]
+
+
 class LissGenerator(nn.Module):
-    """``encoder`` (up to the residual blocks) + ``decoder`` (translation head) + ``heads[task]``.
+    """``encoder`` + ``decoder`` (translation head) + ``heads[task]``.
 
     ``forward`` is the translation, ``decoder(encoder(x))``, which is exactly the ResnetGenerator it was split
-    from; :meth:`translation_state_dict` gives that generator's weights under CycleGAN's key names.
+    from (--netG liss: resnet_6blocks with 3 blocks on each side, as published); :meth:`translation_state_dict`
+    gives that generator's weights under CycleGAN's key names.
     """
 
-    def __init__(self, resnet, heads=None):
+    def __init__(self, resnet, heads=None, n_encoder_blocks=None):
         super().__init__()
-        self.encoder, self.decoder = networks.split_resnet_generator(resnet)
+        self.encoder, self.decoder = split_at_block(resnet, n_encoder_blocks)
         self.heads = nn.ModuleDict(heads or {})
 
     def forward(self, x):
@@ -40,14 +56,18 @@ class LissGenerator(nn.Module):
         self.decoder.load_state_dict(dec)
 
 
-class RotationDiscriminator(nn.Module):
-    """Wraps a PatchGAN so that its trunk also predicts the rotation of its input (Chen et al., SSGAN).
+ROTATION_CLASSES = 5  # 0/90/180/270 degrees of a real image, and 4: a generated image
 
-    ``forward`` is the unchanged real/fake prediction; :meth:`rotation_logits` adds a 4-way classifier on the
-    features before the last convolution.
+
+class RotationDiscriminator(nn.Module):
+    """Wraps a PatchGAN so that its trunk also classifies rotations (Chen et al., SSGAN), as published.
+
+    ``forward`` is the unchanged real/fake prediction; :meth:`rotation_logits` gives 5 logits (four
+    rotations of a real image, and 'generated') from the trunk's features before the last convolution:
+    a 4x4 conv to one channel, norm, leaky ReLU, then a linear layer on the flattened map (30x30 at 256 px).
     """
 
-    def __init__(self, netD):
+    def __init__(self, netD, input_nc, image_size, norm_layer):
         super().__init__()
         body = getattr(netD, 'model', None)
         if body is None:
@@ -56,8 +76,13 @@ class RotationDiscriminator(nn.Module):
             raise ValueError(f'--D_rotation needs a single-scale PatchGAN discriminator (--netD basic, n_layers '
                              f'or pixel), not {type(netD).__name__}')
         self.netD = netD
-        channels = body[-1].in_channels
-        self.rotation_head = nn.Sequential(nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(channels * 4, 4))
+        last = body[-1]
+        conv = nn.Conv2d(last.in_channels, 1, kernel_size=last.kernel_size, stride=last.stride,
+                         padding=last.padding)
+        with torch.no_grad():  # the map size at --crop_size sets the linear layer's width
+            side = conv(body[:-1](torch.zeros(1, input_nc, image_size, image_size))).shape[-1]
+        self.rotation_head = nn.Sequential(conv, norm_layer(1), nn.LeakyReLU(0.2, True), nn.Flatten(),
+                                           nn.Linear(side * side, ROTATION_CLASSES))
 
     def _body(self):
         return self.netD.model if hasattr(self.netD, 'model') else self.netD.net

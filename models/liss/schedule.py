@@ -1,29 +1,33 @@
-"""Task schedules of LiSS: which tasks train in each phase, and when validation metrics move to the next phase.
+"""Task schedules of LiSS: which tasks train in each phase, and when held-out metrics move to the next phase.
 
-Phases (aux = the --auxiliary_tasks in their given order):
-  parallel:         [aux + translation]                                  (never switches)
-  sequential:       [aux1], [aux2], ..., [translation]                   (no way back)
-  liss:             as sequential, with distillation towards the reference encoder after the first phase
-  additional:       [aux1], [aux1, aux2], ..., [aux..., translation]
-  representational: [aux + identity], [translation]
-A phase ends when the metrics of its gating tasks cross their thresholds: the only task of a sequential/liss
-phase, the newly added task of an additional phase, every task of the representational pre-training phase.
-Accuracies cross upwards (>= threshold), losses downwards (<= threshold).
+Phases (aux = the auxiliary tasks, in the published priority order rotation < jigsaw < depth < gray):
+  parallel:                     [aux + translation]                       (never switches)
+  sequential:                   [aux1], [aux2], ..., [translation]        (no way back)
+  liss:                         as sequential, distilling the encoder towards the reference encoder in every
+                                phase after the first (the reference is an EMA of the encoder at each switch)
+  additional:                   [aux1], [aux1, aux2], ..., [aux..., translation]
+  representational:             [aux + identity], [translation]
+  representational-traduction:  [aux + translation through frozen decoders, discriminators not trained],
+                                [translation]
+A phase ends when the metrics of its gating tasks cross their thresholds in BOTH domains, strictly
+(accuracies > threshold, losses < threshold): the only task of a sequential/liss phase, the newly added task of
+an additional phase, every task of a representational pre-training phase (plus identity for 'representational').
 
---repr_mode decides what the encoder does once translation starts after aux-only phases (sequential, liss,
-representational): freeze it, let gradients flow, or let them flow with a distillation loss to the reference.
+--repr_mode only concerns the representational schedules, once translation starts: freeze the encoder, let
+gradients flow, or flow with a distillation loss to the reference encoder ('distillation'; 'continual' is the
+same, the name the published help text uses). In sequential and liss the encoder always keeps learning.
 """
-SCHEDULES = ('parallel', 'sequential', 'additional', 'liss', 'representational')
-REPR_MODES = ('freeze', 'flow', 'distillation')
-PRETRAINING = ('sequential', 'liss', 'representational')
+SCHEDULES = ('parallel', 'sequential', 'additional', 'liss', 'representational', 'representational-traduction')
+REPR_MODES = ('freeze', 'flow', 'distillation', 'continual')
+REPRESENTATIONAL = ('representational', 'representational-traduction')
 
-# task -> (validation metric, True when higher is better)
+# task -> (held-out metric, True when higher is better)
 TASK_METRICS = {'rotation': ('rotation_acc', True), 'jigsaw': ('jigsaw_acc', True), 'depth': ('depth_loss', False),
                 'gray': ('gray_loss', False), 'identity': ('identity_loss', False)}
 
 
 class TaskSchedule:
-    """Phase bookkeeping of one run; ``thresholds`` maps task -> threshold of its validation metric."""
+    """Phase bookkeeping of one run; ``thresholds`` maps task -> threshold of its held-out metric."""
 
     def __init__(self, kind, aux_tasks, thresholds, repr_mode='freeze'):
         if kind not in SCHEDULES:
@@ -34,7 +38,7 @@ class TaskSchedule:
         self.thresholds = dict(thresholds)
         self.phases, self.gates = self._build()
         self.phase = 0
-        self.history = []  # one dict per switch: epoch, from, to, and the crossing metrics
+        self.history = []  # one dict per switch: step, from, to, and the crossing metrics
 
     def _build(self):
         aux = self.aux
@@ -47,6 +51,8 @@ class TaskSchedule:
         if self.kind == 'additional':
             return ([aux[:i + 1] for i in range(len(aux))] + [aux + ['translation']],
                     [[t] for t in aux] + [[]])
+        if self.kind == 'representational-traduction':
+            return [aux + ['translation'], ['translation']], [list(aux), []]
         return [aux + ['identity'], ['translation']], [aux + ['identity'], []]  # representational
 
     # ------------------------------------------------------------------ queries
@@ -62,32 +68,44 @@ class TaskSchedule:
     def is_last_phase(self):
         return self.phase == len(self.phases) - 1
 
-    def _translation_after_pretraining(self):
-        return self.kind in PRETRAINING and bool(self.aux) and self.tasks == ['translation']
+    def _after_representation(self):
+        return self.kind in REPRESENTATIONAL and bool(self.aux) and self.phase > 0
 
     @property
     def freeze_encoder(self):
-        """The encoders stop learning: translation after pre-training with --repr_mode freeze."""
-        return self._translation_after_pretraining() and self.repr_mode == 'freeze'
+        """The encoders stop learning: translation after representational pre-training with --repr_mode freeze."""
+        return self._after_representation() and self.repr_mode == 'freeze'
 
     @property
     def distill(self):
-        """Distillation towards the reference encoder is part of the generator loss."""
-        if self._translation_after_pretraining():
-            return self.repr_mode == 'distillation'
-        return self.kind == 'liss' and self.phase > 0
+        """Distillation towards the reference encoder is part of the generator loss (when a reference exists)."""
+        if self.kind == 'liss':
+            return bool(self.aux) and self.phase > 0
+        return self._after_representation() and self.repr_mode in ('distillation', 'continual')
+
+    @property
+    def frozen_decoders(self):
+        """representational-traduction pre-training: translation losses reach only the encoders."""
+        return self.kind == 'representational-traduction' and bool(self.aux) and self.phase == 0
+
+    @property
+    def train_translation_discriminators(self):
+        return self.should_compute('translation') and not self.frozen_decoders
 
     # ------------------------------------------------------------------ updates
 
     def crossed(self, task, metrics):
-        """(crossed?, metric name, value); a missing metric never crosses."""
+        """(crossed?, metric name, values): both domains must pass strictly; a missing metric never crosses."""
         name, higher = TASK_METRICS[task]
-        if name not in metrics:
+        keys = [f'{name}_A', f'{name}_B']
+        if not all(k in metrics for k in keys):
             return False, name, None
-        value, threshold = float(metrics[name]), float(self.thresholds[task])
-        return (value >= threshold if higher else value <= threshold), name, value
+        values = [float(metrics[k]) for k in keys]
+        threshold = float(self.thresholds[task])
+        ok = all((v > threshold) if higher else (v < threshold) for v in values)
+        return ok, name, values
 
-    def update(self, metrics, epoch=None):
+    def update(self, metrics, step=None):
         """Advance at most one phase if every gating task of the current phase crossed its threshold.
 
         Returns the switch record (also appended to ``history``) or None.
@@ -97,16 +115,16 @@ class TaskSchedule:
         checks = [self.crossed(task, metrics) + (task,) for task in self.gates[self.phase]]
         if not checks or not all(ok for ok, _, _, _ in checks):
             return None
-        record = {'epoch': -1 if epoch is None else int(epoch), 'from_phase': self.phase, 'to_phase': self.phase + 1,
+        record = {'step': -1 if step is None else int(step), 'from_phase': self.phase, 'to_phase': self.phase + 1,
                   'from_tasks': ','.join(self.tasks), 'to_tasks': ','.join(self.phases[self.phase + 1]),
-                  'reason': ', '.join(f'{name} {value:.4f} crossed {self.thresholds[task]:g}'
-                                      for _, name, value, task in checks)}
+                  'reason': ', '.join(f'{name} A {values[0]:.4f} B {values[1]:.4f} crossed '
+                                      f'{self.thresholds[task]:g}' for _, name, values, task in checks)}
         self.phase += 1
         self.history.append(record)
         return record
 
     def describe(self, record):
-        return (f"[liss] epoch {record['epoch']}: task schedule '{self.kind}' phase {record['from_phase']} "
+        return (f"[liss] {record['step']} images: task schedule '{self.kind}' phase {record['from_phase']} "
                 f"({record['from_tasks']}) -> phase {record['to_phase']} ({record['to_tasks']}): {record['reason']}")
 
     # ------------------------------------------------------------------ checkpoint state
@@ -117,9 +135,10 @@ class TaskSchedule:
 
     def load_state_dict(self, state):
         if state['kind'] != self.kind or state['aux'] != ','.join(self.aux):
-            raise ValueError(f"the checkpoint was trained with --task_schedule {state['kind']} --auxiliary_tasks "
-                             f"'{state['aux']}' but this run uses --task_schedule {self.kind} --auxiliary_tasks "
-                             f"'{','.join(self.aux)}'; pass the same values to resume")
+            raise ValueError(f"the checkpoint was trained with --task_schedule {state['kind']} (tasks in order "
+                             f"'{state['aux']}') but this run uses --task_schedule {self.kind} (tasks in order "
+                             f"'{','.join(self.aux)}'); pass the same --task_schedule, --auxiliary_tasks and "
+                             f"--task_order to resume")
         if not 0 <= int(state['phase']) < len(self.phases):
             raise ValueError(f"checkpoint schedule phase {state['phase']} does not exist in '{self.kind}'")
         self.phase = int(state['phase'])

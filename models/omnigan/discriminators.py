@@ -1,5 +1,5 @@
 """Discriminators of omnigan: D["a"]["r"|"s"] judge real/simulated style, D["t"]["f"|"n"] judge
-flooded/non-flooded images. Each is the shared multiscale PatchGAN of models/networks.py (`--num_D` scales,
+flooded/non-flooded images. Each is the shared multiscale PatchGAN of models/networks/ (`--num_D` scales,
 the k-th seeing the image average-pooled k times), so both local texture and larger layout are judged.
 """
 import torch.nn as nn

@@ -74,7 +74,7 @@ def fidelity_weights(opt):
     if opt.random_fidelity_weights:
         if opt.fidelity_weights:
             raise ValueError('give either --fidelity_weights or --random_fidelity_weights')
-        from util.metrics import make_random_inception_weights
+        from metrics.weights import make_random_inception_weights
         path = os.path.join(opt.checkpoints_dir, 'random_inception_weights.pth')
         if not os.path.isfile(path):
             os.makedirs(opt.checkpoints_dir, exist_ok=True)
@@ -156,7 +156,7 @@ def run_study(study, variants, description, argv=None, notes=(), default_quick_i
         timings.append((name, time.time() - start))
     for name, seconds in timings:
         print(f'{name}: trained and tested in {seconds:.0f} s')
-    compare = load_script(os.path.join('scripts', 'compare'))
+    from tools import compare
     cmp_args = names + ['--name', study, '--out_dir', opt.out_dir, '--checkpoints_dir', opt.checkpoints_dir,
                         '--results_dir', opt.results_dir, '--metrics', opt.metrics]
     if weights:

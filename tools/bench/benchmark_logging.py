@@ -22,7 +22,7 @@ from types import SimpleNamespace
 import torch
 
 from util.visdom_server import free_port, local_visdom_server
-from util.visualizer import Visualizer
+from visualizers import Visualizer
 
 BACKENDS = ('console', 'html', 'visdom', 'visdom_down', 'comet_offline')
 

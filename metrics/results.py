@@ -1,10 +1,14 @@
 """Scores of a folder of translated images, shared by test.py (--metrics), train.py (--eval_freq) and
-scripts/compare.py: FID/KID/IS and PSNR/SSIM/L1 from util.metrics between the generated (``*_fake_B``) and
+tools/compare.py: FID/KID/IS and PSNR/SSIM/L1 from metrics/ between the generated (``*_fake_B``) and
 real (``*_real_B``) images that save_images wrote, plus what the model measured itself (e.g. diversity).
 """
 import os
 
-from util import metrics as M
+from metrics.compute import evaluate
+from metrics.inputs import results_dir_images
+from metrics.json_io import read_metrics_json, write_metrics_json
+from metrics.registry import parse_metrics
+from metrics.weights import weights_tag
 
 METRICS_FILE = 'metrics.json'
 RANDOM_WEIGHTS_NOTE = ('FID/KID/IS computed with randomly initialised Inception weights: useful to compare runs '
@@ -16,26 +20,26 @@ UNOFFICIAL_WEIGHTS_NOTE = ("FID/KID/IS computed with Inception weights other tha
 def score_images(image_dir, metric_names, weights_path=None, device=None, fake_suffix='_fake_B',
                  real_suffix='_real_B'):
     """Requested metrics of ``image_dir``'s generated images against the real ones with the same stems."""
-    names = M.parse_metrics(metric_names)
+    names = parse_metrics(metric_names)
     if not names:
         return {}
-    fake, real = M.results_dir_images(image_dir, fake_suffix, real_suffix)
-    return M.evaluate(fake, real, names, weights_path=weights_path, device=device,
-                      gen_suffix=fake_suffix, real_suffix=real_suffix)
+    fake, real = results_dir_images(image_dir, fake_suffix, real_suffix)
+    return evaluate(fake, real, names, weights_path=weights_path, device=device,
+                    gen_suffix=fake_suffix, real_suffix=real_suffix)
 
 
 def write_results_metrics(web_dir, metrics):
     """Write ``<web_dir>/metrics.json`` (atomically) and return its path."""
-    return M.write_metrics_json(os.path.join(web_dir, METRICS_FILE), metrics)
+    return write_metrics_json(os.path.join(web_dir, METRICS_FILE), metrics)
 
 
 def read_results_metrics(web_dir):
     path = os.path.join(web_dir, METRICS_FILE)
-    return M.read_metrics_json(path) if os.path.isfile(path) else {}
+    return read_metrics_json(path) if os.path.isfile(path) else {}
 
 
 def uses_unofficial_weights(weights_path):
     """True when FID/KID/IS would use a weights file other than torch-fidelity's official one."""
     if not weights_path:
         return False
-    return M.weights_tag(weights_path) != 'official'
+    return weights_tag(weights_path) != 'official'

@@ -1,0 +1,66 @@
+"""The registry of metric names: what ``--metrics fid,kid,psnr`` (test.py), ``--eval_metrics`` (train.py),
+tools/evaluate.py and tools/compare.py accept.
+
+A metric registers itself with ``@register_metric(name, kind)`` in the module of its kind:
+
+* ``'fidelity'`` (metrics/fidelity.py): distribution metrics computed together in one torch-fidelity call
+  (fid, kid, isc); the registered function turns torch-fidelity's output dict into this project's keys;
+* ``'paired'`` (metrics/paired.py): per image pair, averaged over the pairs (psnr, ssim, l1); the registered
+  function takes two 1x3xHxW float tensors in [0, 1] and returns a float.
+"""
+from collections import OrderedDict, namedtuple
+
+KINDS = ('fidelity', 'paired')
+
+Metric = namedtuple('Metric', 'name kind fn aliases description')
+
+_METRICS = OrderedDict()  # name -> Metric, in registration order (the order of reports and error messages)
+_ALIASES = {}  # spelling users type -> name
+
+
+def register_metric(name, kind, aliases=(), description=''):
+    """Decorator: register ``fn`` as metric ``name`` of ``kind`` ('fidelity' or 'paired'), also known as ``aliases``."""
+    if kind not in KINDS:
+        raise ValueError(f"metric kind must be one of {', '.join(KINDS)}, got '{kind}'")
+
+    def decorate(fn):
+        for spelling in (name, *aliases):
+            owner = _ALIASES.get(spelling, spelling if spelling in _METRICS else None)
+            if owner is not None and _METRICS[owner].fn is not fn:
+                raise ValueError(f"metric name '{spelling}' is already registered (by '{owner}')")
+        _METRICS[name] = Metric(name, kind, fn, tuple(aliases), description or (fn.__doc__ or '').strip())
+        for alias in aliases:
+            _ALIASES[alias] = name
+        return fn
+    return decorate
+
+
+def metric_names(kind=None):
+    """Registered metric names (of one kind, or all), in registration order."""
+    return tuple(m.name for m in _METRICS.values() if kind is None or m.kind == kind)
+
+
+def get_metric(name):
+    """The :class:`Metric` registered as ``name`` (case and surrounding spaces ignored, aliases resolved)."""
+    key = str(name).strip().lower()
+    key = _ALIASES.get(key, key)
+    if key not in _METRICS:
+        raise ValueError(f"unknown metric '{name}': choose from {','.join(metric_names())}")
+    return _METRICS[key]
+
+
+def parse_metrics(spec):
+    """Turn ``"fid,kid,isc"`` (or a list) into a validated list of metric names, order kept, duplicates dropped."""
+    if spec is None:
+        return []
+    items = spec.split(',') if isinstance(spec, str) else list(spec)
+    out = []
+    for item in items:
+        if not str(item).strip():
+            continue
+        name = get_metric(item).name
+        if name not in out:
+            out.append(name)
+    if not out:
+        raise ValueError(f"no metric given: choose from {','.join(metric_names())}")
+    return out

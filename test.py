@@ -23,8 +23,19 @@ def results_dir(opt):
     return os.path.join(opt.results_dir, opt.name, label)
 
 
+def page_title(opt):
+    where = f'Iteration = {opt.load_iter}' if opt.load_iter > 0 else f'Epoch = {opt.epoch}'
+    return f'Experiment = {opt.name}, Phase = {opt.phase}, {where}'
+
+
 def run_test(opt):
     """Translate up to --num_test images and return the path of the results page."""
+    return _run_test(opt)[0]
+
+
+def _run_test(opt, save_options=None):
+    """(page path, interrupted): Ctrl-C stops cleanly and the page shows the images done so far.
+    ``save_options``: called once the checkpoint has loaded (a refused test leaves the run folder untouched)."""
     opt.serial_batches = True
     opt.no_flip = True
     seed_everything(opt.seed)
@@ -32,44 +43,68 @@ def run_test(opt):
     dataset.set_epoch(0)
     model = create_model(opt)
     model.setup(opt)
+    if save_options is not None and getattr(opt, 'rank', 0) == 0:
+        save_options()
     web_dir = results_dir(opt)
-    webpage = html.HTML(web_dir, f'Experiment = {opt.name}, Phase = {opt.phase}, Epoch = {opt.epoch}')
+    webpage = html.HTML(web_dir, page_title(opt))
     if opt.eval:
         model.eval()
     elif opt.batch_size > 1 and opt.norm in ('batch', 'syncbatch'):
         print('note: without --eval, batch norm normalises over each test batch, so an image\'s output depends on '
               'the images batched with it; add --eval for batch-independent results')
-    done = 0
-    for data in dataset:
-        if done >= opt.num_test:
-            break
-        model.set_input(data)
-        model.test()
-        visuals = model.get_current_visuals()
-        paths = model.get_image_paths()
-        paths = paths if isinstance(paths, (list, tuple)) else [paths]
-        for j, path in enumerate(paths[:opt.num_test - done]):
-            save_images(webpage, {k: v[j:j + 1] for k, v in visuals.items()}, path,
-                        aspect_ratio=opt.aspect_ratio, width=getattr(opt, 'display_winsize', 256))
-            done += 1
-        if done % 50 < len(paths):
-            print(f'processing ({done:04d}) images... {paths[0]}')
-    report_metrics(opt, model, web_dir, webpage)
+    done, written, interrupted = 0, [], False
+    try:
+        for data in dataset:
+            if done >= opt.num_test:
+                break
+            model.set_input(data)
+            model.test()
+            visuals = model.get_current_visuals()
+            paths = model.get_image_paths()
+            paths = paths if isinstance(paths, (list, tuple)) else [paths]
+            for j, path in enumerate(paths[:opt.num_test - done]):
+                written += save_images(webpage, {k: v[j:j + 1] for k, v in visuals.items()}, path,
+                                       aspect_ratio=opt.aspect_ratio, width=getattr(opt, 'display_winsize', 256))
+                done += 1
+            if done % 50 < len(paths):
+                print(f'processing ({done:04d}) images... {paths[0]}')
+    except KeyboardInterrupt:
+        interrupted = True
+        print(f'interrupted after {done} image(s): the results page shows those', file=sys.stderr)
+    remove_stale_images(webpage.get_image_dir(), written)
+    model.add_to_results_page(webpage)
+    report_metrics(opt, model, web_dir, webpage, written)
     webpage.save()
     page = os.path.join(web_dir, 'index.html')
     print(f'results page: {page}')
-    return page
+    return page, interrupted
 
 
-def report_metrics(opt, model, web_dir, webpage):
-    """Score the written images (--metrics) and add what the model measured (e.g. diversity of --n_samples):
-    printed, saved to <web_dir>/metrics.json and shown at the top of the results page. Returns the metrics."""
+def remove_stale_images(image_dir, written):
+    """The results folder mirrors this run's page: images an earlier run left there (other --num_test, other
+    data) are removed, so neither the page nor a later scoring of the folder mixes them in."""
+    keep = set(written)
+    stale = [name for name in os.listdir(image_dir) if name not in keep and
+             os.path.splitext(name)[1].lower() in ('.png', '.jpg', '.jpeg')]
+    for name in stale:
+        os.remove(os.path.join(image_dir, name))
+    if stale:
+        print(f'removed {len(stale)} image(s) an earlier run left in {image_dir}')
+
+
+def report_metrics(opt, model, web_dir, webpage, written=None):
+    """Score this run's images (``written``, every image of the folder when None) with --metrics and add what
+    the model measured (e.g. diversity of --n_samples): printed, saved to <web_dir>/metrics.json (replacing an
+    earlier run's) and shown at the top of the results page. Returns the metrics."""
     metrics = {}
     if opt.metrics:
         metrics.update(result_metrics.score_images(web_dir, opt.metrics, weights_path=opt.fidelity_weights,
-                                                   device=opt.device))
+                                                   device=opt.device, files=written))
     metrics.update(model.test_metrics())
     if not metrics:
+        stale = os.path.join(web_dir, result_metrics.METRICS_FILE)
+        if os.path.isfile(stale):  # an earlier run's scores must not sit next to this run's images
+            os.remove(stale)
         return metrics
     result_metrics.write_results_metrics(web_dir, metrics)
     print('metrics: ' + ' '.join(f'{k}={v:.6g}' for k, v in metrics.items()))
@@ -80,9 +115,14 @@ def report_metrics(opt, model, web_dir, webpage):
 
 
 def main(args=None):
-    opt = TestOptions(args).parse()
-    run_test(opt)
-    return 0
+    options = TestOptions(args)
+    opt = options.parse(save=False)  # test_opt.* are written once the checkpoint has loaded
+    try:
+        _, interrupted = _run_test(opt, lambda: options.save_options(opt, 'test'))
+    except KeyboardInterrupt:  # before the first image: nothing to show
+        print('interrupted before any image was translated; no results page written', file=sys.stderr)
+        return 130
+    return 130 if interrupted else 0
 
 
 if __name__ == '__main__':

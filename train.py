@@ -13,9 +13,11 @@ from tqdm import tqdm
 
 from data import create_dataset, create_eval_dataset
 from metrics.periodic_eval import PeriodicEvaluator
-from models import create_model
+from models import create_model, resume
+from models.base_model import BaseModel
 from options.train_options import TrainOptions
 from util import distributed
+from util.best_checkpoint import BestCheckpoint
 from util.cli import run_cli
 from util.reproducibility import write_run_info
 from util.util import seed_everything
@@ -46,16 +48,73 @@ class StopRequest:
             signal.signal(sig, handler)
 
 
+class PlateauMetric:
+    """What --lr_policy plateau steps on: the --eval_freq metric (the first of --eval_metrics, at the epochs it is
+    measured) when held-out evaluation is on, else the epoch's mean generator loss (every loss not named D*)."""
+
+    HIGHER_IS_BETTER = ('psnr', 'ssim', 'isc')
+
+    def __init__(self, opt, evaluator):
+        self.enabled = getattr(opt, 'lr_policy', None) == 'plateau'
+        self.metric_name = None
+        if self.enabled and evaluator.enabled and getattr(opt, 'world_size', 1) == 1:  # (rank 0 evaluates alone)
+            self.metric_name = evaluator.metric_names[0]
+        self.total, self.count = 0.0, 0
+
+    def describe(self):
+        if self.metric_name:
+            return (f'--lr_policy plateau: learning rates drop x0.2 when the held-out {self.metric_name} (--eval_freq) '
+                    f'stops improving for 5 evaluations')
+        return ('--lr_policy plateau: learning rates drop x0.2 when the epoch\'s mean generator loss (the sum of the '
+                'losses not named D*) stops improving for 5 epochs')
+
+    def add_losses(self, model):
+        if self.enabled and self.metric_name is None:
+            losses = model.get_current_losses()
+            self.total += sum(v for k, v in losses.items() if not k.startswith('D'))
+            self.count += 1
+
+    def epoch_value(self, eval_metrics):
+        """The value to minimise for the epoch that just ended, or None (no new measurement)."""
+        if not self.enabled:
+            return None
+        if self.metric_name is not None:
+            if not eval_metrics or self.metric_name not in eval_metrics:
+                return None
+            value = float(eval_metrics[self.metric_name])
+            return -value if self.metric_name in self.HIGHER_IS_BETTER else value
+        value = self.total / self.count if self.count else None
+        self.total, self.count = 0.0, 0
+        return value
+
+
 class Trainer:
     """The training loop: epochs of batches, periodic logging and checkpoints, exact resume."""
 
-    def __init__(self, opt):
+    def __init__(self, opt, write_run_files=None):
+        """``write_run_files``: called once every check has passed, before the run writes anything else (train.py
+        saves the options and the command there), so a refused run leaves the run folder untouched."""
         self.opt = opt
+        # checks that need no model: an existing run needs --continue_train or --overwrite; the state to resume
+        # must be readable and have epochs left under the current options (else NothingToTrain)
+        resume.check_existing_run(opt)
+        resume_state = saved_schedule = None
+        if opt.continue_train:
+            label = BaseModel.checkpoint_label(opt)
+            resume_state, saved_schedule = resume.preflight(opt, label)
         distributed.init(opt)  # process group under torchrun (NCCL on GPU, gloo on CPU); no-op otherwise
         seed_everything(opt.seed)  # same seed everywhere: every rank initialises identical networks
         self.dataset = create_dataset(opt)
         self.model = create_model(opt)
         self.model.setup(opt)
+        if resume_state is not None:  # a checkpoint of other networks is refused before anything is written
+            self.model.check_architecture(resume_state['architecture'], self.model.training_state_path(label))
+        self.is_main = getattr(opt, 'rank', 0) == 0
+        if write_run_files is not None:
+            write_run_files()
+        if self.is_main:  # the loss plot, snapshots and held-out scores restart at the resumed point (or at 0)
+            resume.cut_history(self.model.save_dir, int(resume_state['total_iters']) if resume_state else 0,
+                               int(resume_state['epoch']) if resume_state else 1)
         eval_spec = self.model.eval_dataset_spec()  # a held-out split the model scores itself (LiSS), or None
         if eval_spec is not None:
             self.model.set_eval_dataset(create_eval_dataset(opt, **eval_spec))
@@ -65,20 +124,33 @@ class Trainer:
         self.visualizer = Visualizer(opt)
         self.evaluator = PeriodicEvaluator(opt, self.model, self.visualizer)  # --eval_freq (off by default)
         if self.evaluator.enabled:
-            self.evaluator.set_dataset(create_eval_dataset(opt, opt.eval_phase, opt.eval_num))
+            self.evaluator.set_dataset(create_eval_dataset(opt, self.evaluator.phase, opt.eval_num))
+        self.best = BestCheckpoint(opt, self.model)  # --save_best (off by default)
         self.visualizer.set_aggregated_loss_names(self.model.aggregated_loss_names())
-        self.is_main = getattr(opt, 'rank', 0) == 0
         self.epoch, self.epoch_batch, self.total_iters = opt.epoch_count, 0, 0
+        self.epoch_samples = 0  # images of the current epoch this process has consumed (the resume position)
         if opt.continue_train:
-            label = self.model.checkpoint_label(opt)
-            self.epoch, self.epoch_batch, self.total_iters = self.model.load_training_state(label)
-            self.log(f'resumed from {label}: epoch {self.epoch}, batch {self.epoch_batch} of the epoch, '
-                     f'{self.total_iters} images seen')
+            self.epoch, _, self.total_iters = self.model.load_training_state(label, state=resume_state)
+            # resume at the image position: with another --batch_size the epoch still sees every image once
+            self.epoch_samples = min(resume.epoch_samples(resume_state, saved_schedule), self.samples_per_epoch())
+            self.epoch_batch = -(-self.epoch_samples // opt.batch_size)
+            lr = self.model.optimizers[0].param_groups[0]['lr'] if self.model.optimizers else opt.lr
+            self.log(f'resumed from {label}: epoch {self.epoch}, batch {self.epoch_batch} of the epoch '
+                     f'(image {self.epoch_samples}), {self.total_iters} images seen; learning rate {lr:.7f}')
+            changes = resume.describe_changes(saved_schedule, opt, resume_state, self.dataset.batches_per_epoch())
+            if changes:
+                self.log(changes)
+        self.plateau = PlateauMetric(opt, self.evaluator)
+        if self.plateau.enabled:
+            self.log(self.plateau.describe())
         self.last_epoch = opt.n_epochs + opt.n_epochs_decay
         self.images_per_step = opt.batch_size * getattr(opt, 'world_size', 1)
         self.log(f'effective batch size {self.images_per_step} ({opt.world_size} process(es) x --batch_size '
                  f'{opt.batch_size}, {distributed.backend_for(opt.device) if opt.world_size > 1 else "no"} '
                  f'process group), learning rate {opt.lr:g} (not scaled with the number of processes)')
+
+    def samples_per_epoch(self):
+        return self.dataset.sampler.num_samples
 
     def log(self, message):
         if self.is_main:
@@ -91,7 +163,8 @@ class Trainer:
         for label in labels:
             if self.is_main:
                 self.model.save_networks(label)
-            self.model.save_training_state(label, self.epoch, self.epoch_batch, self.total_iters)
+            self.model.save_training_state(label, self.epoch, self.epoch_batch, self.total_iters,
+                                           epoch_samples=self.epoch_samples)
 
     def run(self):
         with StopRequest() as stop:
@@ -107,7 +180,7 @@ class Trainer:
     def run_epoch(self, stop):
         """Train the rest of the current epoch; False when a stop was requested."""
         opt, model = self.opt, self.model
-        self.dataset.set_epoch(self.epoch, self.epoch_batch)
+        self.dataset.set_epoch(self.epoch, start_sample=self.epoch_samples)
         self.visualizer.reset()
         epoch_start = time.time()
         bar = tqdm(total=self.dataset.batches_per_epoch(), initial=self.epoch_batch,
@@ -120,7 +193,10 @@ class Trainer:
             t_start = time.time()
             model.set_input(data)
             model.train_step()
+            self.plateau.add_losses(model)
+            self.best.after_step()
             self.epoch_batch += 1
+            self.epoch_samples = min(self.epoch_samples + opt.batch_size, self.samples_per_epoch())
             self.total_iters += self.images_per_step
             t_comp = time.time() - t_start
             data_sum, comp_sum = data_sum + t_data, comp_sum + t_comp
@@ -132,12 +208,16 @@ class Trainer:
             t_data_start = time.time()
         bar.close()
         model.end_of_epoch(self.epoch, self.visualizer)  # validation and schedule hooks (no-op by default)
-        self.evaluator(self.epoch)  # held-out metrics every --eval_freq epochs
+        eval_metrics = self.evaluator(self.epoch)  # held-out metrics every --eval_freq epochs
+        self.best.end_of_epoch(self.epoch, self.total_iters, eval_metrics)  # best_net_*.pth when --save_best improves
+        model.metric = self.plateau.epoch_value(eval_metrics)  # what --lr_policy plateau steps on (None: no step)
+        if model.metric is not None and distributed.is_distributed():  # every rank steps on the same value
+            model.metric = distributed.reduce_mean({'metric': model.metric}, opt.device)['metric']
         model.update_learning_rate()
         self.log(f'end of epoch {self.epoch} / {self.last_epoch} \t time taken: {time.time() - epoch_start:.1f} s')
         self.report_epoch_times(data_sum, comp_sum)
         self.epoch += 1
-        self.epoch_batch = 0
+        self.epoch_batch = self.epoch_samples = 0
         if (self.epoch - 1) % opt.save_epoch_freq == 0:
             self.log(f'saving the model at the end of epoch {self.epoch - 1}, iters {self.total_iters}')
             self.save(['latest', str(self.epoch - 1)])
@@ -174,9 +254,19 @@ class Trainer:
 
 
 def main(args=None):
-    opt = TrainOptions(args).parse()
-    write_run_info(opt, args)  # git commit, command line, library versions (rank 0)
-    trainer = Trainer(opt)
+    options = TrainOptions(args)
+    opt = options.parse(save=False)  # written below, once the run is checked (a refused run writes nothing)
+
+    def write_run_files():
+        if opt.rank == 0:
+            options.save_options(opt, 'train')
+        write_run_info(opt, args)  # git commit, command line, library versions (rank 0)
+
+    try:
+        trainer = Trainer(opt, write_run_files)
+    except resume.NothingToTrain as done:
+        print(str(done), file=sys.stderr)
+        return 0
     finished = None
     try:
         finished = trainer.run()

@@ -122,6 +122,26 @@ class ResumableSampler(DistributedSampler):
         return self.num_samples - self.start_index
 
 
+def collate(items):
+    """torch's default collation; images of different sizes in one batch are an OptionError that says why."""
+    try:
+        return torch.utils.data.default_collate(items)
+    except RuntimeError as exc:
+        if 'equal size' not in str(exc) and 'stack expects' not in str(exc):
+            raise
+        sizes = []
+        for item in items:
+            tensors = [v for v in (item.values() if isinstance(item, dict) else [item]) if torch.is_tensor(v)]
+            paths = [v for k, v in item.items() if k.endswith('paths')] if isinstance(item, dict) else []
+            if tensors:
+                size = 'x'.join(str(n) for n in tensors[0].shape[-2:][::-1])
+                sizes.append(f"{os.path.basename(str(paths[0])) if paths else 'item'} {size}")
+        from util.errors import OptionError
+        raise OptionError(f"images of different sizes cannot share a batch ({', '.join(sizes)}): --preprocess none "
+                          f"keeps each image's size, so use --batch_size 1, or resize them (e.g. --preprocess "
+                          f"resize_and_crop)") from None
+
+
 class DataLoader:
     """Wraps a dataset mode in a torch DataLoader with a resumable (and distributed) sampler."""
 
@@ -137,23 +157,33 @@ class DataLoader:
         workers = min(int(opt.num_threads), os.cpu_count() or 1)
         self.dataloader = torch.utils.data.DataLoader(
             EpochIndexedDataset(self.dataset, getattr(opt, 'skip_bad_images', False)),
-            batch_size=opt.batch_size, sampler=self.sampler, num_workers=workers,
+            batch_size=opt.batch_size, sampler=self.sampler, num_workers=workers, collate_fn=collate,
             persistent_workers=workers > 0, pin_memory=opt.device.type == 'cuda',
             generator=torch.Generator().manual_seed(int(opt.seed)))  # keeps the global RNG untouched (exact resume)
 
     def load_data(self):
         return self
 
-    def set_epoch(self, epoch, start_batch=0):
-        """Select the epoch's order and skip the first ``start_batch`` batches (when resuming mid-epoch)."""
-        self.sampler.set_epoch(epoch, start_batch * self.opt.batch_size)
+    def set_epoch(self, epoch, start_batch=0, start_sample=None):
+        """Select the epoch's order and skip the first ``start_batch`` batches, or ``start_sample`` images (when
+        resuming mid-epoch, possibly with another --batch_size)."""
+        if start_sample is None:
+            start_sample = start_batch * self.opt.batch_size
+        self.sampler.set_epoch(epoch, start_sample)
+        self.start_batch = -(-start_sample // self.opt.batch_size)  # batches of the epoch already done
 
     def batches_per_epoch(self):
-        return (self.sampler.num_samples + self.opt.batch_size - 1) // self.opt.batch_size
+        """Batches in an epoch: the whole dataset, or --max_batches_per_epoch (models that define it) if fewer."""
+        full = (self.sampler.num_samples + self.opt.batch_size - 1) // self.opt.batch_size
+        limit = getattr(self.opt, 'max_batches_per_epoch', None)
+        return full if limit is None else min(full, int(limit))
 
     def __len__(self):
         """Number of items this process sees per epoch."""
         return min(self.sampler.num_samples, self.opt.max_dataset_size)
 
     def __iter__(self):
-        yield from self.dataloader
+        if getattr(self.opt, 'max_batches_per_epoch', None) is None:
+            yield from self.dataloader
+        else:
+            yield from itertools.islice(self.dataloader, max(0, self.batches_per_epoch() - getattr(self, 'start_batch', 0)))

@@ -10,6 +10,8 @@ Kinds:
             depth map per image into <split>A/depths and <split>B/depths (same stem), for the liss model.
   omni      the four-domain (rf, rn, sf, sn) dataset of the omnigan model with its JSON/YAML lists.
   images    a single folder of unlabelled scenes (for unconditional models such as blobgan).
+  shapes    coloured shapes (circle, square, triangle) on plain backgrounds, one subfolder per class, for the
+            unconditional GANs (--model gan --dataset_mode folder, --image_class circle keeps one class).
 
     python datasets/make_synthetic_dataset.py --kind paired --out datasets/synthetic_facades --size 64
 """
@@ -165,9 +167,42 @@ def make_images(out, size, count, seed):
         Image.fromarray(image).save(os.path.join(out, f'{i + 1}.png'))
 
 
+SHAPE_CLASSES = ('circle', 'square', 'triangle')
+SHAPE_COLOURS = ((220, 40, 40), (40, 170, 60), (50, 90, 220), (240, 200, 40))
+SHAPE_BACKGROUNDS = ((20, 20, 30), (235, 230, 215))
+
+
+def shape_image(rng, size, kind):
+    """One ``kind`` shape of a palette colour, random centre and size, on a dark or light plain background."""
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
+    image = np.empty((size, size, 3), np.float32)
+    image[:] = SHAPE_BACKGROUNDS[int(rng.integers(len(SHAPE_BACKGROUNDS)))]
+    r = rng.uniform(0.18, 0.32) * size
+    cx, cy = rng.uniform(r, size - r), rng.uniform(r, size - r)
+    if kind == 'circle':
+        mask = (xs - cx) ** 2 + (ys - cy) ** 2 < r * r
+    elif kind == 'square':
+        mask = (np.abs(xs - cx) < r * 0.85) & (np.abs(ys - cy) < r * 0.85)
+    else:  # upward triangle inside the circle of radius r
+        top, base = cy - r, cy + r * 0.6
+        half = (ys - top) / (base - top) * r
+        mask = (ys > top) & (ys < base) & (np.abs(xs - cx) < half)
+    image[mask] = SHAPE_COLOURS[int(rng.integers(len(SHAPE_COLOURS)))]
+    return image.astype(np.uint8)
+
+
+def make_shapes(out, size, count, seed, classes=SHAPE_CLASSES):
+    """``count`` images spread over one subfolder per class: out/<class>/<i>.png."""
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        kind = classes[i % len(classes)]
+        os.makedirs(os.path.join(out, kind), exist_ok=True)
+        Image.fromarray(shape_image(rng, size, kind)).save(os.path.join(out, kind, f'{i // len(classes) + 1}.png'))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--kind', choices=['paired', 'unpaired', 'omni', 'images'], default='paired',
+    parser.add_argument('--kind', choices=['paired', 'unpaired', 'omni', 'images', 'shapes'], default='paired',
                         help='which dataset to generate')
     parser.add_argument('--out', default=None, help='output folder (default: datasets/synthetic_<kind>)')
     parser.add_argument('--size', type=int, default=64, help='image side in pixels')
@@ -187,6 +222,8 @@ def main(argv=None):
         make_unpaired(out, args.size, counts, args.seed, args.depth)
     elif args.kind == 'images':
         make_images(out, args.size, args.n_train, args.seed)
+    elif args.kind == 'shapes':
+        make_shapes(out, args.size, args.n_train, args.seed)
     else:
         from datasets.synthetic_omni import make_omni_dataset
         make_omni_dataset(out, n_train=args.n_train, n_val=args.n_val, size=args.size, seed=args.seed)

@@ -34,10 +34,16 @@ class PeriodicEvaluator:
         self.root = os.path.join(opt.checkpoints_dir, opt.name)
         self.log_path = os.path.join(self.root, 'eval_metrics.jsonl')
         self.plot_path = os.path.join(self.root, 'eval_metrics.png')
+        # unconditional models (--model gan) are scored by samples of generate_samples(n, seed) against real
+        # images of the held-out split, or of the training data when there is no such split (self.phase)
+        self.unconditional = callable(getattr(model, 'generate_samples', None))
+        self.phase = opt.eval_phase
         if self.enabled:
             self.metric_names = parse_metrics(opt.eval_metrics)  # fail at start-up, not after the first epoch
             split = os.path.join(opt.dataroot, opt.eval_phase)
-            if not os.path.isdir(split) and not os.path.isdir(split + 'A'):
+            if self.unconditional and not os.path.isdir(split):
+                self.phase = opt.phase
+            elif not os.path.isdir(split) and not os.path.isdir(split + 'A'):
                 raise FileNotFoundError(f"--eval_freq: no held-out split '{split}' (choose one with --eval_phase, "
                                         f"e.g. val or test, or set --eval_freq 0)")
 
@@ -62,6 +68,9 @@ class PeriodicEvaluator:
         try:
             written = 0
             for data in self._eval_dataset():
+                if self.unconditional:
+                    written = self._write_unconditional(data, image_dir, written)
+                    continue
                 self.model.set_input(data)
                 self.model.test()
                 visuals = self.model.get_current_visuals()
@@ -85,11 +94,21 @@ class PeriodicEvaluator:
             util.set_rng_states(rng)
         metrics = result_metrics.score_images(image_dir, self.metric_names, weights_path=self.opt.fidelity_weights,
                                               device=self.opt.device)
-        self.visualizer.print_current_metrics(epoch, metrics, split=self.opt.eval_phase)
+        self.visualizer.print_current_metrics(epoch, metrics, split=self.phase)
         with open(self.log_path, 'a') as f:
-            f.write(json.dumps({'epoch': epoch, 'split': self.opt.eval_phase, 'metrics': metrics}) + '\n')
+            f.write(json.dumps({'epoch': epoch, 'split': self.phase, 'metrics': metrics}) + '\n')
         self.write_plot()
         return metrics
+
+    def _write_unconditional(self, data, image_dir, written):
+        """Real images of the batch and as many generated samples (fixed seeds), as <i>_real_B / <i>_fake_B."""
+        real = data['A'][:max(0, self.opt.eval_num - written)]
+        fake = self.model.generate_samples(len(real), seed=written)
+        for j in range(len(real)):
+            for label, images in (('fake_B', fake), ('real_B', real)):
+                util.save_image(util.tensor2im(images[j:j + 1]), os.path.join(image_dir, f'{written:05d}_{label}.png'))
+            written += 1
+        return written
 
     def history(self):
         """[(epoch, metrics)] logged so far (also by earlier, resumed runs)."""
@@ -112,7 +131,7 @@ class PeriodicEvaluator:
             ax = fig.add_subplot(1, len(names), i + 1)
             points = [(e, m[name]) for e, m in history if name in m]
             ax.plot([p[0] for p in points], [p[1] for p in points], marker='o')
-            ax.set_title(f'{name} ({self.opt.eval_phase})', fontsize=9)
+            ax.set_title(f'{name} ({self.phase})', fontsize=9)
             ax.set_xlabel('epoch')
             ax.grid(True, alpha=0.3)
         fig.tight_layout()

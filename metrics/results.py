@@ -18,12 +18,17 @@ UNOFFICIAL_WEIGHTS_NOTE = ("FID/KID/IS computed with Inception weights other tha
 
 
 def score_images(image_dir, metric_names, weights_path=None, device=None, fake_suffix='_fake_B',
-                 real_suffix='_real_B'):
-    """Requested metrics of ``image_dir``'s generated images against the real ones with the same stems."""
+                 real_suffix='_real_B', files=None):
+    """Requested metrics of ``image_dir``'s generated images against the real ones with the same stems;
+    ``files``: only these file names (e.g. what this test.py run wrote), not whatever else the folder holds."""
     names = parse_metrics(metric_names)
     if not names:
         return {}
     fake, real = results_dir_images(image_dir, fake_suffix, real_suffix)
+    if files is not None:
+        keep = {os.path.basename(f) for f in files}
+        fake = [f for f in fake if os.path.basename(str(f)) in keep]
+        real = [f for f in real if os.path.basename(str(f)) in keep]
     return evaluate(fake, real, names, weights_path=weights_path, device=device,
                     gen_suffix=fake_suffix, real_suffix=real_suffix)
 

@@ -75,7 +75,7 @@ def cached_statistics_info(name, weights_path=None, cache_dir=None, dims=2048):
         key = normalize_cache_name(name)
         raise FileNotFoundError(f"no cached statistics named '{key}' in '{cache_dir}' for these Inception weights "
                                 f"and dims={dims}: compute them first with cache_real_statistics "
-                                f"(scripts/setup_fid.py --path DIR --name {key})")
+                                f"(python -m tools.blobgan.setup_fid --fid_backend torch-fidelity --path DIR --name {key})")
     return meta
 
 

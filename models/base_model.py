@@ -8,6 +8,7 @@ models/checkpoint.py.
 """
 import contextlib
 import os
+import re
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 
@@ -15,7 +16,7 @@ import torch
 
 from util import cpu_memory, distributed
 from util.distributed import unwrap
-from util.errors import CheckpointError  # noqa: F401 (re-exported: models.base_model.CheckpointError)
+from util.errors import CheckpointError, OptionError  # noqa: F401 (CheckpointError re-exported)
 from . import checkpoint, networks
 from .checkpoint import ARCHITECTURE_OPTIONS, TRAINING_STATE_FORMAT  # noqa: F401 (re-exported)
 from .dense_step import register_dense_step
@@ -37,7 +38,7 @@ class BaseModel(ABC):
         self.schedulers = []
         self.image_paths = []
         self.image_pools = OrderedDict()
-        self.metric = 0  # used by the plateau learning-rate policy
+        self.metric = None  # what the plateau policy steps on (train.py sets it each epoch; None: no step)
         self.eval_dataset = None  # a held-out split handed over by train.py (see eval_dataset_spec)
         self.amp_dtype = {'none': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}[getattr(opt, 'amp', 'none')]
         self.scaler = torch.amp.GradScaler('cuda', enabled=self.amp_dtype == torch.float16)
@@ -50,6 +51,11 @@ class BaseModel(ABC):
     def modify_commandline_options(parser, is_train):
         """Add model-specific options and change the defaults of shared ones."""
         return parser
+
+    @staticmethod
+    def check_options(opt):
+        """Check option values together (raise util.errors.OptionError with one clear line) and fill values derived from
+        several options; called while parsing, before the options are saved. No-op here."""
 
     @abstractmethod
     def set_input(self, input):
@@ -175,8 +181,22 @@ class BaseModel(ABC):
         if not self.isTrain:
             self.load_networks(self.checkpoint_label(opt))
         self._place_networks()
+        self.check_crop_size()
         if getattr(opt, 'rank', 0) == 0:
             self.print_networks(opt.verbose)
+
+    def check_crop_size(self):
+        """An OptionError when --crop_size cannot pass through the --netG U-Net (it would fail in the first forward
+        pass with a torch error); called by setup, so a run that cannot work stops before writing anything."""
+        opt = self.opt
+        unet = re.match(r'^unet_(\d+)$', str(getattr(opt, 'netG', '')))
+        if unet is None or getattr(opt, 'preprocess', 'none') == 'none' or opt.crop_size % int(unet.group(1)) == 0:
+            return
+        size = int(unet.group(1))
+        fits = opt.crop_size & -opt.crop_size  # the largest power of two dividing the crop
+        raise OptionError(f'--netG unet_{size} halves the image {size.bit_length() - 1} times, so it needs '
+                          f'--crop_size {size} or a multiple of it, not {opt.crop_size}; for {opt.crop_size} px '
+                          f'crops use --netG unet_{fits}')
 
     @staticmethod
     def checkpoint_label(opt):
@@ -203,6 +223,9 @@ class BaseModel(ABC):
         """Numbers the model measured itself over the test run (e.g. sample diversity); test.py prints them and
         adds them to metrics.json and the results page. Models that draw several samples override this."""
         return {}
+
+    def add_to_results_page(self, webpage):
+        """Add model-specific content (e.g. a grid of all samples) to test.py's results page; no-op here."""
 
     def get_image_paths(self):
         return self.image_paths
@@ -237,7 +260,8 @@ class BaseModel(ABC):
         old_lr = self.optimizers[0].param_groups[0]['lr']
         for scheduler in self.schedulers:
             if self.opt.lr_policy == 'plateau':
-                scheduler.step(self.metric)
+                if self.metric is not None:  # no new measurement this epoch: the plateau counters wait
+                    scheduler.step(self.metric)
             else:
                 scheduler.step()
         lr = self.optimizers[0].param_groups[0]['lr']
@@ -319,20 +343,23 @@ class BaseModel(ABC):
     def training_state_path(self, label):
         return checkpoint.training_state_path(self.save_dir, label)
 
-    def save_training_state(self, label, epoch, epoch_iter, total_iters):
+    def save_training_state(self, label, epoch, epoch_iter, total_iters, epoch_samples=None):
         """Save everything needed to continue training exactly: networks, optimizers, schedulers, gradient
         scaler, image pools, RNG states and counters, in one atomically written file.
 
         Distributed runs: every rank must call this (it is collective); rank 0 writes the file.
         """
-        checkpoint.save_training_state(self, self.training_state_path(label), epoch, epoch_iter, total_iters)
+        checkpoint.save_training_state(self, self.training_state_path(label), epoch, epoch_iter, total_iters,
+                                       epoch_samples)
 
-    def load_training_state(self, label):
+    def load_training_state(self, label, state=None):
         """Restore a training state saved by :meth:`save_training_state`; returns (epoch, epoch_iter, total_iters).
 
-        Call after :meth:`setup`. RNG states are restored last, so the run continues as if never stopped.
+        Call after :meth:`setup`. ``state``: the file's content when already read. Learning rates are recomputed
+        from the current options at the saved position (models/resume.py); RNG states are restored last, so
+        the run continues as if never stopped.
         """
-        return checkpoint.load_training_state(self, self.training_state_path(label))
+        return checkpoint.load_training_state(self, self.training_state_path(label), state)
 
     # ------------------------------------------------------------------ misc
 

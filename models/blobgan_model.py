@@ -15,13 +15,24 @@ from collections import OrderedDict
 import torch
 
 from .base_model import BaseModel
-from .blobgan import (BlobDiscriminator, BlobGenerator, d_logistic_loss, draw_layout, g_nonsaturating_loss,
-                      layout_map, make_ema, r1_penalty, update_ema)
+from .blobgan import (PUBLISHED_EMA_DECAY, BlobDiscriminator, BlobGenerator, d_logistic_loss, draw_layout,
+                      g_nonsaturating_loss, layout_map, make_ema, r1_penalty, update_ema)
 from .blobgan.io import CONFIG_NAME, save_generator
 
-BLOBGAN_ARCHITECTURE = ('crop_size', 'aspect_ratio', 'n_blobs', 'spatial_dim', 'feature_dim', 'size_in', 'noise_dim',
-                        'layout_hidden', 'layout_layers', 'layout_lr_mul', 'blob_sharpness', 'channel_max',
-                        'channel_base')
+BLOBGAN_ARCHITECTURE = ('crop_size', 'aspect_ratio', 'n_blobs', 'style_dim', 'feature_dim', 'size_in', 'noise_dim',
+                        'layout_hidden', 'layout_layers', 'layout_lr_mul', 'g_c_model', 'd_c_model',
+                        'channel_multiplier', 'no_norm_features', 'ab_norm', 'detach_blob_shapes')
+
+
+def generator_config(opt):
+    """BlobGenerator keyword arguments from the options."""
+    return dict(size=opt.crop_size, size_in=opt.size_in, aspect_ratio=opt.aspect_ratio, n_blobs=opt.n_blobs,
+                noise_dim=opt.noise_dim, hidden_dim=opt.layout_hidden, n_mlp=opt.layout_layers,
+                feature_dim=opt.feature_dim, style_dim=opt.style_dim, c_model=opt.g_c_model,
+                channel_multiplier=opt.channel_multiplier, layout_lr_mul=opt.layout_lr_mul,
+                norm_features=not opt.no_norm_features, detach_shapes=opt.detach_blob_shapes, ab_norm=opt.ab_norm,
+                jitter_xy=opt.feature_jitter_xy, jitter_shift=opt.feature_jitter_shift,
+                jitter_angle=opt.feature_jitter_angle)
 
 
 def _has_option(parser, flag):
@@ -31,32 +42,52 @@ def _has_option(parser, flag):
 class BlobganModel(BaseModel):
     """BlobGAN training (G, D, G_ema) and generation of samples with their blob layouts."""
 
-    # the EMA update reads netG's own weights and the lazy R1 penalty differentiates through D twice
-    supports_distributed = False
+    # torchrun: G and D are DistributedDataParallel (gradients, R1's included, averaged over ranks); the EMA reads the
+    # synchronised G inside the wrapper, so every rank's G_ema stays identical; R1 steps count optimizer steps
+    supports_distributed = True
 
     @staticmethod
     def modify_commandline_options(parser, is_train=True):
+        # published defaults: dave-epstein/blobgan src/configs/experiment/blobgan.yaml (10-blob bedrooms); the
+        # BlobGANEX 40-blob 256x512 experiment is configs/blobgan40.yaml (--config configs/blobgan40.yaml)
         parser.set_defaults(dataset_mode='blobgan', crop_size=256, load_size=256, preprocess='resize_and_crop')
         g = parser.add_argument_group('blobgan')
-        g.add_argument('--n_blobs', type=int, default=10, help='number of blobs K (the seed config uses 40)')
-        g.add_argument('--spatial_dim', type=int, default=256,
-                       help='size of each blob\'s spatial feature vector (generator input; the seed\'s override_c_in)')
-        g.add_argument('--feature_dim', type=int, default=256, help='size of each blob\'s style vector')
+        g.add_argument('--n_blobs', type=int, default=10, help='number of blobs K (published n_features; BlobGANEX 40)')
+        g.add_argument('--feature_dim', type=int, default=768,
+                       help="size of each blob's feature vector, splatted into the generator's input grid (published "
+                            "layout_net.feature_dim; must equal the generator's input width override_c_in)")
+        g.add_argument('--style_dim', type=int, default=512,
+                       help="size of each blob's style (spatial_style) vector, which modulates every layer (published "
+                            "model.dim; BlobGANEX 256)")
         g.add_argument('--size_in', type=int, default=16,
                        help='height of the blob grid the generator starts from (width = size_in * aspect_ratio)')
         if not _has_option(parser, '--aspect_ratio'):  # test.py defines its own --aspect_ratio; the saved value fills it
             g.add_argument('--aspect_ratio', type=float, default=1.0,
                            help='image width / height, e.g. 2 for 256x512 images (--crop_size is the height)')
-        g.add_argument('--noise_dim', type=int, default=512, help='size of the layout network\'s input noise')
+        g.add_argument('--noise_dim', type=int, default=512, help="size of the layout network's input noise")
         g.add_argument('--layout_hidden', type=int, default=1024, help='hidden width of the layout MLP')
         g.add_argument('--layout_layers', type=int, default=8, help='number of linear layers of the layout MLP')
         g.add_argument('--layout_lr_mul', type=float, default=0.01,
                        help='learning-rate multiplier of the layout MLP (equalised learning rate)')
-        g.add_argument('--blob_sharpness', type=float, default=25.0,
-                       help='c in opacity = sigmoid(size - c * distance^2): how fast blob edges fade')
-        g.add_argument('--channel_max', type=int, default=512, help='maximum channels of G and D layers')
-        g.add_argument('--channel_base', type=int, default=16384,
-                       help='channels at resolution r are min(channel_max, channel_base / r)')
+        g.add_argument('--g_c_model', type=int, default=96,
+                       help='generator width unit c_model: 8*c up to 32 px, then 4c*m, 2c*m, c*m (m = channel multiplier)')
+        g.add_argument('--d_c_model', type=int, default=64,
+                       help='discriminator width unit: 4c*m up to 64 px, then 2c*m, c*m (512, 512, 256, 128 at 256 px)')
+        g.add_argument('--channel_multiplier', type=int, default=2, help='StyleGAN2 channel multiplier of G and D')
+        g.add_argument('--no_norm_features', action='store_true',
+                       help='do not pixel-normalise the blob feature and style vectors (published norm_features: true)')
+        g.add_argument('--ab_norm', type=float, default=0.02,
+                       help='fixed blob area: axes are scaled by ab_norm / sqrt(a b) (published ab_norm; 0 = off)')
+        g.add_argument('--detach_blob_shapes', action='store_true',
+                       help='stop gradients to the blob shape (covariance) outputs, as BlobGANEX does')
+        g.add_argument('--feature_jitter_xy', type=float, default=0.0,
+                       help='training jitter of blob centres (uniform +-; published jitter config 0.04)')
+        g.add_argument('--feature_jitter_shift', type=float, default=0.0,
+                       help='training jitter of blob sizes (uniform +-; published jitter config 0.5)')
+        g.add_argument('--feature_jitter_angle', type=float, default=0.0,
+                       help='training jitter of blob angles in radians (uniform +-; published jitter config 0.1)')
+        g.add_argument('--truncate', type=float, default=0.0,
+                       help='test.py: truncation t (layout latent pulled to the mean: mean*t + h*(1-t); 0 = none)')
         g.add_argument('--num_samples', type=int, default=16,
                        help='test.py: number of samples (with their layouts) to generate; overrides --num_test')
         g.add_argument('--fixed_noise', action='store_true',
@@ -64,19 +95,31 @@ class BlobganModel(BaseModel):
         g.add_argument('--noise_seed', type=int, default=0, help='seed of the fixed noise')
         g.add_argument('--n_fixed', type=int, default=4, help='number of fixed-noise snapshot images during training')
         if is_train:
-            parser.set_defaults(lr=0.002, beta1=0.0, beta2=0.99, n_epochs_decay=0, gan_mode='vanilla')
-            g.add_argument('--r1_gamma', type=float, default=10.0, help='weight of the R1 penalty on real images')
-            g.add_argument('--d_reg_every', type=int, default=16, help='apply R1 every N optimizer steps (lazy)')
-            g.add_argument('--ema_decay', type=float, default=0.999, help='decay of the generator moving average')
+            parser.set_defaults(lr=0.002, beta1=0.0, beta2=0.99, n_epochs_decay=0, gan_mode='vanilla',
+                                optimizer='adamw')
+            g.add_argument('--adam_eps', type=float, default=1e-5, help='AdamW epsilon (published eps 1e-5)')
+            g.add_argument('--lambda_R1', type=float, default=50.0,
+                           help='weight of the R1 penalty; in lazy steps the loss is lambda_R1 * d_reg_every * R1 '
+                                '(published D_R1 50)')
+            g.add_argument('--d_reg_every', type=int, default=16,
+                           help='apply R1 every N discriminator steps (lazy; published D_reg_every 16)')
+            g.add_argument('--ema_decay', type=float, default=PUBLISHED_EMA_DECAY,
+                           help='decay of the generator moving average per generator step (published 0.5^(32/10k))')
             g.add_argument('--accumulate_grad_batches', type=int, default=1,
                            help='sum gradients over N batches before each optimizer step (for small batches)')
+            g.add_argument('--published_init', type=str, default=None,
+                           help='start training from a published BlobGAN Lightning .ckpt (G, G_ema and D; options must '
+                                'match its sizes; ZOO_TRUST_PICKLE=1 for pickled configs)')
             g.add_argument('--fid_every', type=int, default=0,
                            help='compute FID every N optimizer steps and keep the best checkpoint (0 = off)')
             g.add_argument('--fid_stats_name', type=str, default=None,
-                           help='name of real statistics made by scripts/setup_fid.py (needed with --fid_every)')
+                           help='name of real statistics made by tools/blobgan/setup_fid.py (needed with --fid_every)')
             g.add_argument('--fid_num_gen', type=int, default=5000, help='generated images per FID evaluation')
+            g.add_argument('--fid_backend', default='clean-fid', choices=['clean-fid', 'torch-fidelity'],
+                           help='FID implementation for --fid_every (published: clean-fid)')
             g.add_argument('--fid_weights', type=str, default=None,
-                           help='local InceptionV3 weights file for FID (torch-fidelity\'s file is used when absent)')
+                           help="local Inception weights for FID (clean-fid: inception-2015-12-05.pt; torch-fidelity: "
+                                "its pt_inception file)")
             g.add_argument('--fid_stats_dir', type=str, default=None,
                            help='folder of cached FID statistics (default: the project-local .fid_stats)')
         return parser
@@ -84,10 +127,7 @@ class BlobganModel(BaseModel):
     def __init__(self, opt):
         super().__init__(opt)
         self._check_options(opt)
-        cfg = dict(size=opt.crop_size, size_in=opt.size_in, aspect_ratio=opt.aspect_ratio, n_blobs=opt.n_blobs,
-                   noise_dim=opt.noise_dim, hidden_dim=opt.layout_hidden, n_mlp=opt.layout_layers,
-                   feature_dim=opt.feature_dim, spatial_dim=opt.spatial_dim, channel_max=opt.channel_max,
-                   channel_base=opt.channel_base, sharpness=opt.blob_sharpness, layout_lr_mul=opt.layout_lr_mul)
+        cfg = generator_config(opt)
         self.gen_config = cfg
         self.netG_ema = make_ema(BlobGenerator(**cfg))
         self.visual_names = ['fake', 'layout', 'blobs']
@@ -96,19 +136,20 @@ class BlobganModel(BaseModel):
         if self.isTrain:
             self.netG = BlobGenerator(**cfg)
             self.netG_ema.load_state_dict(self.netG.state_dict())
-            self.netD = BlobDiscriminator(opt.crop_size, opt.aspect_ratio, opt.channel_max, opt.channel_base)
+            self.netD = BlobDiscriminator(opt.crop_size, opt.aspect_ratio, opt.d_c_model, opt.channel_multiplier)
+            if opt.published_init and not opt.continue_train:
+                from .blobgan.published import load_published_training_weights
+                load_published_training_weights(opt.published_init, self.netG, self.netG_ema, self.netD)
             self.model_names = ['G', 'D', 'G_ema']
             self.loss_names = ['G', 'D', 'D_real', 'D_fake', 'R1']
             if opt.fid_every > 0:
                 self.loss_names.append('fid')
             self.visual_names = ['real', 'fake', 'layout'] + (['fixed', 'fixed_layout'] if opt.fixed_noise else [])
-            # lazy regularisation: scale D's lr and betas so the effective optimiser matches a per-step R1
-            c = opt.d_reg_every / (opt.d_reg_every + 1) if opt.r1_gamma > 0 else 1.0
-            self.optimizer_G = self.make_optimizer(self.netG.parameters())
-            self.optimizer_D = self.make_optimizer(self.netD.parameters(), lr=opt.lr * c, beta1=opt.beta1 ** c)
-            for group in self.optimizer_D.param_groups:
-                if 'betas' in group:
-                    group['betas'] = (group['betas'][0], group['betas'][1] ** c)
+            # published configure_optimizers: AdamW, weight decay 0, eps 1e-5; D's lr and betas scaled by the lazy
+            # regularisation ratio r = d_reg_every / (d_reg_every + 1) (lr * r, betas ** r); G's ratio is 1
+            c = opt.d_reg_every / (opt.d_reg_every + 1) if opt.lambda_R1 > 0 else 1.0
+            self.optimizer_G = self._optimizer(self.netG.parameters(), opt.lr, opt.beta1, opt.beta2)
+            self.optimizer_D = self._optimizer(self.netD.parameters(), opt.lr * c, opt.beta1 ** c, opt.beta2 ** c)
             self.optimizers = [self.optimizer_G, self.optimizer_D]
             self.micro = 0         # batches accumulated in the current optimizer step
             self.steps = 0         # optimizer steps done
@@ -116,22 +157,39 @@ class BlobganModel(BaseModel):
             self.fid_history = []
             self.fixed_z = self.netG.sample_noise(opt.n_fixed, torch.Generator().manual_seed(opt.noise_seed),
                                                   device='cpu')
-            os.makedirs(self.save_dir, exist_ok=True)
-            with open(os.path.join(self.save_dir, CONFIG_NAME), 'w') as f:
-                json.dump({'generator': cfg}, f, indent=2)
+            if getattr(opt, 'rank', 0) == 0:
+                os.makedirs(self.save_dir, exist_ok=True)
+                with open(os.path.join(self.save_dir, CONFIG_NAME), 'w') as f:
+                    json.dump({'generator': cfg}, f, indent=2)
         for name in ('G', 'D', 'D_real', 'D_fake', 'R1', 'fid'):
             setattr(self, 'loss_' + name, None)
+
+    def _optimizer(self, params, lr, beta1, beta2):
+        opt = self.opt
+        if opt.optimizer.lower() == 'adamw' and not opt.lookahead:
+            return torch.optim.AdamW(params, lr=lr, betas=(beta1, beta2), eps=opt.adam_eps, weight_decay=0.0)
+        optimizer = self.make_optimizer(params, lr=lr, beta1=beta1)
+        for group in optimizer.param_groups:
+            if 'betas' in group:
+                group['betas'] = (group['betas'][0], beta2)
+        return optimizer
 
     @staticmethod
     def _check_options(opt):
         if opt.n_blobs < 1:
             raise ValueError('--n_blobs must be at least 1')
+        if opt.isTrain and opt.gan_mode != 'vanilla':
+            raise ValueError(f'--gan_mode {opt.gan_mode} is not used by --model blobgan, which always trains with the '
+                             f'published non-saturating logistic loss and lazy R1 (--lambda_R1, --d_reg_every); '
+                             f'leave --gan_mode out')
         if opt.isTrain and opt.accumulate_grad_batches < 1:
             raise ValueError('--accumulate_grad_batches must be at least 1')
         if opt.isTrain and opt.fid_every > 0 and not opt.fid_stats_name:
-            raise ValueError('--fid_every needs --fid_stats_name (precompute it with scripts/setup_fid.py)')
+            raise ValueError('--fid_every needs --fid_stats_name (precompute it with tools/blobgan/setup_fid.py)')
         if opt.isTrain and opt.d_reg_every < 1:
             raise ValueError('--d_reg_every must be at least 1')
+        if not 0.0 <= opt.truncate <= 1.0:
+            raise ValueError('--truncate must be in [0, 1]')
 
     def architecture_options(self):
         return tuple(super().architecture_options()) + BLOBGAN_ARCHITECTURE
@@ -164,50 +222,40 @@ class BlobganModel(BaseModel):
     def forward(self):
         if self.real is None:  # generation (test.py)
             z = self._indexed_noise(self.z_index)
-            self.fake, self.fake_layout = self.netG_ema(z, noise_mode='const', return_layout=True)
+            self.fake, self.fake_layout = self.netG_ema(z, noise_mode='const', return_layout=True,
+                                                        truncate=self.opt.truncate or None)
         else:
             z = torch.randn(self.real.shape[0], self.opt.noise_dim, device=self.device)
             with self.autocast():
-                self.fake, self.fake_layout = self.netG(z, return_layout=True)
+                self.fake, self.fake_layout = self.netG(z, return_layout=True, jitter=True)
 
     def compute_visuals(self):
+        ab = self.opt.ab_norm
         with torch.no_grad():
-            self.layout = draw_layout(self.fake.float(), self.fake_layout, self.opt.blob_sharpness)
+            self.layout = draw_layout(self.fake.float(), self.fake_layout, ab)
             if not self.isTrain:
                 h, w = self.fake.shape[-2:]
-                self.blobs = layout_map(self.fake_layout, h, w, self.opt.blob_sharpness)
+                self.blobs = layout_map(self.fake_layout, h, w, ab)
             elif self.opt.fixed_noise:
                 self.fixed, lay = self.netG_ema(self.fixed_z.to(self.device), noise_mode='const', return_layout=True)
-                self.fixed_layout = draw_layout(self.fixed, lay, self.opt.blob_sharpness)
+                self.fixed_layout = draw_layout(self.fixed, lay, ab)
 
     # ------------------------------------------------------------------ training
 
+    def _module(self, net):
+        """The network inside a DistributedDataParallel wrapper (or the network itself)."""
+        return getattr(net, 'module', net)
+
     def optimize_parameters(self):
+        """One published training iteration: a generator step, then a discriminator step on fresh samples of the
+        updated generator (published order: optimizer 0 = G, 1 = D). R1 joins the discriminator loss on every
+        d_reg_every-th step as lambda_R1 * d_reg_every * R1 (published run_at_step: (step + 1) % every == 0)."""
         opt = self.opt
         n_acc = opt.accumulate_grad_batches
         last = self.micro + 1 == n_acc
-        self.forward()  # self.fake keeps its graph to G for the generator loss below
 
-        # discriminator: logistic loss (+ lazy R1 in regularisation steps)
-        self.set_requires_grad(self.netD, True)
-        with self.autocast():
-            real_logits = self.netD(self.real)
-            fake_logits = self.netD(self.fake.detach())
-        self.loss_D_real = torch.nn.functional.softplus(-real_logits.float()).mean()
-        self.loss_D_fake = torch.nn.functional.softplus(fake_logits.float()).mean()
-        self.loss_D = d_logistic_loss(real_logits.float(), fake_logits.float())
-        self.backward(self.loss_D / n_acc)
-        if opt.r1_gamma > 0 and self.steps % opt.d_reg_every == 0:
-            real = self.real.detach().requires_grad_(True)
-            with self.autocast():
-                logits = self.netD(real)
-            self.loss_R1 = r1_penalty(logits.float(), real)
-            self.backward(opt.r1_gamma / 2 * self.loss_R1 * opt.d_reg_every / n_acc)
-        if last:
-            self.step(self.optimizer_D)
-            self.optimizer_D.zero_grad(set_to_none=True)
-
-        # generator: non-saturating loss through the (possibly just updated) discriminator
+        # generator: non-saturating loss, D frozen
+        self.forward()
         self.set_requires_grad(self.netD, False)
         with self.autocast():
             gen_logits = self.netD(self.fake)
@@ -216,7 +264,29 @@ class BlobganModel(BaseModel):
         if last:
             self.step(self.optimizer_G)
             self.optimizer_G.zero_grad(set_to_none=True)
-            update_ema(self.netG_ema, self.netG, opt.ema_decay)
+            update_ema(self.netG_ema, self._module(self.netG), opt.ema_decay)
+
+        # discriminator: logistic loss on new samples (+ lazy R1)
+        self.set_requires_grad(self.netD, True)
+        with torch.no_grad(), self.autocast():
+            z = torch.randn(self.real.shape[0], opt.noise_dim, device=self.device)
+            fake = self.netG(z, jitter=True)
+        reg = opt.lambda_R1 > 0 and (self.steps + 1) % opt.d_reg_every == 0
+        real = self.real.detach().requires_grad_(reg)
+        with self.autocast():
+            real_logits = self.netD(real)
+            fake_logits = self.netD(fake)
+        self.loss_D_real = torch.nn.functional.softplus(-real_logits.float()).mean()
+        self.loss_D_fake = torch.nn.functional.softplus(fake_logits.float()).mean()
+        self.loss_D = d_logistic_loss(real_logits.float(), fake_logits.float())
+        loss = self.loss_D
+        if reg:
+            self.loss_R1 = r1_penalty(real_logits.float(), real)
+            loss = loss + opt.lambda_R1 * opt.d_reg_every * self.loss_R1
+        self.backward(loss / n_acc)
+        if last:
+            self.step(self.optimizer_D)
+            self.optimizer_D.zero_grad(set_to_none=True)
             self.steps += 1
             self.micro = 0
             if opt.fid_every > 0 and self.steps % opt.fid_every == 0:
@@ -229,7 +299,7 @@ class BlobganModel(BaseModel):
         """``n`` G_ema samples in [-1, 1] on the CPU, from a private generator (global RNG untouched)."""
         gen = torch.Generator().manual_seed(seed)
         out = []
-        for start in range(0, n, batch_size):
+        for start in range(0, n, batch_size):  # published FID samples use the EMA generator
             z = self.netG_ema.sample_noise(min(batch_size, n - start), gen, device='cpu').to(self.device)
             out.append(self.netG_ema(z, noise_mode='const').clamp(-1, 1).cpu())
         return torch.cat(out)
@@ -238,9 +308,21 @@ class BlobganModel(BaseModel):
         """FID of G_ema against the cached real statistics; the best checkpoint is saved as 'best_fid'."""
         from metrics.fidelity import fidelity_metrics
         opt = self.opt
-        fake = self.generate(opt.fid_num_gen, batch_size=max(1, opt.batch_size), seed=opt.noise_seed)
-        fid = fidelity_metrics(fake, metrics='fid', weights_path=opt.fid_weights, real_cache_name=opt.fid_stats_name,
-                               cache_dir=opt.fid_stats_dir, device=self.device if self.device.type == 'cuda' else 'cpu')
+        if getattr(opt, 'rank', 0) != 0:  # under torchrun rank 0 measures and saves (G_ema is the same everywhere)
+            return
+        if opt.fid_backend == 'clean-fid':
+            from metrics import clean_fid
+            g = self.netG_ema
+            gen = torch.Generator().manual_seed(opt.noise_seed)
+            fid = {'fid': clean_fid.generator_fid(
+                lambda z: g(g.sample_noise(z.shape[0], gen, self.device), noise_mode='random').add(1).mul(127.5),
+                opt.fid_stats_name, opt.fid_num_gen, opt.noise_dim, max(1, opt.batch_size), opt.fid_weights,
+                opt.fid_stats_dir, 'cuda' if self.device.type == 'cuda' else 'cpu')}
+        else:
+            fake = self.generate(opt.fid_num_gen, batch_size=max(1, opt.batch_size), seed=opt.noise_seed)
+            fid = fidelity_metrics(fake, metrics='fid', weights_path=opt.fid_weights,
+                                   real_cache_name=opt.fid_stats_name, cache_dir=opt.fid_stats_dir,
+                                   device=self.device if self.device.type == 'cuda' else 'cpu')
         self.loss_fid = fid['fid']
         self.fid_history.append((self.steps, self.loss_fid))
         print(f'[blobgan] step {self.steps}: FID {self.loss_fid:.3f}'
@@ -263,7 +345,7 @@ class BlobganModel(BaseModel):
         grads = {}
         if self.micro > 0:  # stopped in the middle of an accumulation window: keep the partial sums
             for name, net in (('G', self.netG), ('D', self.netD)):
-                grads[name] = {k: p.grad.detach().cpu().clone() for k, p in net.named_parameters()
+                grads[name] = {k: p.grad.detach().cpu().clone() for k, p in self._module(net).named_parameters()
                                if p.grad is not None}
         return {'micro': self.micro, 'steps': self.steps, 'grads': grads, 'best_fid': self.best_fid,
                 'fid_history': [list(x) for x in self.fid_history], 'fixed_z': self.fixed_z}
@@ -276,7 +358,7 @@ class BlobganModel(BaseModel):
         if state.get('fixed_z') is not None:
             self.fixed_z = state['fixed_z']
         for name, grads in state.get('grads', {}).items():
-            net = getattr(self, 'net' + name)
+            net = self._module(getattr(self, 'net' + name))
             for k, p in net.named_parameters():
                 p.grad = grads[k].to(p.device, p.dtype) if k in grads else None
 

@@ -69,7 +69,23 @@ def read_network(path, save_dir, device, verbose=True):
                               f"check --name, --checkpoints_dir and --epoch")
     if verbose:
         print(f'loading the model from {path}')
-    return torch.load(path, map_location=device, weights_only=True)
+    return safe_load(path, device)
+
+
+def safe_load(path, map_location='cpu'):
+    """torch.load of tensors only: a truncated or corrupt file, or one holding pickled Python objects (code that
+    loading would run), is a one-line CheckpointError naming the file."""
+    import pickle
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"'{path}' holds pickled Python objects, not only tensors, and this project refuses to "
+                              f"run code from checkpoints (torch: {first}); save a plain state_dict") from exc
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise CheckpointError(f"'{path}' is not a readable checkpoint (truncated or corrupt: {first}); "
+                              f"use another --epoch / --load_iter or save it again") from exc
 
 
 def load_network_state(net, state_dict, path, opt):
@@ -131,7 +147,7 @@ def check_architecture(opt, keys, saved, source):
 
 # ---------------------------------------------------------------------------------------------- training state
 
-def save_training_state(model, path, epoch, epoch_iter, total_iters):
+def save_training_state(model, path, epoch, epoch_iter, total_iters, epoch_samples=None):
     """Save everything needed to continue training ``model`` exactly, in one atomically written file.
 
     Distributed runs: every rank must call this (it is collective). Pools and RNG states are per rank and
@@ -144,10 +160,14 @@ def save_training_state(model, path, epoch, epoch_iter, total_iters):
         'param_digest': distributed.parameter_digest(model.networks()) if distributed.is_distributed() else None})
     if ranks is None:
         return
+    from . import resume
     opt = model.opt
     state = {
         'format': TRAINING_STATE_FORMAT,
         'epoch': epoch, 'epoch_iter': epoch_iter, 'total_iters': total_iters,
+        # images of this epoch consumed per process: the resume position whatever --batch_size resumes it
+        'epoch_samples': epoch_iter * opt.batch_size if epoch_samples is None else epoch_samples,
+        'schedule': resume.schedule_of(opt),  # what the learning rates of this state were computed from
         'architecture': {k: getattr(opt, k) for k in model.architecture_options() if hasattr(opt, k)},
         'networks': {name: unwrap(net).state_dict() for name, net in model.networks()},
         'optimizers': [o.state_dict() for o in model.optimizers],
@@ -161,29 +181,36 @@ def save_training_state(model, path, epoch, epoch_iter, total_iters):
     util.atomic_torch_save(state, path)
 
 
-def load_training_state(model, path):
-    """Restore a state written by :func:`save_training_state` into ``model``; (epoch, epoch_iter, total_iters).
-
-    RNG states are restored last, so the run continues as if never stopped.
-    """
+def read_training_state(path):
+    """The training state saved at ``path``, checked for its format; CheckpointError when missing or unreadable."""
     if not os.path.isfile(path):
         available = ', '.join(available_labels(os.path.dirname(path))) or 'none'
         raise CheckpointError(f"cannot resume: no training state '{path}' (saved labels: {available}); "
                               f"check --name/--epoch/--load_iter or train without --continue_train")
-    try:
-        state = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as exc:  # a truncated or foreign file: say which one
-        raise CheckpointError(f"cannot read training state '{path}' ({exc}); resume from another --epoch") from exc
-    if state.get('format') != TRAINING_STATE_FORMAT:
-        raise CheckpointError(f"'{path}' has training-state format {state.get('format')}, "
-                              f"expected {TRAINING_STATE_FORMAT}")
+    state = safe_load(path)
+    if not isinstance(state, dict) or state.get('format') != TRAINING_STATE_FORMAT:
+        found = state.get('format') if isinstance(state, dict) else type(state).__name__
+        raise CheckpointError(f"'{path}' has training-state format {found}, expected {TRAINING_STATE_FORMAT}")
+    return state
+
+
+def load_training_state(model, path, state=None):
+    """Restore a state written by :func:`save_training_state` into ``model``; (epoch, epoch_iter, total_iters).
+
+    ``state``: the file's content when the caller has read it already (:func:`read_training_state`). The
+    learning rates and schedulers are recomputed from the model's current options at the saved position
+    (models/resume.py). RNG states are restored last, so the run continues as if never stopped.
+    """
+    from . import resume
+    if state is None:
+        state = read_training_state(path)
     model.check_architecture(state['architecture'], path)
     for name, net in model.networks():
         model.load_network_state(unwrap(net), state['networks'][name], path)
+    fresh_groups = [[dict(group, params=None) for group in optimizer.param_groups] for optimizer in model.optimizers]
     for optimizer, saved in zip(model.optimizers, state['optimizers']):
         optimizer.load_state_dict(saved)
-    for scheduler, saved in zip(model.schedulers, state['schedulers']):
-        scheduler.load_state_dict(saved)
+    resume.restore_schedules(model, state, resume.saved_schedule(state, os.path.dirname(path)), fresh_groups)
     model.scaler.load_state_dict(state['scaler'])
     local, exact = distributed.select_rank_state(state)  # this rank's pools and RNG streams
     if not exact:

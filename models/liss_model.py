@@ -334,7 +334,7 @@ class LissModel(CycleGANModel):
                     offset += g.numel()
         super().step(optimizer)
 
-    def save_training_state(self, label, epoch, epoch_iter, total_iters):
+    def save_training_state(self, label, epoch, epoch_iter, total_iters, epoch_samples=None):
         """Check that every rank holds the same schedule and reference encoders (the networks are checked by
         the base class), then save."""
         if distributed.is_distributed():
@@ -346,7 +346,7 @@ class LissModel(CycleGANModel):
                     'the LiSS task schedule or reference encoders differ between ranks: '
                     + '; '.join(f'rank {r}: phase {s[0]["phase"]}, decay {s[1]}, ref {str(s[2])[:12]}'
                                 for r, s in enumerate(states)))
-        return super().save_training_state(label, epoch, epoch_iter, total_iters)
+        return super().save_training_state(label, epoch, epoch_iter, total_iters, epoch_samples)
 
     # ------------------------------------------------------------------ schedule
 

@@ -17,11 +17,64 @@ from models.checkpoint import ARCHITECTURE_OPTIONS  # what a checkpoint contains
 from util import util
 from util.errors import OptionError
 from util.registry import load_plugins
+from . import run_name
 
 # Options that describe one run rather than the trained model: never taken from the saved training options.
 RUN_OPTIONS = ('name', 'checkpoints_dir', 'gpu_ids', 'config', 'phase', 'epoch', 'load_iter', 'batch_size',
                'serial_batches', 'no_flip', 'num_threads', 'results_dir', 'num_test', 'eval', 'verbose', 'suffix',
                'display_id', 'max_dataset_size', 'continue_train', 'seed', 'load_size')
+
+
+# Flags that describe one invocation (how to start), not the run: never written to train_opt.yaml, so that file is
+# always a valid --config for the same run.
+INVOCATION_OPTIONS = ('continue_train', 'epoch', 'load_iter', 'overwrite', 'config')
+
+_TRUE, _FALSE = ('true', 'yes', 'on', '1'), ('false', 'no', 'off', '0')
+
+
+def add_negations(parser):
+    """Give every on/off flag an off form, so that the command line can undo a --config or saved value:
+    ``--no_<flag>`` (``--no_serial_batches``), or the positive name for flags already spelled ``no_<x>``
+    (``--flip`` undoes ``--no_flip``) where no option of that name exists."""
+    for action in list(parser._actions):
+        if not isinstance(action, argparse._StoreTrueAction):
+            continue
+        dest = action.dest
+        flag = '--' + (dest[3:] if dest.startswith('no_') else 'no_' + dest)
+        if flag in parser._option_string_actions:
+            flag = '--no_' + dest
+            if flag in parser._option_string_actions:
+                continue
+        parser.add_argument(flag, dest=dest, action='store_false', default=argparse.SUPPRESS,
+                            help=f'turn --{dest} off (undoes a --config or saved value)')
+    return parser
+
+
+def typed_config_value(action, key, value, source):
+    """A --config value converted and checked like the same value on the command line."""
+    where = f'{source}: {key}'
+    if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+            return value.strip().lower() in _TRUE
+        raise OptionError(f'{where} must be true or false, not {value!r}')
+    if value is None:
+        if action.default is None:
+            return None
+        raise OptionError(f'{where} is null; give a value (the default is {action.default})')
+    value = _config_value(value)
+    convert = action.type or str
+    kind = {int: 'an integer', float: 'a number', str: 'a string'}.get(convert, getattr(convert, '__name__', 'value'))
+    if isinstance(value, bool) or (convert is int and isinstance(value, float)):
+        raise OptionError(f'{where} must be {kind}, not {value!r}')
+    try:
+        converted = convert(value if isinstance(value, str) else str(value))
+    except (TypeError, ValueError, argparse.ArgumentTypeError):
+        raise OptionError(f'{where} must be {kind}, not {value!r}') from None
+    if action.choices is not None and converted not in action.choices:
+        raise OptionError(f"{where}: invalid choice {converted!r} (choose from {', '.join(map(str, action.choices))})")
+    return converted
 
 
 def int_or_inf(value):
@@ -57,6 +110,7 @@ class BaseOptions:
 
     def __init__(self, args=None):
         self.args = list(sys.argv[1:] if args is None else args)
+        self.notes = []  # one-line notes printed to stderr once the options are checked
 
     def initialize(self, parser):
         # basic parameters
@@ -168,8 +222,8 @@ class BaseOptions:
         model_name = pick('model')
         if model_name not in models.model_names():
             parser.error(f"argument --model: invalid choice: '{model_name}' (choose from {', '.join(models.model_names())})")
-        if saved and saved.get('model') != model_name:
-            saved = {k: v for k, v in saved.items() if k in ARCHITECTURE_OPTIONS}
+        if saved and saved.get('model') != model_name:  # e.g. --model test on a pix2pix run: the networks and
+            saved = {k: v for k, v in saved.items() if k in ARCHITECTURE_OPTIONS + ('crop_size',)}  # their size
 
         parser = self.initialize(self._new_parser(add_help=False))
         parser = models.get_option_setter(model_name)(parser, self.is_train)
@@ -180,6 +234,7 @@ class BaseOptions:
         if dataset_name not in data.dataset_names():
             parser.error(f"argument --dataset_mode: invalid choice: '{dataset_name}' (choose from {', '.join(data.dataset_names())})")
         parser = data.get_option_setter(dataset_name)(parser, self.is_train)
+        add_negations(parser)
         parser.add_argument('-h', '--help', action='help', help='show this help message (with the options of --model '
                                                                   'and --dataset_mode) and exit')
 
@@ -188,7 +243,11 @@ class BaseOptions:
         unknown = sorted(set(config) - valid)
         if unknown:
             parser.error(f"--config {known.config}: unknown option(s) {', '.join(unknown)} for --model {model_name}")
-        parser.set_defaults(**{k: _config_value(v) for k, v in config.items()})
+        actions = {}
+        for action in parser._actions:
+            actions.setdefault(action.dest, action)
+        parser.set_defaults(**{k: typed_config_value(actions[k], k, v, f'--config {known.config}')
+                               for k, v in config.items()})
         parser.set_defaults(model=model_name, dataset_mode=dataset_name)
         self.parser = parser
         return parser.parse_args(self.args)
@@ -216,8 +275,8 @@ class BaseOptions:
         return '\n'.join(lines)
 
     def options_dict(self, opt):
-        """The options as plain YAML-serialisable values."""
-        skip = ('device', 'rank', 'world_size', 'local_rank', 'isTrain')
+        """The options as plain YAML-serialisable values, without the flags of one invocation (INVOCATION_OPTIONS)."""
+        skip = ('device', 'rank', 'world_size', 'local_rank', 'isTrain') + INVOCATION_OPTIONS
         out = {}
         for k, v in sorted(vars(opt).items()):
             if k in skip:
@@ -239,10 +298,18 @@ class BaseOptions:
 
     # ------------------------------------------------------------------ entry point
 
-    def parse(self):
-        """Parse options, derive the device and seed, and (rank 0) print and save them."""
+    def parse(self, save=True):
+        """Parse options, derive the device and seed, and (rank 0) print and save them (``save=False``: print only;
+        train.py saves them once the run is checked, see :meth:`save_options`)."""
         opt = self.gather_options()
         opt.isTrain = self.is_train
+        if opt.name == run_name.AUTO:
+            if not self.is_train:
+                raise OptionError('--name auto names training runs; pass the name train.py printed (checkpoints_dir '
+                                  'holds one folder per run)')
+            opt.name = run_name.auto_name(opt, self.options_dict(opt), RUN_OPTIONS, seed_given=opt.seed is not None)
+            if int(os.environ.get('RANK', 0)) == 0:
+                print(f'--name auto: this run is {opt.name} (a hash of its options: the same options reuse the name)')
         if opt.suffix:
             opt.name = opt.name + '_' + opt.suffix.format(**vars(opt))
         opt.rank = int(os.environ.get('RANK', 0))
@@ -252,8 +319,10 @@ class BaseOptions:
         if opt.seed is None:
             opt.seed = int.from_bytes(os.urandom(4), 'little') % (2 ** 31)
         self.check(opt)
+        for note in self.notes:  # once the options are valid (an invalid run prints only its error)
+            print(note, file=sys.stderr)
         if opt.rank == 0:
-            print(self.save_options(opt, 'train' if self.is_train else 'test'))
+            print(self.save_options(opt, 'train' if self.is_train else 'test') if save else self.format_options(opt))
         self.opt = opt
         return opt
 
@@ -265,6 +334,9 @@ class BaseOptions:
             raise OptionError(f"--gpu_ids '{opt.gpu_ids}' should be comma-separated integers, or -1 for CPU")
         gpu_ids = [g for g in gpu_ids if g >= 0]
         if gpu_ids and not torch.cuda.is_available():
+            if opt.rank == 0 and 'gpu_ids' in self._given_on_command_line(self.parser):  # (the default stays quiet)
+                self.notes.append(f'note: no CUDA GPU is available, so this runs on the CPU (--gpu_ids {opt.gpu_ids} '
+                                  f'ignored; --gpu_ids -1 says so)')
             gpu_ids = []
         for g in gpu_ids:
             if g >= torch.cuda.device_count():
@@ -288,3 +360,10 @@ class BaseOptions:
             raise OptionError('--amp fp16 needs a CUDA GPU; use --amp bf16 on the CPU')
         if opt.batch_size < 1:
             raise OptionError('--batch_size must be at least 1')
+        models.find_model_using_name(opt.model).check_options(opt)  # the model's own checks and derived values
+        for key in ('load_size', 'crop_size'):
+            if getattr(opt, key) < 1:
+                raise OptionError(f'--{key} must be at least 1 (pixels), not {getattr(opt, key)}')
+        if opt.preprocess in ('resize_and_crop', 'scale_width_and_crop') and opt.crop_size > opt.load_size:
+            raise OptionError(f'--crop_size {opt.crop_size} is larger than --load_size {opt.load_size}: images are '
+                              f'scaled to --load_size, then cropped; raise --load_size or lower --crop_size')

@@ -34,8 +34,10 @@ class TestOptions(BaseOptions):
         return {k: v for k, v in saved.items() if k not in RUN_OPTIONS}
 
     def check(self, opt):
-        super().check(opt)
         if 'load_size' not in self._given_on_command_line(self.parser):
             opt.load_size = opt.crop_size  # test images are resized to the crop size, never randomly cropped
+        super().check(opt)
+        if opt.num_test < 1:
+            raise OptionError(f'--num_test must be at least 1 (the number of test images), not {opt.num_test}')
         if opt.dataroot is None:
             raise OptionError('--dataroot is required (the training run of --name did not record one)')

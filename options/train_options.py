@@ -1,5 +1,6 @@
 """Options used by train.py only."""
 from .base_options import BaseOptions, OptionError
+from util import best_checkpoint
 from visualizers import Visualizer
 
 
@@ -20,8 +21,13 @@ class TrainOptions(BaseOptions):
         parser.add_argument('--save_epoch_freq', type=int, default=5, help='frequency (epochs) of saving checkpoints at the end of epochs')
         parser.add_argument('--save_by_iter', action='store_true',
                             help='also keep the training state of every --save_latest_freq save as iter_<N>')
+        parser = best_checkpoint.add_options(parser)  # --save_best
         parser.add_argument('--continue_train', action='store_true',
                             help='resume training exactly where the saved training state (--epoch / --load_iter) stopped')
+        parser.add_argument('--overwrite', action='store_true',
+                            help='train again from scratch under a --name that already holds checkpoints (they are '
+                                 'replaced as the new run saves its own); without it, or --continue_train, such a '
+                                 'run is refused (an interactive terminal asks instead)')
         parser.add_argument('--epoch_count', type=int, default=1,
                             help='the starting epoch count of a new run (resumed runs take it from the checkpoint)')
         parser.add_argument('--phase', type=str, default='train', help='train, val, test, etc')
@@ -38,8 +44,9 @@ class TrainOptions(BaseOptions):
         parser.add_argument('--beta2', type=float, default=0.999, help='beta2 of adam-like optimizers')
         parser.add_argument('--lr', type=float, default=0.0002, help='initial learning rate')
         parser.add_argument('--gan_mode', type=str, default='lsgan',
-                            choices=['vanilla', 'lsgan', 'wgangp', 'hinge', 'original', 'ls', 'w'],
-                            help='GAN objective: vanilla (original), lsgan (ls), wgangp (w, Wasserstein with gradient penalty) or hinge')
+                            choices=['vanilla', 'lsgan', 'wgangp', 'hinge', 'original', 'ls', 'w', 'wgan'],
+                            help='GAN objective: vanilla (original), lsgan (ls), wgangp (w, Wasserstein with gradient penalty) or hinge; '
+                                 'wgan (Wasserstein with weight clipping) for --model gan')
         parser.add_argument('--lambda_gp', type=float, default=10.0,
                             help='weight of the gradient penalty for --gan_mode wgangp/w (0 disables it)')
         parser.add_argument('--pool_size', type=int, default=50, help='the size of image buffer that stores previously generated images')
@@ -58,8 +65,16 @@ class TrainOptions(BaseOptions):
 
     def check(self, opt):
         super().check(opt)
+        for key in ('n_epochs', 'n_epochs_decay'):
+            if getattr(opt, key) < 0:
+                raise OptionError(f'--{key} must be 0 or more, not {getattr(opt, key)}')
+        if opt.n_epochs + opt.n_epochs_decay < 1:
+            raise OptionError('--n_epochs + --n_epochs_decay must be at least 1 (the number of epochs to train)')
+        if opt.continue_train and opt.overwrite:
+            raise OptionError('--continue_train resumes the run and --overwrite starts it over: give one of them')
         if opt.continue_train and opt.epoch_count != 1:
             raise OptionError('--epoch_count is read from the checkpoint when resuming; drop it with --continue_train')
+        best_checkpoint.parse_criterion(opt.save_best)  # OptionError when malformed
         if opt.dataroot is None:
             raise OptionError('--dataroot is required for training (e.g. --dataroot datasets/synthetic_facades; '
                               'make one with python datasets/make_synthetic_dataset.py)')

@@ -1,13 +1,5 @@
-"""Moved to tools/compare.py: run ``python -m tools.compare`` from the repository root.
-
-This forwarder is kept for one release; it prints the new path and runs it with the same arguments.
-"""
-import os
-import subprocess
-import sys
+"""Moved to tools/compare.py: run ``python -m tools.compare`` (this forwarder stays one release)."""
+from _forward import forward
 
 if __name__ == '__main__':
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    print('note: scripts/compare.py moved to tools/compare.py; use: python -m tools.compare', file=sys.stderr)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get('PYTHONPATH')])))
-    sys.exit(subprocess.call([sys.executable, '-m', 'tools.compare'] + sys.argv[1:], env=env))
+    forward('scripts/compare.py', 'tools.compare')

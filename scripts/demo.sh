@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job end to end on the embedded synthetic dataset, on the CPU and with no download:
 # set up ./.venv, generate the paired synthetic facades, train pix2pix for a few minutes, test, and print
-# where the results page is. DEMO_EPOCHS / DEMO_SIZE / DEMO_TRAIN_IMAGES change its length.
+# where the results page is; a second run trains again from scratch (--overwrite). DEMO_EPOCHS / DEMO_SIZE / DEMO_TRAIN_IMAGES change its length.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
@@ -16,7 +16,7 @@ start=$(date +%s)
   --n_train "$N_TRAIN" --n_val 10 --n_test 20 --seed 0
 $PY train.py --dataroot "$DATA" --name "$NAME" --model pix2pix --direction BtoA --netG "unet_$SIZE" \
   --load_size $((SIZE + SIZE / 8)) --crop_size "$SIZE" --n_epochs $((EPOCHS / 2)) --n_epochs_decay $((EPOCHS - EPOCHS / 2)) \
-  --batch_size 4 --num_threads 2 --display_id 0 --print_freq 200 --save_epoch_freq "$EPOCHS" --seed 0
+  --batch_size 4 --num_threads 2 --display_id 0 --print_freq 200 --save_epoch_freq "$EPOCHS" --seed 0 --overwrite
 $PY test.py --dataroot "$DATA" --name "$NAME" --model pix2pix --num_test 20 --metrics psnr,ssim,l1
 echo
 echo "demo finished in $(( $(date +%s) - start )) s"

@@ -16,7 +16,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 LAYERS = {'util': 0, 'data': 1, 'metrics': 1, 'visualizers': 1, 'models': 2, 'options': 3,
-          'train': 4, 'test': 4, 'app': 4, 'tools': 4, 'scripts': 4, 'datasets': 4}
+          'train': 4, 'test': 4, 'app': 4, 'demo_app': 4, 'tools': 4, 'scripts': 4, 'datasets': 4}
 LAYER_NAMES = {0: 'util', 1: 'data/metrics/visualizers', 2: 'models', 3: 'options', 4: 'entry points'}
 SKIP_DIRS = {'tests', 'docs', 'configs', 'checkpoints', 'results', 'shared', 'build', 'dist',
              'node_modules', '__pycache__'}

@@ -144,7 +144,7 @@ def test_a_failed_save_keeps_the_previous_checkpoint(tmp_path, paired_root, monk
 
     monkeypatch.setattr(torch, 'save', dying_save)
     with pytest.raises(KeyboardInterrupt):
-        run_train(args + ['--seed', 99])
+        run_train(args + ['--seed', 99, '--overwrite'])
     monkeypatch.setattr(torch, 'save', real_save)
     after = weights(ck / 'atomic' / 'latest_net_G.pth')
     assert all(torch.equal(before[k], after[k]) for k in before)

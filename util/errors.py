@@ -23,6 +23,14 @@ class OmniListError(ValueError):
     """A malformed OmniGAN data list; the message names the list file and the item index."""
 
 
+class ExportError(ValueError):
+    """A network that cannot be exported (the blocking operator named) or fails its parity check (tools/export.py)."""
+
+
+class AppInputError(ValueError):
+    """A request the demo app cannot serve (wrong image, bad value): shown to the user as one message."""
+
+
 # What run_cli reports as one line: the classes above plus the built-in errors our code raises for bad input
 # (a missing file, an invalid value, an optional package that is not installed).
 USER_ERRORS = (OptionError, CheckpointError, BadImageError, OmniListError, FileNotFoundError, ValueError,

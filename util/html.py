@@ -9,6 +9,7 @@ import json
 import os
 import re
 from html import escape
+from urllib.parse import quote
 
 import dominate
 from dominate.tags import a, br, div, h3, img, meta, p, table, td, th, tr
@@ -17,6 +18,19 @@ from dominate.util import raw
 from util import util
 
 METRICS_BEGIN, METRICS_END = '<!-- metrics:begin -->', '<!-- metrics:end -->'
+
+
+def image_url(name):
+    """The relative link of images/<name>, percent-encoded (file names may hold #, %, ?, spaces or non-ASCII)."""
+    return quote('images/' + name)
+
+
+def new_document(title):
+    """A dominate document that declares its charset (UTF-8 names and titles display correctly)."""
+    doc = dominate.document(title=title)
+    with doc.head:
+        meta(charset='utf-8')
+    return doc
 
 
 class HTML:
@@ -29,7 +43,7 @@ class HTML:
         self.filename = filename
         self.img_dir = os.path.join(self.web_dir, 'images')
         util.mkdirs([self.web_dir, self.img_dir])
-        self.doc = dominate.document(title=title)
+        self.doc = new_document(title)
         if refresh > 0:
             with self.doc.head:
                 meta(http_equiv='refresh', content=str(refresh))
@@ -58,8 +72,8 @@ class HTML:
                 for im, txt, link in zip(ims, txts, links):
                     with td(style='word-wrap: break-word;', halign='center', valign='top'):
                         with p():
-                            with a(href=os.path.join('images', link)):
-                                img(style=f'width:{width}px', src=os.path.join('images', im))
+                            with a(href=image_url(link)):
+                                img(style=f'width:{width}px', src=image_url(im))
                             br()
                             p(txt)
 
@@ -96,8 +110,8 @@ class HTML:
                 td(name, style='padding: 4px; word-wrap: break-word;', valign='middle')
                 for im, txt in zip(ims, txts):
                     with td(style='padding: 4px;', halign='center', valign='top'):
-                        with a(href=os.path.join('images', im)):
-                            img(style=f'width:{width}px', src=os.path.join('images', im), alt=f'{name} {txt}')
+                        with a(href=image_url(im)):
+                            img(style=f'width:{width}px', src=image_url(im), alt=f'{name} {txt}')
 
     def add_metrics(self, metrics, note=None):
         """Show a dict of metrics (nested dicts are flattened to dotted names) at the top of the page, with an
@@ -194,8 +208,8 @@ def snapshot_fragment(header, entries, width):
             with tr():
                 for label, name in entries:
                     with td(style='word-wrap: break-word;', halign='center', valign='top'):
-                        with a(href=os.path.join('images', name)):
-                            img(style=f'width:{width}px', src=os.path.join('images', name), alt=label)
+                        with a(href=image_url(name)):
+                            img(style=f'width:{width}px', src=image_url(name), alt=label)
                         br()
                         p(label)
     return block.render()
@@ -206,7 +220,7 @@ def write_snapshot_page(path, title, fragments, links=(), plot=None, refresh=0):
 
     Its cost depends only on the fragments given, not on the length of the run.
     """
-    doc = dominate.document(title=title)
+    doc = new_document(title)
     if refresh > 0:
         with doc.head:
             meta(http_equiv='refresh', content=str(refresh))

@@ -13,6 +13,14 @@ PLUGINS_ENV = 'ZOO_PLUGINS'
 _loaded_plugins = set()
 
 
+def _where(exc):
+    """' (at file:line)' of the innermost frame of ``exc`` outside importlib, or ''."""
+    import traceback
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if '<frozen' not in f.filename
+              and 'importlib' not in f.filename and not f.filename.endswith('registry.py')]
+    return f' (at {frames[-1].filename}:{frames[-1].lineno})' if frames else ''
+
+
 def load_plugins():
     """Import every module listed in $ZOO_PLUGINS once; a module that cannot be imported is a clear error."""
     for module_name in filter(None, (m.strip() for m in os.environ.get(PLUGINS_ENV, '').split(','))):
@@ -21,8 +29,15 @@ def load_plugins():
         try:
             importlib.import_module(module_name)
         except ImportError as exc:
+            if exc.name and module_name.split('.')[0] != exc.name.split('.')[0] and \
+                    not module_name.startswith(exc.name + '.'):  # found, but an import inside it failed
+                raise ImportError(f"{PLUGINS_ENV} module '{module_name}' was found, but its own import of "
+                                  f"'{exc.name}' failed ({exc}){_where(exc)}") from exc
             raise ImportError(f"{PLUGINS_ENV} names '{module_name}', which cannot be imported ({exc}); "
                               f"check that it is on PYTHONPATH") from exc
+        except Exception as exc:  # noqa: BLE001 - any error while importing a plugin is the plugin's
+            raise ImportError(f"{PLUGINS_ENV} module '{module_name}' failed while being imported: "
+                              f"{type(exc).__name__}: {exc}{_where(exc)}") from exc
         _loaded_plugins.add(module_name)
 
 

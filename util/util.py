@@ -8,14 +8,17 @@ import torch
 from PIL import Image
 
 
-def tensor2im(input_image, imtype=np.uint8):
-    """Convert the first image of a batch in [-1, 1] to an HxWx3 uint8 array (grayscale is tiled to RGB)."""
+def tensor2im(input_image, imtype=np.uint8, keep_gray=False):
+    """Convert the first image of a batch in [-1, 1] to an HxWx3 uint8 array (grayscale is tiled to RGB, or
+    with ``keep_gray`` returned as an HxW array, saved as a single-channel image)."""
     if isinstance(input_image, np.ndarray):
         return input_image.astype(imtype)
     image_tensor = input_image.detach()
     if image_tensor.dim() == 4:
         image_tensor = image_tensor[0]
     image_numpy = image_tensor.float().cpu().numpy()
+    if image_numpy.shape[0] == 1 and keep_gray:
+        return np.clip(np.rint((image_numpy[0] + 1.0) / 2.0 * 255.0), 0, 255).astype(imtype)
     if image_numpy.shape[0] == 1:
         image_numpy = np.tile(image_numpy, (3, 1, 1))
     elif image_numpy.shape[0] > 3:
@@ -25,7 +28,7 @@ def tensor2im(input_image, imtype=np.uint8):
 
 
 def save_image(image_numpy, image_path, aspect_ratio=1.0):
-    """Save an HxWx3 uint8 array as an image, optionally stretched horizontally or vertically."""
+    """Save an HxWx3 (or HxW grayscale) uint8 array as an image, optionally stretched horizontally or vertically."""
     image_pil = Image.fromarray(image_numpy)
     h, w = image_numpy.shape[:2]
     if aspect_ratio > 1.0:

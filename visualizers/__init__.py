@@ -9,5 +9,7 @@ from visualizers.base import (BACKENDS, Backend, BackendUnavailable, aggregate_l
 from visualizers.html_backend import HTMLBackend, decimate, smooth  # noqa: F401
 from visualizers.visdom_backend import VisdomBackend  # noqa: F401
 from visualizers.comet_backend import CometBackend, comet_api_key, comet_server_unreachable  # noqa: F401
+from visualizers.tensorboard_backend import TensorBoardBackend  # noqa: F401
+from visualizers.wandb_backend import WandbBackend, wandb_api_key, wandb_server_unreachable  # noqa: F401
 from visualizers.results_page import save_images  # noqa: F401
 from visualizers.visualizer import Visualizer  # noqa: F401

@@ -7,7 +7,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from .layout import check_layout
-from .splat import splat_alphas
+from .splat import alphas_at, shape_covariances
 
 
 def blob_colors(n, device=None):
@@ -16,32 +16,30 @@ def blob_colors(n, device=None):
     return torch.tensor(cols, dtype=torch.float32, device=device)
 
 
-def layout_map(layout, height, width, sharpness=25.0, background=(0.0, 0.0, 0.0)):
+def layout_map(layout, height, width, ab_norm=0.02, background=(0.0, 0.0, 0.0)):
     """Colour image (B, 3, H, W) in [-1, 1] of the composited blobs (background in ``background``)."""
     b, k = check_layout(layout)
-    alphas = splat_alphas({key: v.detach().float() for key, v in layout.items()}, height, width, sharpness)
+    alphas = alphas_at({key: v.detach().float() for key, v in layout.items()}, height, width, ab_norm)
     cols = torch.cat([torch.tensor([background], device=alphas.device), blob_colors(k, alphas.device)], dim=0)
     img = torch.einsum('bkhw,kc->bchw', alphas, cols)
     return img * 2 - 1
 
 
-def ellipse_points(x, y, size, log_aspect, angle, height, width, sharpness=25.0, n=48):
-    """Pixel coordinates of a blob's 50%-opacity contour (where s = c * d), or [] for invisible blobs."""
+def ellipse_points(x, y, size, cov, height, width, n=48):
+    """Pixel coordinates of a blob's 50%-opacity contour (where the squared Mahalanobis distance equals the
+    size s), or [] for invisible blobs. ``cov`` is the blob's 2x2 covariance (square-grid units)."""
     if size <= 0:
         return []
-    r2 = size / sharpness
-    a = math.exp(log_aspect)
-    ra, rb = math.sqrt(r2 * a), math.sqrt(r2 / a)  # semi-axes along / across the blob's main axis
-    ca, sa = math.cos(angle), math.sin(angle)
+    evals, evecs = torch.linalg.eigh(torch.as_tensor(cov, dtype=torch.float64))
     pts = []
     for t in np.linspace(0, 2 * math.pi, n, endpoint=False):
-        p, q = ra * math.cos(t), rb * math.sin(t)
-        dx, dy = ca * p - sa * q, sa * p + ca * q  # height units
-        pts.append(((x + dx * height / width) * width, (y + dy) * height))
+        p = evecs @ (torch.sqrt(evals.clamp(min=0) * size) * torch.tensor([math.cos(t), math.sin(t)],
+                                                                           dtype=torch.float64))
+        pts.append(((x + float(p[0])) * width, (y + float(p[1])) * height))
     return pts
 
 
-def draw_layout(images, layout, sharpness=25.0, fill_opacity=0.35, outline=True):
+def draw_layout(images, layout, ab_norm=0.02, fill_opacity=0.35, outline=True):
     """Images (B, 3, H, W) in [-1, 1] with the blob colour map blended in and blob contours/centres drawn.
 
     The result is a new tensor on the images' device; blob k always gets the same colour.
@@ -51,7 +49,8 @@ def draw_layout(images, layout, sharpness=25.0, fill_opacity=0.35, outline=True)
         raise ValueError(f'draw_layout: {images.shape[0]} images but a layout for {b}')
     h, w = images.shape[-2:]
     lay = {key: v.detach().float().cpu() for key, v in layout.items()}
-    alphas = splat_alphas(lay, h, w, sharpness)
+    alphas = alphas_at(lay, h, w, ab_norm)
+    covs = shape_covariances(lay['covs'], ab_norm)
     cols = blob_colors(k)
     colour = torch.einsum('bkhw,kc->bchw', alphas[:, 1:], cols)
     cover = alphas[:, 1:].sum(1, keepdim=True)
@@ -67,7 +66,7 @@ def draw_layout(images, layout, sharpness=25.0, fill_opacity=0.35, outline=True)
         for j in range(k):
             col = tuple(int(c * 255) for c in cols[j])
             pts = ellipse_points(float(lay['xs'][i, j]), float(lay['ys'][i, j]), float(lay['sizes'][i, j + 1]),
-                                 float(lay['covs'][i, j, 0]), float(lay['covs'][i, j, 1]), h, w, sharpness)
+                                 covs[i, j], h, w)
             if pts:
                 draw.polygon(pts, outline=col)
                 cx, cy = float(lay['xs'][i, j]) * w, float(lay['ys'][i, j]) * h

@@ -4,6 +4,8 @@ All functions take a layout dict (see ``layout.py``), return an edited *copy* an
 ``idx`` is a foreground blob index in [0, K) (or a list of them); ``batch`` optionally restricts the edit
 to some images (int, list or slice; default all).
 """
+import math
+
 import torch
 
 from .layout import check_layout, clone_layout
@@ -49,22 +51,25 @@ def remove_blob(layout, idx, batch=None):
     return resize_blob(layout, idx, size=HIDDEN_SIZE, batch=batch)
 
 
-def reshape_blob(layout, idx, log_aspect=None, angle=None, batch=None):
-    """Sets the log aspect ratio and/or rotation angle (radians) of blob(s)."""
+def reshape_blob(layout, idx, axes=None, angle=None, batch=None):
+    """Sets blob(s)' shape: ``axes`` = raw (a', b') values (axis lengths sigmoid(a'), sigmoid(b') before the
+    fixed-area normalisation) and/or ``angle`` (radians) of the main axis direction."""
     _, k = check_layout(layout)
     out = clone_layout(layout)
     rows = _rows(batch, None)
     for i in _as_list(idx, k):
-        if log_aspect is not None:
-            out['covs'][rows, i, 0] = log_aspect
+        if axes is not None:
+            out['covs'][rows, i, 0] = axes[0]
+            out['covs'][rows, i, 1] = axes[1]
         if angle is not None:
-            out['covs'][rows, i, 1] = angle
+            out['covs'][rows, i, 2] = math.cos(angle)
+            out['covs'][rows, i, 3] = math.sin(angle)
     return out
 
 
 def restyle_blob(layout, idx, source=None, source_idx=None, features=None, spatial_style=None,
                  batch=None, background=False):
-    """Replaces the style (``features``) and/or spatial feature (``spatial_style``) vectors of blob(s).
+    """Replaces the input-feature (``features``) and/or style (``spatial_style``) vectors of blob(s).
 
     Either give explicit vectors (shape (C,) or (B, C)), or a ``source`` layout and ``source_idx`` to copy
     both vectors from another blob (of the same or another image). ``background=True`` edits slot 0.

@@ -3,6 +3,9 @@ import copy
 
 import torch
 
+# published: accumulate(G_ema, G, 0.5 ** (32 / (10 * 1000))) after every generator step, whatever the batch size
+PUBLISHED_EMA_DECAY = 0.5 ** (32 / (10 * 1000))
+
 
 def make_ema(net):
     """Frozen deep copy of ``net`` in eval mode."""
@@ -13,7 +16,7 @@ def make_ema(net):
 
 
 @torch.no_grad()
-def update_ema(ema, net, decay=0.999):
+def update_ema(ema, net, decay=PUBLISHED_EMA_DECAY):
     """ema <- decay * ema + (1 - decay) * net for parameters; buffers are copied."""
     if not 0.0 <= decay <= 1.0:
         raise ValueError(f'EMA decay must be in [0, 1], got {decay}')

@@ -10,11 +10,12 @@ import os
 import torch
 
 from util.util import atomic_torch_save
-from .discriminator import BlobEncoder
+from .discriminator import BlobEncoder, discriminator_channels
 from .generator import BlobGenerator
+from .published import is_lightning_blobgan, load_published_generator, read_lightning_checkpoint
 
-GEN_FORMAT = 'blobgan-generator-v1'
-ENC_FORMAT = 'blobgan-encoder-v1'
+GEN_FORMAT = 'blobgan-generator-v2'  # v2: the published architecture
+ENC_FORMAT = 'blobgan-encoder-v2'
 CONFIG_NAME = 'blobgan_config.json'
 
 
@@ -34,8 +35,18 @@ def _load(path, what):
 
 
 def load_generator(path, device='cpu'):
-    """Loads a generator from a bundle, or from a plain state dict with blobgan_config.json beside it."""
-    obj = _load(path, 'generator')
+    """Loads a generator from a bundle, a published Lightning .ckpt (EMA weights), or a plain state dict with
+    blobgan_config.json beside it."""
+    if path.endswith('.ckpt') and os.path.isfile(path):
+        obj = read_lightning_checkpoint(path)
+    else:
+        obj = _load(path, 'generator')
+    if is_lightning_blobgan(obj):
+        return load_published_generator(obj, device=device)
+    if isinstance(obj, dict) and str(obj.get('format', '')).startswith('blobgan-generator-') and \
+            obj.get('format') != GEN_FORMAT:
+        raise ValueError(f'{path!r} was written by an older version of this project ({obj["format"]}), whose '
+                         f'generator differs from the published one; retrain it')
     if isinstance(obj, dict) and obj.get('format') == GEN_FORMAT:
         config, state = obj['config'], obj['state_dict']
     else:
@@ -57,22 +68,37 @@ def save_encoder(path, encoder, extra=None):
                        'extra': extra or {}}, path)
 
 
-def make_encoder(generator, mlp_idx=-1, channel_max=None, channel_base=None):
-    """Encoder matching a generator's image shape and the latent at layout-MLP layer ``mlp_idx``."""
+def make_encoder(generator, mlp_idx=-1, c_model=64, channel_multiplier=2):
+    """Encoder (StyleGAN2 discriminator trunk, widths ``c_model``) matching a generator's image shape and the
+    latent at layout-MLP layer ``mlp_idx``."""
     cfg = generator.config
     config = dict(latent_dim=generator.layout_net.latent_dim(mlp_idx), size=cfg['size'],
-                  aspect_ratio=cfg['aspect_ratio'], channel_max=channel_max or cfg['channel_max'],
-                  channel_base=channel_base or cfg['channel_base'])
+                  aspect_ratio=cfg['aspect_ratio'], c_model=c_model, channel_multiplier=channel_multiplier)
     enc = BlobEncoder(**config)
     enc.config = dict(config, mlp_idx=mlp_idx)
     return enc
 
 
-def load_encoder(path, device='cpu'):
-    """Loads an encoder bundle; returns (encoder, mlp_idx, extra)."""
+def load_encoder(path, device='cpu', generator=None):
+    """Loads an encoder bundle, or the published BlobGANEX encoder file ({'model': state_dict, ...} written by
+    pretrain_encoder.py / train_encoder.py, e.g. encoder_256x512.pt; needs ``generator`` for the image shape and
+    targets mlp_idx -1). Returns (encoder, mlp_idx, extra)."""
     obj = _load(path, 'encoder')
+    if isinstance(obj, dict) and isinstance(obj.get('model'), dict) and 'final_linear.1.weight' in obj['model']:
+        if generator is None:
+            raise ValueError(f'{path!r} is a published encoder file: it needs the generator to know the image shape')
+        state = obj['model']
+        cfg = generator.config
+        top = state['convs.0.0.weight'].shape[0]
+        unit = discriminator_channels(64, 2)[cfg['size']] / 64
+        config = dict(latent_dim=state['final_linear.1.weight'].shape[0], size=cfg['size'],
+                      aspect_ratio=cfg['aspect_ratio'], c_model=int(round(top / unit)), channel_multiplier=2)
+        enc = BlobEncoder(**config)
+        enc.config = dict(config, mlp_idx=-1)
+        enc.load_state_dict(state)
+        return enc.to(device).eval(), -1, {'stage': 'published', 'steps': obj.get('iter')}
     if not (isinstance(obj, dict) and obj.get('format') == ENC_FORMAT):
-        raise ValueError(f'{path!r} is not a BlobGAN encoder bundle (write one with scripts/pretrain_encoder.py)')
+        raise ValueError(f'{path!r} is not a BlobGAN encoder bundle (write one with tools/blobgan/pretrain_encoder.py)')
     config = dict(obj['config'])
     mlp_idx = config.pop('mlp_idx')
     enc = BlobEncoder(**config)

@@ -1,97 +1,92 @@
-"""Layout network: maps Gaussian noise to K blobs plus a background blob.
+"""Layout network: maps Gaussian noise to K blobs plus a background blob (the published ``LayoutGenerator``).
 
 A *layout* is a plain dict of tensors (batch first) so it can be edited, optimised and saved:
 
     xs, ys         (B, K)        blob centres in [0, 1] (x across the width, y down the height)
-    sizes          (B, K+1)      blob size s (logit of the centre opacity); index 0 is the
-                                 background slot, kept for alignment with the feature tensors and unused
-    covs           (B, K, 2)     shape: [log aspect ratio, rotation angle in radians]
-    features       (B, K+1, feature_dim)   style vectors (modulation), index 0 = background
-    spatial_style  (B, K+1, spatial_dim)   spatial feature vectors (generator input), index 0 = background
+    sizes          (B, K+1)      blob size s (logit of the centre opacity); index 0 is the background's,
+                                 unused by the splatting (the background is always opaque)
+    covs           (B, K, 4)     raw shape: [a', b', u, v] -> axes sigmoid(a'), sigmoid(b'), direction (u, v)
+    features       (B, K+1, feature_dim)  splatted into the generator's input grid, index 0 = background
+    spatial_style  (B, K+1, style_dim)    modulation (style) vectors, index 0 = background
 
-Foreground blob k (0-based) lives at index k in xs/ys/covs and k+1 in sizes/features/spatial_style.
+The MLP is ``mlp`` = [PixelNorm, EqualLinear x n_mlp] (published indexing, so ``mlp_idx`` -1 is the last linear
+layer and the inversion latent is its 1024-d input). Its flat output is split as published: K+1 sizes, the
+background feature, the background style, then per blob (x, y, 4 shape values, feature, style).
+``norm_features`` pixel-normalises both vector kinds; ``detach_shapes`` stops gradients to ``covs`` (BlobGANEX).
 """
 import torch
 import torch.nn as nn
 
-from .ops import EqualLinear
+from .ops import EqualLinear, PixelNorm, pixel_norm
 
 LAYOUT_KEYS = ('xs', 'ys', 'sizes', 'covs', 'features', 'spatial_style')
 # keys whose second dimension includes the background slot at index 0
 BG_KEYS = ('sizes', 'features', 'spatial_style')
+N_SHAPE = 4
 
 
 class LayoutNetwork(nn.Module):
-    """MLP noise -> blob parameters. ``layers[i]`` are addressable so an encoder can target any hidden layer.
-
-    layers = [noise->hidden, hidden->hidden, ..., hidden->params]; ``mlp_idx`` (python-style index into
-    that list, default -1) names the layer whose *input* is used as the inversion latent.
-    """
-
-    def __init__(self, n_blobs=10, noise_dim=512, hidden_dim=1024, n_mlp=8, feature_dim=256, spatial_dim=256,
-                 lr_mul=0.01, size_init=2.0):
+    def __init__(self, n_blobs=10, noise_dim=512, hidden_dim=1024, n_mlp=8, feature_dim=768, style_dim=512,
+                 lr_mul=0.01, norm_features=True, detach_shapes=False):
         super().__init__()
         if n_blobs < 1:
             raise ValueError(f'n_blobs must be >= 1, got {n_blobs}')
         if n_mlp < 2:
             raise ValueError(f'the layout MLP needs at least 2 layers (n_mlp), got {n_mlp}')
         self.n_blobs, self.noise_dim, self.hidden_dim = n_blobs, noise_dim, hidden_dim
-        self.feature_dim, self.spatial_dim = feature_dim, spatial_dim
-        self.per_blob = 2 + 1 + 2 + feature_dim + spatial_dim
-        out_dim = n_blobs * self.per_blob + feature_dim + spatial_dim
-        layers = [EqualLinear(noise_dim, hidden_dim, lr_mul=lr_mul, activation=True)]
-        for _ in range(n_mlp - 2):
-            layers.append(EqualLinear(hidden_dim, hidden_dim, lr_mul=lr_mul, activation=True))
-        last = EqualLinear(hidden_dim, out_dim, lr_mul=lr_mul)
-        # start blobs at a visible size: without this all blobs begin near s=0 (half transparent)
-        with torch.no_grad():
-            bias = last.bias.view(-1)[:n_blobs * self.per_blob].view(n_blobs, self.per_blob)
-            bias[:, 2] = size_init / lr_mul
-        layers.append(last)
-        self.layers = nn.ModuleList(layers)
+        self.feature_dim, self.style_dim = feature_dim, style_dim
+        self.norm_features, self.detach_shapes = norm_features, detach_shapes
+        self.per_blob = 2 + N_SHAPE + feature_dim + style_dim
+        out_dim = n_blobs * self.per_blob + (n_blobs + 1) + feature_dim + style_dim
+        layers = [PixelNorm()]
+        for i in range(n_mlp):
+            last = i == n_mlp - 1
+            layers.append(EqualLinear(noise_dim if i == 0 else hidden_dim, out_dim if last else hidden_dim,
+                                      lr_mul=lr_mul, activation=not last))
+        self.mlp = nn.Sequential(*layers)
+
+    @property
+    def layers(self):
+        return self.mlp
+
+    def _norm_idx(self, mlp_idx):
+        n = len(self.mlp)
+        if not -n <= mlp_idx < n:
+            raise ValueError(f'mlp_idx {mlp_idx} out of range for a layout MLP with {n} layers (PixelNorm included)')
+        return mlp_idx % n
 
     def latent_dim(self, mlp_idx=-1):
         """Size of the input of layer ``mlp_idx`` (the inversion latent)."""
-        idx = self._norm_idx(mlp_idx)
-        return self.noise_dim if idx == 0 else self.hidden_dim
-
-    def _norm_idx(self, mlp_idx):
-        n = len(self.layers)
-        if not -n <= mlp_idx < n:
-            raise ValueError(f'mlp_idx {mlp_idx} out of range for a layout MLP with {n} layers')
-        return mlp_idx % n
+        return self.noise_dim if self._norm_idx(mlp_idx) <= 1 else self.hidden_dim
 
     def latent(self, z, mlp_idx=-1):
         """Activations entering layer ``mlp_idx`` for noise z."""
-        h = z
-        for layer in self.layers[:self._norm_idx(mlp_idx)]:
-            h = layer(h)
-        return h
+        return self.mlp[:self._norm_idx(mlp_idx)](z)
 
     def forward_from(self, h, mlp_idx=-1):
         """Runs layers mlp_idx.. on latent h and returns the layout dict."""
-        for layer in self.layers[self._norm_idx(mlp_idx):]:
-            h = layer(h)
-        return self.unpack(h)
+        return self.unpack(self.mlp[self._norm_idx(mlp_idx):](h))
 
     def forward(self, z):
         return self.forward_from(z, 0)
 
     def unpack(self, out):
-        """Splits the flat MLP output into the layout dict."""
-        b, k, fd, sd = out.shape[0], self.n_blobs, self.feature_dim, self.spatial_dim
-        blobs = out[:, :k * self.per_blob].view(b, k, self.per_blob)
-        bg = out[:, k * self.per_blob:]
-        xy = torch.sigmoid(blobs[..., 0:2])
-        size_fg = blobs[..., 2]
-        return {
-            'xs': xy[..., 0],
-            'ys': xy[..., 1],
-            'sizes': torch.cat([torch.zeros_like(size_fg[:, :1]), size_fg], dim=1),
-            'covs': blobs[..., 3:5],
-            'features': torch.cat([bg[:, None, :fd], blobs[..., 5:5 + fd]], dim=1),
-            'spatial_style': torch.cat([bg[:, None, fd:fd + sd], blobs[..., 5 + fd:5 + fd + sd]], dim=1),
-        }
+        """Splits the flat MLP output into the layout dict (published order)."""
+        b, k, fd, sd = out.shape[0], self.n_blobs, self.feature_dim, self.style_dim
+        sizes = out[:, :k + 1]
+        bg_feat = out[:, k + 1:k + 1 + fd]
+        bg_style = out[:, k + 1 + fd:k + 1 + fd + sd]
+        blobs = out[:, k + 1 + fd + sd:].reshape(b, k, self.per_blob)
+        xy = torch.sigmoid(blobs[..., :2])
+        covs = blobs[..., 2:2 + N_SHAPE]
+        features = torch.cat([bg_feat[:, None], blobs[..., 6:6 + fd]], dim=1)
+        styles = torch.cat([bg_style[:, None], blobs[..., 6 + fd:]], dim=1)
+        if self.detach_shapes:
+            covs = covs.detach()
+        if self.norm_features:
+            features, styles = pixel_norm(features), pixel_norm(styles)
+        return {'xs': xy[..., 0], 'ys': xy[..., 1], 'sizes': sizes, 'covs': covs, 'features': features,
+                'spatial_style': styles}
 
 
 def check_layout(layout):
@@ -100,7 +95,7 @@ def check_layout(layout):
     if missing:
         raise ValueError(f'layout is missing keys {missing}; expected {list(LAYOUT_KEYS)}')
     b, k = layout['xs'].shape
-    expect = {'ys': (b, k), 'sizes': (b, k + 1), 'covs': (b, k, 2)}
+    expect = {'ys': (b, k), 'sizes': (b, k + 1), 'covs': (b, k, N_SHAPE)}
     for key, shape in expect.items():
         if tuple(layout[key].shape) != shape:
             raise ValueError(f'layout[{key!r}] has shape {tuple(layout[key].shape)}, expected {shape}')

@@ -1,8 +1,10 @@
-"""Building blocks shared by the BlobGAN generator, discriminator and encoder.
+"""Building blocks of the BlobGAN generator, discriminator and encoder, in plain PyTorch (CPU and GPU).
 
-Everything is plain PyTorch (no fused CUDA kernels) so the model runs the same on CPU and GPU:
-equalised-learning-rate layers, a leaky ReLU with the StyleGAN gain, spatially modulated
-convolutions and noise injection.
+The layers follow the StyleGAN2 design used by the published BlobGAN code (dave-epstein/blobgan, itself built on
+rosinality's StyleGAN2 port): equalised learning rate, leaky ReLU with a learned bias and the sqrt(2) gain,
+transposed-convolution upsampling followed by a [1, 3, 3, 1] FIR blur, blur-then-stride downsampling, and
+spatially varying modulation. Parameter and buffer *names* match the published modules so that the published
+Lightning checkpoints load with a prefix change only (see ``models/blobgan/published.py``); the code is our own.
 """
 import math
 
@@ -11,157 +13,239 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 LRELU_GAIN = math.sqrt(2.0)
+BLUR_KERNEL = (1, 3, 3, 1)
 
 
-class ScaledLeakyReLU(nn.Module):
-    """Leaky ReLU (slope 0.2) multiplied by sqrt(2) so activations keep unit variance."""
+def pixel_norm(x, eps=1e-5):
+    """x / RMS(x) over the last dimension (StyleGAN's PixelNorm, eps as published)."""
+    return x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + eps)
 
-    def __init__(self, slope=0.2):
+
+class PixelNorm(nn.Module):
+    def forward(self, x):
+        return pixel_norm(x)
+
+
+def bias_leaky_relu(x, bias=None, slope=0.2, gain=LRELU_GAIN):
+    """leaky_relu(x + bias) * gain, bias broadcast over the channel dimension (dim 1)."""
+    if bias is not None:
+        x = x + bias.view(1, -1, *([1] * (x.dim() - 2)))
+    return F.leaky_relu(x, slope) * gain
+
+
+class FusedLeakyReLU(nn.Module):
+    """Per-channel bias + scaled leaky ReLU (parameter ``bias`` of shape (channels,))."""
+
+    def __init__(self, channels, bias=True):
         super().__init__()
-        self.slope = slope
+        self.bias = nn.Parameter(torch.zeros(channels)) if bias else None
 
     def forward(self, x):
-        return F.leaky_relu(x, self.slope) * LRELU_GAIN
+        return bias_leaky_relu(x, self.bias)
+
+
+def make_kernel(k):
+    """Normalised 2-d FIR kernel from a 1-d one (outer product, sums to 1)."""
+    k = torch.tensor(k, dtype=torch.float32)
+    if k.dim() == 1:
+        k = k[None, :] * k[:, None]
+    return k / k.sum()
+
+
+def upfirdn2d(x, kernel, up=1, down=1, pad=(0, 0)):
+    """Upsample by zero insertion, pad, filter with ``kernel`` (correlation with the flipped kernel), downsample."""
+    b, c, h, w = x.shape
+    if up > 1:
+        x = x.reshape(b, c, h, 1, w, 1)
+        x = F.pad(x, (0, up - 1, 0, 0, 0, up - 1))
+        x = x.reshape(b, c, h * up, w * up)
+    p0, p1 = pad
+    x = F.pad(x, (max(p0, 0), max(p1, 0), max(p0, 0), max(p1, 0)))
+    if p0 < 0 or p1 < 0:
+        x = x[:, :, max(-p0, 0):x.shape[2] - max(-p1, 0), max(-p0, 0):x.shape[3] - max(-p1, 0)]
+    weight = torch.flip(kernel, [0, 1]).to(x.dtype).view(1, 1, *kernel.shape).repeat(c, 1, 1, 1)
+    x = F.conv2d(x, weight, groups=c)
+    return x[:, :, ::down, ::down] if down > 1 else x
+
+
+class Upsample(nn.Module):
+    """2x FIR upsampling (used on the RGB skip path)."""
+
+    def __init__(self, kernel=BLUR_KERNEL, factor=2):
+        super().__init__()
+        self.factor = factor
+        self.register_buffer('kernel', make_kernel(kernel) * factor ** 2)
+        p = self.kernel.shape[0] - factor
+        self.pad = ((p + 1) // 2 + factor - 1, p // 2)
+
+    def forward(self, x):
+        return upfirdn2d(x, self.kernel, up=self.factor, pad=self.pad)
+
+
+class Blur(nn.Module):
+    def __init__(self, pad, kernel=BLUR_KERNEL, upsample_factor=1):
+        super().__init__()
+        self.register_buffer('kernel', make_kernel(kernel) * upsample_factor ** 2)
+        self.pad = pad
+
+    def forward(self, x):
+        return upfirdn2d(x, self.kernel, pad=self.pad)
 
 
 class EqualLinear(nn.Module):
-    """Linear layer with equalised learning rate: weights stored N(0,1)/lr_mul and rescaled at run time.
-
-    lr_mul < 1 slows a layer down (used for the layout MLP, like StyleGAN's mapping network).
-    """
+    """Linear layer with equalised learning rate (weights N(0,1)/lr_mul rescaled at run time); optional
+    bias + scaled leaky ReLU (``activation=True``)."""
 
     def __init__(self, in_dim, out_dim, bias=True, bias_init=0.0, lr_mul=1.0, activation=False):
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_dim, in_dim) / lr_mul)
-        self.bias = nn.Parameter(torch.full((out_dim,), float(bias_init) / lr_mul)) if bias else None
+        self.bias = nn.Parameter(torch.full((out_dim,), float(bias_init))) if bias else None
         self.scale = lr_mul / math.sqrt(in_dim)
         self.lr_mul = lr_mul
-        self.act = ScaledLeakyReLU() if activation else None
+        self.activation = activation
 
     def forward(self, x):
         bias = self.bias * self.lr_mul if self.bias is not None else None
-        out = F.linear(x, self.weight * self.scale, bias)
-        return self.act(out) if self.act is not None else out
+        if self.activation:
+            return bias_leaky_relu(F.linear(x, self.weight * self.scale), bias)
+        return F.linear(x, self.weight * self.scale, bias)
 
 
 class EqualConv2d(nn.Module):
-    """Conv2d with equalised learning rate; optional 2x average-pool downsampling after the conv."""
-
-    def __init__(self, in_ch, out_ch, kernel_size, bias=True, activation=False, downsample=False):
+    def __init__(self, in_ch, out_ch, kernel_size, stride=1, padding=0, bias=True):
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_ch, in_ch, kernel_size, kernel_size))
         self.bias = nn.Parameter(torch.zeros(out_ch)) if bias else None
         self.scale = 1.0 / math.sqrt(in_ch * kernel_size ** 2)
-        self.padding = kernel_size // 2
-        self.downsample = downsample
-        self.act = ScaledLeakyReLU() if activation else None
+        self.stride, self.padding = stride, padding
 
     def forward(self, x):
-        out = F.conv2d(x, self.weight * self.scale, self.bias, padding=self.padding)
-        if self.downsample:
-            out = F.avg_pool2d(out, 2)
-        return self.act(out) if self.act is not None else out
+        return F.conv2d(x, self.weight * self.scale, self.bias, stride=self.stride, padding=self.padding)
+
+
+def splat_vectors(alphas, vectors):
+    """Feature map (B, C, H, W) = sum_k alphas[:, k] * vectors[:, k] for alphas (B, K+1, H, W), vectors (B, K+1, C)."""
+    return torch.einsum('bkhw,bkc->bchw', alphas, vectors)
 
 
 class SpatialModulatedConv2d(nn.Module):
-    """StyleGAN2 modulated convolution whose style varies per pixel.
+    """Convolution modulated per pixel by the blobs' style vectors.
 
-    StyleGAN2 scales the weights by one style vector per image; here the style is a map (B, C_in, H, W),
-    so the input activations are scaled instead (x * s) and the demodulation factor is computed per
-    output pixel as 1/sqrt(conv(s^2, w^2)) -- the local version of StyleGAN2's weight normalisation.
+    Each blob's style vector goes through the affine ``modulation`` (bias 1), the results are splatted with the
+    blob weights at the input's resolution, and (when demodulating) the style map is RMS-normalised over channels
+    at every pixel; the input is multiplied by it and convolved with weights demodulated per output channel
+    (independent of the style). Upsampling layers use a stride-2 transposed convolution and a FIR blur.
     """
 
-    def __init__(self, in_ch, out_ch, kernel_size, style_dim, demodulate=True, upsample=False, eps=1e-8):
+    def __init__(self, in_ch, out_ch, kernel_size, style_dim, demodulate=True, upsample=False):
         super().__init__()
-        self.weight = nn.Parameter(torch.randn(out_ch, in_ch, kernel_size, kernel_size))
+        self.weight = nn.Parameter(torch.randn(1, out_ch, in_ch, kernel_size, kernel_size))
         self.scale = 1.0 / math.sqrt(in_ch * kernel_size ** 2)
         self.padding = kernel_size // 2
-        # 1x1 "affine" from the style map to per-channel scales; bias 1 so modulation starts at identity
-        self.affine = EqualConv2d(style_dim, in_ch, 1, bias=True)
-        nn.init.ones_(self.affine.bias)
-        self.demodulate = demodulate
-        self.upsample = upsample
-        self.eps = eps
+        self.modulation = EqualLinear(style_dim, in_ch, bias_init=1.0)
+        self.demodulate, self.upsample = demodulate, upsample
+        self.out_ch = out_ch
+        if upsample:
+            p = (len(BLUR_KERNEL) - 2) - (kernel_size - 1)
+            self.blur = Blur(((p + 1) // 2 + 1, p // 2 + 1), upsample_factor=2)
 
-    def forward(self, x, style_map):
-        if self.upsample:
-            x = F.interpolate(x, scale_factor=2, mode='bilinear', align_corners=False)
-        if style_map.shape[-2:] != x.shape[-2:]:
-            style_map = F.interpolate(style_map, size=x.shape[-2:], mode='bilinear', align_corners=False)
-        s = self.affine(style_map)
-        w = self.weight * self.scale
-        out = F.conv2d(x * s, w, padding=self.padding)
+    def style_map(self, styles, alphas):
+        s = self.modulation(styles)  # (B, K+1, in_ch)
+        s = splat_vectors(alphas, s)
         if self.demodulate:
-            norm = F.conv2d(s.pow(2), w.pow(2), padding=self.padding)
-            out = out * torch.rsqrt(norm + self.eps)
-        return out
+            s = s * torch.rsqrt(s.pow(2).mean(dim=1, keepdim=True) + 1e-8)
+        return s
+
+    def forward(self, x, styles, alphas):
+        x = x * self.style_map(styles, alphas)
+        w = self.weight[0] * self.scale
+        if self.demodulate:
+            w = w * torch.rsqrt(w.pow(2).sum(dim=(1, 2, 3), keepdim=True) + 1e-8)
+        if self.upsample:
+            return self.blur(F.conv_transpose2d(x, w.transpose(0, 1), stride=2))
+        return F.conv2d(x, w, padding=self.padding)
 
 
 class NoiseInjection(nn.Module):
-    """Adds per-pixel Gaussian noise scaled by a learned strength (starts at 0)."""
+    """Adds per-pixel Gaussian noise scaled by a learned ``weight`` (starts at 0)."""
 
     def __init__(self):
         super().__init__()
-        self.strength = nn.Parameter(torch.zeros(1))
+        self.weight = nn.Parameter(torch.zeros(1))
 
     def forward(self, x, noise=None):
         if noise is None:
             noise = torch.randn(x.shape[0], 1, x.shape[2], x.shape[3], device=x.device, dtype=x.dtype)
-        return x + self.strength * noise
+        return x + self.weight * noise
 
 
-class StyledLayer(nn.Module):
-    """Spatially modulated conv -> noise -> bias -> scaled leaky ReLU (one StyleGAN2 synthesis layer)."""
+class SpatialStyledConv(nn.Module):
+    """Spatially modulated conv -> noise -> bias + scaled leaky ReLU (one synthesis layer)."""
 
     def __init__(self, in_ch, out_ch, style_dim, upsample=False):
         super().__init__()
         self.conv = SpatialModulatedConv2d(in_ch, out_ch, 3, style_dim, upsample=upsample)
         self.noise = NoiseInjection()
-        self.bias = nn.Parameter(torch.zeros(1, out_ch, 1, 1))
-        self.act = ScaledLeakyReLU()
+        self.activate = FusedLeakyReLU(out_ch)
 
-    def forward(self, x, style_map, noise=None):
-        out = self.conv(x, style_map)
-        out = self.noise(out, noise)
-        return self.act(out + self.bias)
+    def forward(self, x, styles, alphas, noise=None):
+        return self.activate(self.noise(self.conv(x, styles, alphas), noise))
 
 
-class ToRGB(nn.Module):
-    """Modulated 1x1 conv to RGB without demodulation; adds the upsampled skip image."""
+class SpatialToRGB(nn.Module):
+    """Modulated 1x1 conv to RGB (no demodulation) + bias; adds the FIR-upsampled skip image."""
 
-    def __init__(self, in_ch, style_dim, out_ch=3):
+    def __init__(self, in_ch, style_dim, upsample=True, out_ch=3):
         super().__init__()
+        if upsample:
+            self.upsample = Upsample()
         self.conv = SpatialModulatedConv2d(in_ch, out_ch, 1, style_dim, demodulate=False)
         self.bias = nn.Parameter(torch.zeros(1, out_ch, 1, 1))
 
-    def forward(self, x, style_map, skip=None):
-        out = self.conv(x, style_map) + self.bias
+    def forward(self, x, styles, alphas, skip=None):
+        out = self.conv(x, styles, alphas) + self.bias
         if skip is not None:
-            out = out + F.interpolate(skip, size=out.shape[-2:], mode='bilinear', align_corners=False)
+            out = out + self.upsample(skip)
         return out
 
 
-class ResBlockDown(nn.Module):
-    """Discriminator residual block: two 3x3 convs (second one downsamples) plus a 1x1 skip."""
+class ConvLayer(nn.Sequential):
+    """[blur] -> equalised conv (stride 2 when downsampling) -> [bias + scaled leaky ReLU]."""
+
+    def __init__(self, in_ch, out_ch, kernel_size, downsample=False, bias=True, activate=True):
+        layers = []
+        if downsample:
+            p = (len(BLUR_KERNEL) - 2) + (kernel_size - 1)
+            layers.append(Blur(((p + 1) // 2, p // 2)))
+            stride, padding = 2, 0
+        else:
+            stride, padding = 1, kernel_size // 2
+        layers.append(EqualConv2d(in_ch, out_ch, kernel_size, stride, padding, bias=bias and not activate))
+        if activate:
+            layers.append(FusedLeakyReLU(out_ch, bias=bias))
+        super().__init__(*layers)
+
+
+class ResBlock(nn.Module):
+    """Discriminator residual block: 3x3 conv, blurred stride-2 3x3 conv, plus a blurred stride-2 1x1 skip."""
 
     def __init__(self, in_ch, out_ch):
         super().__init__()
-        self.conv1 = EqualConv2d(in_ch, in_ch, 3, activation=True)
-        self.conv2 = EqualConv2d(in_ch, out_ch, 3, activation=True, downsample=True)
-        self.skip = EqualConv2d(in_ch, out_ch, 1, bias=False, downsample=True)
+        self.conv1 = ConvLayer(in_ch, in_ch, 3)
+        self.conv2 = ConvLayer(in_ch, out_ch, 3, downsample=True)
+        self.skip = ConvLayer(in_ch, out_ch, 1, downsample=True, activate=False, bias=False)
 
     def forward(self, x):
         return (self.conv2(self.conv1(x)) + self.skip(x)) / math.sqrt(2.0)
 
 
 def minibatch_stddev(x, group_size=4):
-    """Appends the mean per-group feature std as one extra channel (StyleGAN minibatch discrimination)."""
+    """Appends the group feature std as one channel. Group rule as in BlobGANEX: min(batch, 4) when the batch
+    divides by 4 or is smaller, else the whole batch."""
     b, c, h, w = x.shape
-    g = min(group_size, b)
-    while b % g:  # largest group size that divides the batch, so odd batch sizes work
-        g -= 1
-    y = x.reshape(g, -1, c, h, w)
-    y = torch.sqrt(y.var(dim=0, unbiased=False) + 1e-8)
-    y = y.mean(dim=(1, 2, 3)).view(-1, 1, 1, 1)  # one value per group
-    y = y.repeat(g, 1, h, w)  # sample i belongs to group i % (b/g), matching the reshape above
+    g = min(b, group_size) if (b % group_size == 0 or b < group_size) else b
+    y = x.view(g, -1, 1, c, h, w)
+    y = torch.sqrt(y.var(0, unbiased=False) + 1e-8)
+    y = y.mean(dim=(2, 3, 4), keepdim=True).squeeze(2)
+    y = y.repeat(g, 1, h, w)
     return torch.cat([x, y], dim=1)

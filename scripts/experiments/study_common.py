@@ -144,7 +144,8 @@ def run_study(study, variants, description, argv=None, notes=(), default_quick_i
             continue
         print(f'== {name}: training with {" ".join(variant_args)}')
         start = time.time()
-        status = train.main(base_train_args(opt) + ['--name', name] + list(variant_args))
+        # a study retrains its variants from scratch (without --reuse): --overwrite lets train.py replace a run
+        status = train.main(base_train_args(opt) + ['--name', name, '--overwrite'] + list(variant_args))
         if status != 0:
             raise RuntimeError(f'training {name} stopped with status {status}')
         test_cmd = ['--dataroot', opt.dataroot, '--name', name, '--checkpoints_dir', opt.checkpoints_dir,

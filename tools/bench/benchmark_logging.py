@@ -1,6 +1,7 @@
 """Measure what logging costs a training loop, per iteration, with each visualizer backend.
 
-    python -m tools.bench.benchmark_logging               # console, html, visdom (own server), visdom down, comet offline
+    python -m tools.bench.benchmark_logging               # console, html, visdom (own server), visdom down, comet offline,
+                                                          # W&B offline
     python -m tools.bench.benchmark_logging --size 256 --iters 4000 --backends html,comet
 
 The loop calls the Visualizer exactly as train.py does (display every --display_freq images, HTML/comet
@@ -24,7 +25,7 @@ import torch
 from util.visdom_server import free_port, local_visdom_server
 from visualizers import Visualizer
 
-BACKENDS = ('console', 'html', 'visdom', 'visdom_down', 'comet_offline')
+BACKENDS = ('console', 'html', 'visdom', 'visdom_down', 'comet_offline', 'wandb_offline')
 
 
 def make_opt(backend, folder, port):
@@ -34,7 +35,8 @@ def make_opt(backend, folder, port):
         display_port=port if backend == 'visdom' else free_port(), display_env=f'bench_{os.getpid()}',
         display_ncols=4, display_winsize=256, html_page_size=10, plot_smoothing=0.6, continue_train=False,
         comet=False, comet_offline=backend == 'comet_offline', comet_project=None, comet_workspace=None,
-        comet_tags='', log_level=2)
+        comet_tags='', log_level=2, wandb=False, wandb_offline=backend == 'wandb_offline',
+        wandb_project='bench', wandb_entity=None, wandb_run_name=None)
 
 
 def run_loop(vis, iters, freqs, visuals, losses):
@@ -87,7 +89,7 @@ def main(argv=None):
     unknown = set(backends) - set(BACKENDS)
     if unknown:
         p.error(f'unknown backend(s) {", ".join(sorted(unknown))}; choose from {", ".join(BACKENDS)}')
-    os.environ.setdefault('COMET_API_KEY', '')  # never go online from a benchmark
+    os.environ.setdefault('COMET_API_KEY', '')  # never go online from a benchmark (wandb_offline is offline too)
     g = torch.Generator().manual_seed(0)
     visuals = {k: torch.rand(1, 3, args.size, args.size, generator=g) * 2 - 1 for k in ('real_A', 'fake_B', 'real_B')}
     losses = {'G_GAN': 0.7, 'G_L1': 12.0, 'D_real': 0.3, 'D_fake': 0.4}

@@ -1,4 +1,4 @@
-"""Helpers shared by the BlobGAN scripts (FID, encoder training, inversion, counterfactuals)."""
+"""Helpers shared by the BlobGAN tools (FID, encoder training, inversion, counterfactuals)."""
 import os
 import random
 

@@ -1,0 +1,97 @@
+"""Shared base of the unconditional dataset modes (folder, mnist, fashion_mnist, cifar10, lmdb).
+
+Training items are {'A': image in [-1, 1] of --output_nc channels and --crop_size sides, 'label': class index
+(-1 without classes), 'A_paths': a name}. Images are scaled so their short side is --crop_size and centre
+cropped (torchvision's Resize + CenterCrop of the DCGAN recipes), then flipped unless --no_flip.
+
+At test time (and --num_samples > 0) a mode yields --num_samples items {'z_index': i, 'A_paths':
+'sample_000i.png'} instead, from which the model draws reproducible noise: generation needs no data files.
+"""
+from abc import abstractmethod
+
+from PIL import Image
+
+from data.base_dataset import BaseDataset, to_tensor
+
+
+def cover_center_crop(img, size):
+    """Scale ``img`` so it covers size x size (keeping its proportions), then take the centre square."""
+    w, h = img.size
+    scale = size / min(w, h)
+    nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
+    if (nw, nh) != (w, h):
+        img = img.resize((nw, nh), Image.BICUBIC)
+    x, y = (nw - size) // 2, (nh - size) // 2
+    return img.crop((x, y, x + size, y + size))
+
+
+class UnconditionalDataset(BaseDataset):
+    """Subclasses implement :meth:`load_train` (set up the items) and :meth:`get_image` (PIL image, label)."""
+
+    def __init__(self, opt):
+        super().__init__(opt)
+        self.generate = not opt.isTrain and int(getattr(opt, 'num_samples', 0) or 0) > 0
+        self.size = int(opt.crop_size)
+        self.channels = int(opt.output_nc)
+        if self.generate:
+            self.n = int(opt.num_samples)
+        else:
+            self.n = self.load_train()
+
+    @abstractmethod
+    def load_train(self):
+        """Find the training items; return how many there are (at most --max_dataset_size)."""
+
+    @abstractmethod
+    def get_image(self, index):
+        """(PIL image, class index or -1, name) of item ``index``."""
+
+    def transform(self, img, index):
+        img = img.convert('L' if self.channels == 1 else 'RGB')
+        img = cover_center_crop(img, self.size)
+        if not self.opt.no_flip and self.item_rng(index).random() > 0.5:
+            img = img.transpose(Image.FLIP_LEFT_RIGHT)
+        return to_tensor(img)
+
+    def __getitem__(self, index):
+        if self.generate:
+            return {'z_index': index, 'A_paths': f'sample_{index:04d}.png'}
+        img, label, name = self.get_image(index)
+        return {'A': self.transform(img, index), 'label': int(label), 'A_paths': name}
+
+    def __len__(self):
+        return self.n
+
+
+class TorchvisionDataset(UnconditionalDataset):
+    """A dataset stored as torchvision keeps it (MNIST idx files, CIFAR pickled batches) under --dataroot.
+
+    Nothing is downloaded at run time: missing files are named in the error together with the torchvision call
+    that fetches them. Subclasses set ``tv_name`` (the torchvision class) and ``tv_files(train)`` (the files a
+    split needs, relative to --dataroot).
+    """
+
+    tv_name = None
+
+    @classmethod
+    def tv_files(cls, train):
+        raise NotImplementedError
+
+    def tv_dataset(self, train):
+        raise NotImplementedError
+
+    def load_train(self):
+        import os
+        train = self.opt.phase == 'train'
+        missing = [f for f in self.tv_files(train) if not os.path.isfile(os.path.join(self.root, f))]
+        if missing:
+            raise FileNotFoundError(
+                f"--dataset_mode {self.opt.dataset_mode}: missing {', '.join(os.path.join(self.root, f) for f in missing)}; "
+                f"fetch them once with python -c \"import torchvision; torchvision.datasets.{self.tv_name}"
+                f"(root='{self.root}', train={train}, download=True)\"")
+        self.tv = self.tv_dataset(train)
+        return int(min(len(self.tv), self.opt.max_dataset_size))
+
+    def get_image(self, index):
+        img, label = self.tv[index]
+        return img, int(label), f'{self.opt.dataset_mode}_{self.opt.phase}_{index:06d}'

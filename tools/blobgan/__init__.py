@@ -1,0 +1,1 @@
+"""BlobGAN / OCTET workflow tools: run as `python -m tools.blobgan.<verb>`."""

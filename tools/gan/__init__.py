@@ -1,0 +1,1 @@
+"""Tools of the unconditional GANs (--model gan): python -m tools.gan.<verb>."""

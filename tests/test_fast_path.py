@@ -276,7 +276,8 @@ def faults():
 faults()
 plain = faults()
 applied = cpu_memory.keep_freed_memory()
-faults()
+for _ in range(3):  # the heap grows to hold the block (the first rounds still map pages)
+    faults()
 kept = faults()
 print(plain, kept, applied)
 '''
@@ -285,7 +286,7 @@ print(plain, kept, applied)
     if applied != 'True':
         pytest.skip('not glibc: the allocator setting does not apply')
     assert int(plain) > 5 * 10000  # 16384 pages of 4 KiB per allocation
-    assert int(kept) <= int(plain) // 4  # at most one of the five allocations still maps new pages
+    assert int(kept) < int(plain) // 20
 
 
 def test_keep_cpu_memory_option_changes_no_number(tmp_path):

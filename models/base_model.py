@@ -14,11 +14,12 @@ from collections import OrderedDict
 
 import torch
 
-from util import distributed
+from util import cpu_memory, distributed
 from util.distributed import unwrap
 from util.errors import CheckpointError, OptionError  # noqa: F401 (CheckpointError re-exported)
 from . import checkpoint, networks
 from .checkpoint import ARCHITECTURE_OPTIONS, TRAINING_STATE_FORMAT  # noqa: F401 (re-exported)
+from .dense_step import register_dense_step
 
 
 class BaseModel(ABC):
@@ -41,6 +42,8 @@ class BaseModel(ABC):
         self.eval_dataset = None  # a held-out split handed over by train.py (see eval_dataset_spec)
         self.amp_dtype = {'none': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}[getattr(opt, 'amp', 'none')]
         self.scaler = torch.amp.GradScaler('cuda', enabled=self.amp_dtype == torch.float16)
+        if getattr(opt, 'keep_cpu_memory', False):
+            cpu_memory.keep_freed_memory()  # process-wide (util/cpu_memory.py)
         if self.device.type == 'cuda' and opt.preprocess != 'none':
             torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick the fastest kernels
 
@@ -88,6 +91,16 @@ class BaseModel(ABC):
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
 
+    def cast_cache(self):
+        """Scope of one training step for mixed precision: the casts of trained weights that the autocast regions
+        inside it make are cached until it ends (an optimizer step clears them), so a network called several
+        times in a step has its weights cast once. Code between the regions runs in full precision as without
+        it. A no-op with --amp none."""
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        # an outer, disabled autocast: regions nested in it do not clear the cast cache when they end, it does
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype, enabled=False)
+
     def backward(self, loss, **kwargs):
         """Backward pass through the gradient scaler (fp16) or plainly."""
         self.scaler.scale(loss).backward(**kwargs)
@@ -96,6 +109,8 @@ class BaseModel(ABC):
         """Optimizer step through the gradient scaler (skipped by fp16 when gradients overflowed)."""
         self.scaler.step(optimizer)
         self._stepped = True
+        if self.amp_dtype is not None:
+            torch.clear_autocast_cache()  # the weights changed: no cast made before the step may be reused
 
     def train_step(self):
         """One training iteration: the model's optimize_parameters, then the gradient scaler's update (only
@@ -109,9 +124,11 @@ class BaseModel(ABC):
     def make_optimizer(self, params, lr=None, beta1=None):
         """An optimizer of the kind chosen by --optimizer (adam by default) with the options' lr and betas."""
         opt = self.opt
-        return networks.make_optimizer(params, name=opt.optimizer, lr=opt.lr if lr is None else lr,
-                                       beta1=opt.beta1 if beta1 is None else beta1, beta2=opt.beta2,
-                                       lookahead=opt.lookahead, fused=getattr(opt, 'fused_optimizer', False))
+        optimizer = networks.make_optimizer(params, name=opt.optimizer, lr=opt.lr if lr is None else lr,
+                                            beta1=opt.beta1 if beta1 is None else beta1, beta2=opt.beta2,
+                                            lookahead=opt.lookahead, fused=getattr(opt, 'fused_optimizer', False))
+        # NHWC weights updated in place, without contiguous copies; gradients and moments in their weight's layout
+        return register_dense_step(optimizer)
 
     def make_pool(self, name):
         """An ImagePool of --pool_size whose state is part of the training checkpoint."""

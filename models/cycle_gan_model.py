@@ -106,15 +106,18 @@ class CycleGANModel(BaseModel):
                 + self.loss_idt_A + self.loss_idt_B)
 
     def optimize_parameters(self):
-        with self.autocast():
-            self.forward()
-        self.set_requires_grad([self.netD_A, self.netD_B], False)
-        self.optimizer_G.zero_grad(set_to_none=True)
-        self.loss_G = self.generator_loss()
-        self.backward(self.loss_G)
-        self.step(self.optimizer_G)
-        self.set_requires_grad([self.netD_A, self.netD_B], True)
-        self.optimizer_D.zero_grad(set_to_none=True)
-        self.backward_D_A()
-        self.backward_D_B()
-        self.step(self.optimizer_D)
+        # one cast cache for the step: each generator's weights are cast once for its three calls
+        # (translation, cycle, identity), each discriminator's once for real and fake
+        with self.cast_cache():
+            with self.autocast():
+                self.forward()
+            self.set_requires_grad([self.netD_A, self.netD_B], False)
+            self.optimizer_G.zero_grad(set_to_none=True)
+            self.loss_G = self.generator_loss()
+            self.backward(self.loss_G)
+            self.step(self.optimizer_G)
+            self.set_requires_grad([self.netD_A, self.netD_B], True)
+            self.optimizer_D.zero_grad(set_to_none=True)
+            self.backward_D_A()
+            self.backward_D_B()
+            self.step(self.optimizer_D)

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from models import find_model_using_name, model_names
+from models import entry_for_model
 from models.base_model import unwrap
 from models.inference import size_multiple
 from .core import AppInputError, as_uint8, channels_of, load_input_half, pil_to_tensor, tensor_to_image, to_pil
@@ -30,16 +30,9 @@ def page_for(*names):
 
 def page_class(model, model_name):
     """The page registered for ``model_name`` or for the nearest parent class of ``model`` that has one."""
-    names = {}
-    for name in model_names():
-        try:
-            names.setdefault(find_model_using_name(name), name)
-        except (ValueError, ImportError):
-            continue
-    for cls in type(model).__mro__:
-        name = model_name if cls is type(model) else names.get(cls)
-        if name in PAGES:
-            return PAGES[name]
+    page = entry_for_model(PAGES, model, model_name)
+    if page is not None:
+        return page
     raise AppInputError(f"the app has no page for --model {model_name} (demo_app/pages.py knows "
                         f"{', '.join(sorted(PAGES))})")
 

@@ -23,6 +23,22 @@ def find_model_using_name(model_name):
     return MODELS.get(model_name)
 
 
+def entry_for_model(table, model, model_name):
+    """``table[model_name]``, or the entry of the nearest parent class of ``model`` whose --model name is in
+    ``table`` (a plugin subclassing pix2pix gets pix2pix's app page and export); None when there is none."""
+    names = {}
+    for name in model_names():
+        try:
+            names.setdefault(find_model_using_name(name), name)
+        except (ValueError, ImportError):
+            continue
+    for cls in type(model).__mro__:
+        name = model_name if cls is type(model) else names.get(cls)
+        if name in table:
+            return table[name]
+    return None
+
+
 def get_option_setter(model_name):
     return find_model_using_name(model_name).modify_commandline_options
 

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from models import find_model_using_name, model_names
+from models import entry_for_model
 from models.base_model import unwrap
 from models.inference import size_multiple
 from options.inference_options import load_trained_model
@@ -64,16 +64,9 @@ def export_for(*names):
 
 def export_targets(model, opt):
     """The ExportTargets of ``model``: the EXPORTS entry of its --model name or of its nearest parent class."""
-    names = {}
-    for name in model_names():
-        try:
-            names.setdefault(find_model_using_name(name), name)
-        except (ValueError, ImportError):
-            continue
-    for cls in type(model).__mro__:
-        name = opt.model if cls is type(model) else names.get(cls)
-        if name in EXPORTS:
-            return EXPORTS[name](model, opt)
+    export = entry_for_model(EXPORTS, model, opt.model)
+    if export is not None:
+        return export(model, opt)
     raise ExportError(f"--model {opt.model} has no exportable generator registered (tools/export.py EXPORTS "
                       f"knows {', '.join(sorted(EXPORTS))})")
 

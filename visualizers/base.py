@@ -112,3 +112,15 @@ class Backend:
     def close(self):
         """Flush and release (bounded time)."""
 
+
+def server_unreachable(url, timeout=2.0):
+    """Why the server at ``url`` cannot be reached (one TCP connect, at most ``timeout`` seconds), or None."""
+    import socket
+    from urllib.parse import urlparse
+    parsed = urlparse(url)
+    port = parsed.port or (443 if parsed.scheme == 'https' else 80)
+    try:
+        socket.create_connection((parsed.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        return f'cannot reach {parsed.hostname}:{port} ({exc.strerror or exc})'
+    return None

@@ -1,12 +1,10 @@
 """comet_ml tracking backend (``--comet`` / ``--comet_offline``): parameters, git hash, losses and images,
 online or as an offline archive to upload later."""
 import os
-import socket
 import sys
-from urllib.parse import urlparse
 
 from util import util
-from visualizers.base import Backend, BackendUnavailable, losses_for_level, register_backend
+from visualizers.base import Backend, BackendUnavailable, losses_for_level, register_backend, server_unreachable
 
 
 def comet_api_key():
@@ -21,13 +19,7 @@ def comet_server_unreachable(timeout=2.0):
     comet_ml itself retries for about 40 s before giving up; this check costs at most ``timeout`` seconds.
     """
     from comet_ml.config import get_backend_address, get_config
-    url = urlparse(get_backend_address(get_config()))
-    port = url.port or (443 if url.scheme == 'https' else 80)
-    try:
-        socket.create_connection((url.hostname, port), timeout=timeout).close()
-    except OSError as exc:
-        return f'cannot reach {url.hostname}:{port} ({exc.strerror or exc})'
-    return None
+    return server_unreachable(get_backend_address(get_config()), timeout)
 
 
 @register_backend('comet')

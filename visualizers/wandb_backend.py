@@ -1,11 +1,10 @@
 """Weights & Biases tracking backend (``--wandb``): the options, the losses (--log_level), the visuals and the
 per-epoch metrics, online or as an offline run folder to sync later."""
 import os
-import socket
 import sys
 from urllib.parse import urlparse
 
-from visualizers.base import Backend, BackendUnavailable, losses_for_level, register_backend
+from visualizers.base import Backend, BackendUnavailable, losses_for_level, register_backend, server_unreachable
 
 DEFAULT_PROJECT = 'gan-zoo'
 
@@ -27,13 +26,7 @@ def wandb_api_key():
 
 def wandb_server_unreachable(timeout=2.0):
     """Why the W&B server (WANDB_BASE_URL or api.wandb.ai) cannot be reached, or None when a connect works."""
-    url = urlparse(os.environ.get('WANDB_BASE_URL', 'https://api.wandb.ai'))
-    port = url.port or (443 if url.scheme == 'https' else 80)
-    try:
-        socket.create_connection((url.hostname, port), timeout=timeout).close()
-    except OSError as exc:
-        return f'cannot reach {url.hostname}:{port} ({exc.strerror or exc})'
-    return None
+    return server_unreachable(os.environ.get('WANDB_BASE_URL', 'https://api.wandb.ai'), timeout)
 
 
 @register_backend('wandb')

@@ -1,5 +1,6 @@
 """Shared fixtures: tiny synthetic datasets and helpers that run train.py / test.py in-process."""
 import os
+import subprocess
 import sys
 
 import pytest
@@ -68,3 +69,20 @@ def train_cli():
 @pytest.fixture
 def test_cli():
     return run_test
+
+
+needs_gloo = pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
+                                reason='needs torch.distributed with gloo')
+
+
+def torchrun(args, tmp_path=None, nproc=2, env_extra=None):
+    """Run train.py under torchrun (standalone rendezvous on a free port, gloo on the CPU); returns the completed
+    process. ``tmp_path`` joins the import path (for a plugin module written there)."""
+    env = dict(os.environ, OMP_NUM_THREADS='1',
+               PYTHONPATH=os.pathsep.join([ROOT] + ([str(tmp_path)] if tmp_path is not None else [])))
+    env.update(env_extra or {})
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={nproc}',
+           os.path.join(ROOT, 'train.py')] + [str(a) for a in args]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc

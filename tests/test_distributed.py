@@ -2,16 +2,13 @@
 shards, one set of files is written, and a resumed distributed run continues exactly."""
 import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 import torch
 
-from conftest import ROOT, TINY_CYCLEGAN, TINY_PIX2PIX
+from conftest import TINY_CYCLEGAN, TINY_PIX2PIX, needs_gloo, torchrun
 
-pytestmark = pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
-                                reason='needs torch.distributed with gloo')
+pytestmark = needs_gloo
 
 # A dataset mode that records, per rank, which items it loaded (plugins are imported through ZOO_PLUGINS).
 RECORDING_PLUGIN = '''
@@ -35,15 +32,6 @@ register_dataset('recording_aligned', RecordingAlignedDataset)
 TINY_QUIET = ['--display_id', '0', '--print_freq', '2', '--display_freq', '4', '--update_html_freq', '4']
 
 
-def torchrun(args, tmp_path, nproc=2, env_extra=None):
-    """Run train.py under torchrun (standalone rendezvous on a free port); returns the completed process."""
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=os.pathsep.join([ROOT, str(tmp_path)]))
-    env.update(env_extra or {})
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={nproc}',
-           os.path.join(ROOT, 'train.py')] + [str(a) for a in args]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc
 
 
 def pix2pix_args(root, ckpt, name, epochs=2):

@@ -1,26 +1,15 @@
 """omnigan under torchrun on CPU (gloo, 2 processes): gradients averaged explicitly, identical replicas (spectral
 norm vectors included), the phase switch agreed, exact distributed resume."""
-import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 import torch
 
-from conftest import ROOT
+from conftest import needs_gloo, torchrun
 
-pytestmark = pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
-                                reason='needs torch.distributed with gloo')
+pytestmark = needs_gloo
 
 
-def torchrun(args, nproc=2):
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=ROOT)
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={nproc}',
-           os.path.join(ROOT, 'train.py')] + [str(a) for a in args]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc
 
 
 def omni_args(root, ckpt):

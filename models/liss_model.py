@@ -8,13 +8,9 @@ exponential moving average of past encoders (the reference encoder) and a distil
 tasks taught the encoder. The linear learning-rate decay counts only epochs in which translation trains, and
 training goes on until it is done. With no auxiliary task this is CycleGAN exactly.
 
-The options are in models/liss/options.py, the held-out scoring in models/liss/validation.py and the added
-discriminators (gray, rotation heads) in models/liss/discriminators.py.
-
-Multi-process (torchrun): every rank builds identical networks (same seed, then a broadcast from rank 0),
-gradients are averaged explicitly before each optimizer step (the heads and encoders are called directly,
-past any DistributedDataParallel wrapper), held-out metrics are summed over ranks before any schedule
-decision, and reference encoders and schedule states are compared across ranks at every save.
+The options are in models/liss/options.py, the held-out scoring in models/liss/validation.py, the added
+discriminators (gray, rotation heads) in models/liss/discriminators.py and multi-process training (torchrun)
+in models/liss/replicas.py.
 """
 import itertools
 from collections import OrderedDict
@@ -31,11 +27,12 @@ from .liss import (LissGenerator, TaskSchedule, build_heads, depth_target, jigsa
 from .liss import options as liss_options
 from .liss import reference
 from .liss.discriminators import LissDiscriminators
+from .liss.replicas import LissReplicas
 from .liss.options import LAMBDAS, LEARNING_RATES, LISS_BLOCKS, LISS_NETG, THRESHOLDS
 from .liss.validation import LissValidation
 
 
-class LissModel(LissValidation, LissDiscriminators, CycleGANModel):
+class LissModel(LissValidation, LissDiscriminators, LissReplicas, CycleGANModel):
     """CycleGAN + auxiliary heads + task schedule + reference encoder (see the module docstring).
 
     Extension points used: build_generator (multi-head generators), generator_parameters (per-task learning
@@ -45,7 +42,6 @@ class LissModel(LissValidation, LissDiscriminators, CycleGANModel):
     final_epoch (decay counted in translation epochs).
     """
 
-    supports_distributed = True  # explicitly: see wrap_networks and step
     modify_commandline_options = staticmethod(liss_options.modify_commandline_options)
     check_options = staticmethod(liss_options.check_options)
 
@@ -139,37 +135,6 @@ class LissModel(LissValidation, LissDiscriminators, CycleGANModel):
             else:
                 reference.merge(self.ref_encoders[d], unwrap(net).encoder, float(self.opt.encoder_merge_ratio))
         distributed.broadcast_from_rank0([m for m in self.ref_encoders.values() if m is not None])
-
-    # ------------------------------------------------------------------ multi-process training
-
-    def wrap_networks(self):
-        """Under torchrun: no DistributedDataParallel (encoders and heads are called directly); rank 0's
-        weights are broadcast once, and :meth:`step` averages gradients before every update."""
-        if not (self.isTrain and distributed.is_distributed()):
-            return
-        if getattr(self.opt, 'norm', None) == 'syncbatch':
-            for name, net in self.networks():
-                setattr(self, 'net' + name, distributed.convert_sync_batchnorm(net))
-        distributed.broadcast_from_rank0([net for _, net in self.networks()])
-
-    def step(self, optimizer):
-        """Average the gradients over ranks, then step: replicas stay identical."""
-        distributed.average_gradients(optimizer)
-        super().step(optimizer)
-
-    def save_training_state(self, label, epoch, epoch_iter, total_iters, epoch_samples=None):
-        """Check that every rank holds the same schedule and reference encoders (the networks are checked by
-        the base class), then save."""
-        if distributed.is_distributed():
-            refs = [(d, m) for d, m in self.ref_encoders.items() if m is not None]
-            mine = (self.schedule.state_dict(), self.decay_epochs, distributed.parameter_digest(refs) if refs else None)
-            states = distributed.all_gather_objects(mine)
-            if any(s != states[0] for s in states[1:]):
-                raise distributed.ReplicaMismatchError(
-                    'the LiSS task schedule or reference encoders differ between ranks: '
-                    + '; '.join(f'rank {r}: phase {s[0]["phase"]}, decay {s[1]}, ref {str(s[2])[:12]}'
-                                for r, s in enumerate(states)))
-        return super().save_training_state(label, epoch, epoch_iter, total_iters, epoch_samples)
 
     # ------------------------------------------------------------------ schedule
 

@@ -121,16 +121,19 @@ def line_citations_of_our_files(text, root=ROOT):
             if not m.group(1) and os.path.isfile(os.path.join(root, m.group(2)))]
 
 
-def test_citation_rules_catch_what_they_should():
-    text = ('`models/liss_model.py: LissModel.after_train_step`, `models/liss/options.py: LAMBDAS`, '
-            '`models/liss/tasks.py: PUBLISHED_CROP_SIZE`, `models/liss_model.py: LissModel.nope`, '
-            '`models/liss_model.py: Nope`, `models/nope.py: X`, `models/liss/validation.py: LissValidation.validate`')
-    assert broken_symbol_citations(text) == ['models/liss_model.py: LissModel.nope (no such symbol)',
-                                             'models/liss_model.py: Nope (no such symbol)',
-                                             'models/nope.py: X (no such file)']
-    text = ('here models/liss_model.py:383 and (train.py:116-118); published `vict0rsch/LiSS@68dc555 '
-            'models/liss_model.py:1059-1090`, 1126-1157; eval.py:186 exists only upstream')
-    assert line_citations_of_our_files(text) == ['models/liss_model.py:383', 'train.py:116']
+def test_citation_rules_catch_what_they_should(tmp_path):
+    (tmp_path / 'pkg').mkdir()
+    (tmp_path / 'pkg' / 'mod.py').write_text('A, B = 1, 2\nC: int = 3\n\n\nclass K:\n    x = 1\n\n    def m(self):\n'
+                                             '        pass\n\n\ndef f():\n    pass\n')
+    (tmp_path / 'train.py').write_text('')
+    ok = ' '.join(f'`pkg/mod.py: {s}`' for s in ('A', 'B', 'C', 'K', 'K.x', 'K.m', 'f'))
+    bad = '`pkg/mod.py: K.nope`, `pkg/mod.py: f.x`, `pkg/mod.py: Nope`, `pkg/nope.py: X`'
+    assert broken_symbol_citations(ok + bad, root=str(tmp_path)) == [
+        'pkg/mod.py: K.nope (no such symbol)', 'pkg/mod.py: f.x (no such symbol)', 'pkg/mod.py: Nope (no such symbol)',
+        'pkg/nope.py: X (no such file)']
+    text = ('here pkg/mod.py:383 and (train.py:116-118); published `owner/repo@68dc555 pkg/mod.py:1059-1090`, '
+            '1126-1157; eval.py:186 exists only upstream')
+    assert line_citations_of_our_files(text, root=str(tmp_path)) == ['pkg/mod.py:383', 'train.py:116']
 
 
 @pytest.mark.parametrize('page', PAGES)

@@ -173,10 +173,13 @@ class DataLoader:
         self.start_batch = -(-start_sample // self.opt.batch_size)  # batches of the epoch already done
 
     def batches_per_epoch(self):
-        """Batches in an epoch: the whole dataset, or --max_batches_per_epoch (models that define it) if fewer."""
+        """Batches in an epoch: the whole dataset, or --max_batches_per_epoch (models that define it) if fewer.
+
+        That option counts generator turns (as in Ganzo), each of which reads --d_iters batches where the model has
+        a critic count."""
         full = (self.sampler.num_samples + self.opt.batch_size - 1) // self.opt.batch_size
         limit = getattr(self.opt, 'max_batches_per_epoch', None)
-        return full if limit is None else min(full, int(limit))
+        return full if limit is None else min(full, int(limit) * int(getattr(self.opt, 'd_iters', None) or 1))
 
     def __len__(self):
         """Number of items this process sees per epoch."""

@@ -61,7 +61,7 @@ class GanModel(BaseModel):
     @staticmethod
     def modify_commandline_options(parser, is_train=True):
         parser.set_defaults(netG='dcgan', netD='dcgan', dataset_mode='folder', crop_size=64, load_size=64,
-                            n_layers_D=None)
+                            n_layers_D=None, no_flip=True)  # Ganzo never flips: --flip turns it on
         _set_help(parser, 'netG', 'generator of --model gan: fc | dcgan | conv | resnet | good (conv and good: '
                                   'Ganzo\'s own), or one a plugin registered')
         _set_help(parser, 'netD', 'discriminator of --model gan: fc | dcgan | conv | resnet | good (conv and good: '
@@ -73,7 +73,11 @@ class GanModel(BaseModel):
         _set_help(parser, 'crop_size', 'side of the images, from 16 to 256, halving down to 4 to 7 pixels (16, 28, '
                                        '32, 64, ...; good: a multiple of 16); data are scaled to it')
         g = parser.add_argument_group('gan')
-        g.add_argument('--nz', type=int, default=100, help='size of the latent noise (Ganzo\'s state size)')
+        g.add_argument('--nz', type=int, default=128,
+                       help='size of the latent noise (Ganzo\'s --state-size and its default; DCGAN used 100)')
+        g.add_argument('--resize_mode', type=str, default='stretch', choices=['stretch', 'cover_crop'],
+                       help='how images reach --crop_size: stretch (both sides to it, bilinear, as Ganzo) or '
+                            'cover_crop (short side to it, bicubic, then the centre square, as the DCGAN recipes)')
         g.add_argument('--noise', type=str, default='gaussian',
                        help='latent distribution: gaussian | uniform (in [-1, 1]), or one a plugin registered')
         g.add_argument('--n_layers_G', type=int, default=None,
@@ -135,6 +139,9 @@ class GanModel(BaseModel):
             g.add_argument('--max_batches_per_epoch', type=int, default=None,
                            help='end each epoch after this many generator turns, i.e. --d_iters times as many '
                                 'batches (Ganzo\'s count; default: the whole dataset)')
+            g.add_argument('--drop_last', action='store_true', default=True,
+                           help='end each epoch before a last batch smaller than --batch_size (as Ganzo\'s loader; '
+                                '--no_drop_last keeps it)')
             g.add_argument('--discriminator_hook', type=str, default='none',
                            help='applied to D once per discriminator turn (after its --d_iters steps): none | '
                                 'weight_clipper (Ganzo\'s: clamp every layer\'s weight to +-clip_to), or one a '
@@ -164,7 +171,7 @@ class GanModel(BaseModel):
         NOISES.get(opt.noise)
         if not issubclass(find_dataset_using_name(opt.dataset_mode), UnconditionalDataset):
             raise OptionError(f'--model gan trains on unlabelled images: use --dataset_mode folder, mnist, '
-                             f'fashion_mnist, cifar10 or lmdb, not {opt.dataset_mode}')
+                             f'fashion_mnist, emnist, cifar10, cifar100 or lmdb, not {opt.dataset_mode}')
         if opt.n_layers_G is None:
             opt.n_layers_G = DEFAULT_LAYERS.get(opt.netG, 0)
         if opt.n_layers_D is None:

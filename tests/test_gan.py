@@ -197,6 +197,16 @@ def test_max_batches_per_epoch_counts_generator_turns_and_an_idle_epoch_is_said(
     assert 'without a generator step' in (ck / 'idle' / 'loss_log.txt').read_text()
 
 
+def test_drop_last_as_ganzo_unless_no_drop_last(tmp_path, shapes_root, capsys):
+    ck = tmp_path / 'ck'
+    for name, extra, batches in (('drop', [], 4), ('keep', ['--no_drop_last'], 5)):  # 24 images, batches of 5
+        assert run_train(args_for(shapes_root, ck, name, '--batch_size', 5, '--n_epochs', 1, *extra)) == 0
+        assert weights(ck / name / 'latest_train_state.pth')['extra']['d_steps'] == batches
+    status, err = cli_error('train', args_for(shapes_root, ck, 'big', '--batch_size', 32), capsys)
+    assert status == 2 and len(err.strip().splitlines()) == 1 and 'pass --no_drop_last' in err
+    assert not (ck / 'big').exists()
+
+
 def test_wgan_defaults_and_weight_clipping(tmp_path, shapes_root):
     opt, model = make_model(args_for(shapes_root, tmp_path, 'w', '--gan_mode', 'wgan', '--d_iters', 2))
     assert (opt.clip_weights, opt.optimizer, opt.lr_G, opt.lr_D) == (0.01, 'rmsprop', 5e-5, 5e-5)
@@ -381,9 +391,56 @@ def test_cifar10_mode_reads_a_batch_file(tmp_path):
     assert torch.allclose(batch['A'][0], expected, atol=1e-6)
 
 
+def test_emnist_mode_reads_the_split_files(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    write_idx(tmp_path / 'EMNIST' / 'raw', 'emnist-digits-train', rng.integers(0, 256, (4, 28, 28)), np.arange(4))
+    common = ['--model', 'gan', '--dataset_mode', 'emnist', '--dataroot', tmp_path, '--batch_size', 4,
+              '--num_threads', 0, '--checkpoints_dir', tmp_path, '--serial_batches', '--crop_size', 28]
+    dataset = dataset_for(common + ['--emnist_split', 'digits'])
+    batch = next(iter(dataset))
+    assert batch['A'].shape == (4, 1, 28, 28) and batch['label'].tolist() == [0, 1, 2, 3]
+    status, err = cli_error('train', common, capsys)  # the default split, letters, is not there
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert 'EMNIST/raw/emnist-letters-train-images-idx3-ubyte' in err
+    assert f"torchvision.datasets.EMNIST(root='{tmp_path}', split='letters', train=True, download=True)" in err
+
+
+def test_cifar100_mode_reads_the_train_file(tmp_path, capsys):
+    folder = tmp_path / 'cifar-100-python'
+    folder.mkdir()
+    data = np.random.default_rng(0).integers(0, 256, (3, 3072)).astype(np.uint8)
+    with open(folder / 'train', 'wb') as f:
+        pickle.dump({'data': data, 'fine_labels': [7, 42, 99], 'coarse_labels': [0, 1, 2]}, f)
+    common = ['--model', 'gan', '--dataset_mode', 'cifar100', '--batch_size', 3, '--num_threads', 0,
+              '--checkpoints_dir', tmp_path, '--serial_batches']
+    batch = next(iter(dataset_for(common + ['--dataroot', tmp_path])))
+    assert batch['A'].shape == (3, 3, 32, 32) and batch['label'].tolist() == [7, 42, 99]
+    expected = torch.from_numpy(data.reshape(3, 3, 32, 32)).float() / 127.5 - 1
+    assert torch.allclose(batch['A'], expected, atol=1e-6)  # as stored: none flipped (Ganzo never flips)
+    flipped = next(iter(dataset_for(common + ['--dataroot', tmp_path, '--flip'])))['A']
+    assert not torch.allclose(flipped, expected)  # --flip: the random flips of the DCGAN recipes
+    status, err = cli_error('train', common + ['--dataroot', tmp_path / 'none'], capsys)
+    assert status == 2 and len(err.strip().splitlines()) == 1 and 'cifar-100-python/train' in err
+
+
+def test_images_are_stretched_to_the_side_unless_cover_crop(tmp_path):
+    """Ganzo's Resize((s, s)): a 2:1 image keeps its whole content, squeezed; cover_crop keeps the centre square."""
+    root = tmp_path / 'wide'
+    root.mkdir()
+    pixels = np.zeros((16, 32, 3), np.uint8)
+    pixels[:, :8] = 255  # a white left quarter
+    Image.fromarray(pixels).save(root / 'a.png')
+    common = ['--model', 'gan', '--dataroot', root, '--batch_size', 1, '--num_threads', 0, '--checkpoints_dir',
+              tmp_path, '--crop_size', 16]
+    stretched = next(iter(dataset_for(common)))['A'][0]
+    assert stretched[:, :, :3].min() > 0.9 and stretched[:, :, 5:].max() < -0.9  # the white quarter, squeezed
+    cropped = next(iter(dataset_for(common + ['--resize_mode', 'cover_crop'])))['A'][0]
+    assert cropped.max() < -0.9  # the centre square has no white
+
+
 def test_folder_mode_classes_and_image_class(tmp_path, shapes_root, capsys):
     common = ['--model', 'gan', '--dataroot', shapes_root, '--batch_size', 24, '--num_threads', 0,
-              '--checkpoints_dir', tmp_path]
+              '--checkpoints_dir', tmp_path, '--no_drop_last']  # one class alone has 8 images
     batch = next(iter(dataset_for(common)))
     assert sorted(set(batch['label'].tolist())) == [0, 1, 2]  # circle, square, triangle
     dataset = dataset_for(common + ['--image_class', 'square'])

@@ -60,8 +60,10 @@ class GanModel(BaseModel):
 
     @staticmethod
     def modify_commandline_options(parser, is_train=True):
+        # Ganzo never flips (--flip turns it on); the data modes resize to --crop_size alone (--resize_mode), so
+        # --load_size and --preprocess play no part
         parser.set_defaults(netG='dcgan', netD='dcgan', dataset_mode='folder', crop_size=64, load_size=64,
-                            n_layers_D=None, no_flip=True)  # Ganzo never flips: --flip turns it on
+                            n_layers_D=None, no_flip=True, preprocess='none')
         _set_help(parser, 'netG', 'generator of --model gan: fc | dcgan | conv | resnet | good (conv and good: '
                                   'Ganzo\'s own), or one a plugin registered')
         _set_help(parser, 'netD', 'discriminator of --model gan: fc | dcgan | conv | resnet | good (conv and good: '

@@ -207,6 +207,32 @@ def test_drop_last_as_ganzo_unless_no_drop_last(tmp_path, shapes_root, capsys):
     assert not (ck / 'big').exists()
 
 
+@pytest.mark.parametrize('preset,expected', [
+    ('ganzo_gan_mnist', dict(netG='fc', crop_size=28, d_iters=5, dropout_D=0.3, beta1=0.0, nz=128, no_flip=True)),
+    ('ganzo_dcgan_mnist', dict(netG='conv', netD='conv', norm_D='batch', crop_size=64, output_nc=1, beta1=0.5)),
+    ('ganzo_wgangp_bedrooms', dict(netG='good', netD='good', norm_D='elementwise_layer', gan_mode='wgangp', d_iters=5,
+                                   max_batches_per_epoch=1000, lsun_category='bedroom_train', resize_mode='stretch')),
+])
+def test_ganzo_presets_parse_to_the_published_experiments(tmp_path, preset, expected):
+    opt = parse_train(['--config', os.path.join(ROOT, 'configs', preset + '.yaml'), '--dataroot', tmp_path,
+                       '--checkpoints_dir', tmp_path, '--name', 'p'])
+    assert {k: getattr(opt, k) for k in expected} == expected and opt.drop_last and opt.hard_G_labels is False
+
+
+def test_readme_names_the_models_that_take_the_shared_discriminators(tmp_path, shapes_root, capsys):
+    """README: the models it lists take --netD basic; --model gan refuses it and names its own."""
+    import re
+    text = open(os.path.join(ROOT, 'README.md'), encoding='utf-8').read()
+    claim = re.search(r'The image-to-image models \((.*?)\) accept the shared discriminators', text, re.S)
+    models = re.findall(r'`(\w+)`', claim.group(1))
+    assert models == ['pix2pix', 'cycle_gan', 'liss']
+    for model in models:
+        assert parse_train(['--model', model, '--dataroot', tmp_path, '--checkpoints_dir', tmp_path, '--name', model,
+                            '--netD', 'basic']).netD == 'basic'
+    status, err = cli_error('train', args_for(shapes_root, tmp_path, 'g', '--netD', 'basic'), capsys)
+    assert status == 2 and "unknown --netD 'basic'" in err and 'conv, dcgan, fc, good, resnet' in err
+
+
 def test_wgan_defaults_and_weight_clipping(tmp_path, shapes_root):
     opt, model = make_model(args_for(shapes_root, tmp_path, 'w', '--gan_mode', 'wgan', '--d_iters', 2))
     assert (opt.clip_weights, opt.optimizer, opt.lr_G, opt.lr_D) == (0.01, 'rmsprop', 5e-5, 5e-5)

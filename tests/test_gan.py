@@ -312,14 +312,20 @@ def test_each_family_trains_a_few_iterations(tmp_path, shapes_root, extra):
         assert grid.size == (2 * 16 + 3 * 2, 2 * 16 + 3 * 2)  # 4 fixed samples in a 2x2 grid, 2 px borders
 
 
-def test_resume_mid_critic_cycle_is_bit_identical(tmp_path, shapes_root):
+@pytest.mark.parametrize('extra,at_20', [
+    (['--gan_mode', 'wgan'], (2, 5, 1)),
+    # Ganzo's pieces: conv networks, soft G targets, the clipping hook, drop_last (batches of 5 from 24 images: the
+    # state at image 20 ends epoch 1, whose last 4 images are dropped)
+    (['--netG', 'conv', '--netD', 'conv', '--soft_labels', '--discriminator_hook', 'weight_clipper',
+      '--batch_size', 5], (1, 4, 1)),
+])
+def test_resume_mid_critic_cycle_is_bit_identical(tmp_path, shapes_root, extra, at_20):
     ck = tmp_path / 'ck'
-    common = ['--gan_mode', 'wgan', '--d_iters', 3, '--n_epochs', 2,
-              '--save_latest_freq', 20, '--save_by_iter']
+    common = ['--d_iters', 3, '--n_epochs', 2, '--save_latest_freq', 20, '--save_by_iter'] + extra
     assert run_train(args_for(shapes_root, ck, 'full', *common)) == 0
     full, part = ck / 'full', ck / 'part'
     saved = weights(full / 'iter_20_train_state.pth')['extra']
-    assert saved['critic_count'] == 2 and saved['d_steps'] == 5 and saved['g_steps'] == 1
+    assert (saved['critic_count'], saved['d_steps'], saved['g_steps']) == at_20
     part.mkdir()
     for f in os.listdir(full):
         if f.startswith('iter_20_') or f.endswith('.yaml'):

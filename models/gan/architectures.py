@@ -5,15 +5,15 @@ channels. The convolutional families start from a 4x4 to 7x7 grid and double it:
   fc      Ganzo's fully connected networks: widths nz, 2 nz, ..., 2^(L-1) nz (generator) and the mirror image
           (discriminator), leaky ReLU(0.2) between layers.
   dcgan   Radford et al. 2016 (DCGAN), as in the WGAN reference code: transposed 4x4 convolutions doubling the
-          side from 4x4, batch norm and ReLU (G); strided 4x4 convolutions, leaky ReLU (D). --n_layers_G/D adds
+          side from the start grid, batch norm and ReLU (G); strided 4x4 convolutions, leaky ReLU (D). --n_layers_G/D adds
           that many 3x3 conv layers at the finest resolution ("extra layers").
   conv    Ganzo's own small convolutional networks: G halves a fixed 64 channels at every doubling (64, 32, 16,
           8 at 64 px), D doubles 8 channels at every halving (8 ... 64 at 64 px), batch norm after every inner
           layer including D's first; torch's default initialisation and biases, as in Ganzo.
-  resnet  Gulrajani et al. 2017 (WGAN-GP) 64x64 ResNet ("good" in Ganzo), generalised to any power of two: a
-          linear layer to 4x4, up-sampling residual blocks (nearest up-sampling + 3x3 convs, 1x1 shortcut), BN,
+  resnet  Gulrajani et al. 2017 (WGAN-GP) 64x64 ResNet, generalised to any side with widths from --ngf/--ndf: a
+          linear layer to the start grid, up-sampling residual blocks (nearest up-sampling + 3x3 convs, 1x1 shortcut), BN,
           ReLU, 3x3 conv, tanh (G); 3x3 conv, down-sampling residual blocks (mean pooling), linear (D).
-          --n_layers_G/D adds that many non-resampling residual blocks at 4x4.
+          --n_layers_G/D adds that many non-resampling residual blocks at the start grid.
   good    Ganzo's "good" networks, Gulrajani's 64x64 ResNet as Ganzo builds it for any multiple of 16: always four
           residual blocks from a (size/16)^2 grid, widths 8 x size (512 at 64 px), the critic with element-wise
           LayerNorm([C, H, W]) and a Glorot-initialised input conv, every bias zero at initialisation.

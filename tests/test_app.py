@@ -11,6 +11,7 @@ from PIL import Image
 
 from conftest import ROOT
 from tiny_runs import has_model, make_run
+from demo_app.browser import chromium_driver, wait_for_image
 from demo_app.core import AppInputError, Session
 from demo_app import pages
 
@@ -221,29 +222,6 @@ def test_http_api_through_gradio_client(served, tmp_path):
     edited, _, table2, _ = blob.predict(1, 0.2, 0.0, 0.0, '', api_name='/edit')
     assert abs(table2['data'][1][1] - table['data'][1][1] - 0.2) < 2e-3
     assert not (np.asarray(Image.open(edited)) == np.asarray(Image.open(image_path))).all()
-
-
-def chromium_driver():
-    """Selenium on Debian's chromium + chromedriver (no browser download); None when absent."""
-    browser = shutil.which('chromium') or shutil.which('chromium-browser')
-    driver_path = shutil.which('chromedriver')
-    if not browser or not driver_path:
-        return None
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for arg in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-                '--window-size=1280,900'):
-        options.add_argument(arg)
-    return webdriver.Chrome(service=Service(driver_path), options=options)
-
-
-def wait_for_image(driver, elem_id, timeout=60):
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-    return WebDriverWait(driver, timeout).until(
-        lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, f'#{elem_id} img') if e.get_attribute('src')])
 
 
 def test_real_browser_upload_click_and_screenshot(served, tmp_path):

@@ -51,13 +51,26 @@ def backend_for(device):
 
 def init(opt):
     """Create the process group when the launcher started several processes; returns True when distributed.
+    A group that the calling program created already (several trainings in one torchrun job) is used as it is.
 
+    Every rank then takes rank 0's ``opt.seed``: without --seed each process drew its own at random, and ranks
+    with different seeds initialise different networks (DDP copies rank 0's weights only into the networks it
+    wraps, not into untrained copies such as an EMA generator) and shard the data with different permutations.
     A rank waits at most 30 minutes for a lost peer before failing (long enough for a slow checkpoint).
     """
     if getattr(opt, 'world_size', 1) <= 1:
         return False
-    if dist.is_initialized():
-        return True
+    if not dist.is_initialized():
+        _create_group(opt)
+    opt.seed = broadcast_object(opt.seed)
+    return True
+
+
+_created_group = False  # whether init created the process group (cleanup destroys only that one)
+
+
+def _create_group(opt):
+    global _created_group
     missing = [v for v in ('MASTER_ADDR', 'MASTER_PORT') if v not in os.environ]
     if missing:
         raise OptionError(f"WORLD_SIZE={opt.world_size} but {' and '.join(missing)} not set: start training with "
@@ -69,7 +82,16 @@ def init(opt):
     timeout = datetime.timedelta(minutes=30)
     dist.init_process_group(backend, init_method='env://', rank=opt.rank, world_size=opt.world_size,
                             timeout=timeout, **kwargs)
-    return True
+    _created_group = True
+
+
+def broadcast_object(obj):
+    """Rank 0's ``obj`` (any picklable value) on every rank; ``obj`` itself when not distributed."""
+    if not is_distributed():
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 def barrier():
@@ -78,16 +100,20 @@ def barrier():
 
 
 def cleanup(wait_for_peers=True):
-    """Destroy the process group (end of training), so that the launcher sees a clean exit.
+    """Destroy the process group that :func:`init` created (end of training), so that the launcher sees a clean
+    exit; a group created by the calling program stays.
 
     After a normal run a barrier first lets every rank finish its last collective and rank 0 its writes: a
     rank that tears gloo down while a peer still talks to it can abort ('terminate called without an active
     exception'). After an error there is no barrier, since the other ranks may never reach it.
     """
+    global _created_group
     if dist.is_available() and dist.is_initialized():
         if wait_for_peers:
             dist.barrier()
-        dist.destroy_process_group()
+        if _created_group:
+            dist.destroy_process_group()
+            _created_group = False
 
 
 def rank_seed(seed, rank):
@@ -237,7 +263,8 @@ def gather_rank_states(rank_state):
     if len(set(digests)) > 1:
         raise ReplicaMismatchError('the trained networks differ between ranks (parameter digests '
                                    + ', '.join(f'rank {r}: {d[:12]}' for r, d in enumerate(digests))
-                                   + '): a network was probably called outside its DDP wrapper while training')
+                                   + '): a network was probably called outside its DDP wrapper while training, or one that DDP '
+                                   'does not wrap (e.g. an EMA copy) started differently on each rank')
     out = [None] * dist.get_world_size() if dist.get_rank() == 0 else None
     dist.gather_object(rank_state, out, dst=0)
     return out

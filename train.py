@@ -95,6 +95,8 @@ class Trainer:
         """``write_run_files``: called once every check has passed, before the run writes anything else (train.py
         saves the options and the command there), so a refused run leaves the run folder untouched."""
         self.opt = opt
+        if opt.auto_resume:
+            resume.choose_auto_resume(opt)
         # checks that need no model: an existing run needs --continue_train or --overwrite; the state to resume
         # must be readable and have epochs left under the current options (else NothingToTrain)
         resume.check_existing_run(opt)
@@ -121,6 +123,9 @@ class Trainer:
         if distributed.is_distributed():
             distributed.seed_rank(opt.seed, opt.rank)  # then each rank draws its own dropout masks and noise
         self.stop_agreement = distributed.StopAgreement(opt.device)
+        # --save_latest_minutes: every rank posts how many intervals its clock has passed; the largest decides
+        self.save_agreement = distributed.StopAgreement(opt.device)
+        self.clock_start, self.saved_intervals = time.time(), 0
         self.visualizer = Visualizer(opt)
         self.evaluator = PeriodicEvaluator(opt, self.model, self.visualizer)  # --eval_freq (off by default)
         if self.evaluator.enabled:
@@ -160,6 +165,7 @@ class Trainer:
         """Save networks and the training state under each label: rank 0 writes, every rank contributes its
         own RNG and pool state (collective)."""
         self.stop_agreement.finish()
+        self.save_agreement.finish()
         for label in labels:
             if self.is_main:
                 self.model.save_networks(label)
@@ -251,6 +257,13 @@ class Trainer:
             labels = ['latest'] + ([f'iter_{total}'] if opt.save_by_iter else [])
             self.log(f'saving the latest model (epoch {self.epoch}, total_iters {total})')
             self.save(labels)
+        elif opt.save_latest_minutes > 0:
+            intervals = int((time.time() - self.clock_start) / (60 * opt.save_latest_minutes))
+            agreed = self.save_agreement.update(intervals)  # the ranks' largest count, posted one step ago
+            if agreed > self.saved_intervals:
+                self.saved_intervals = agreed
+                self.log(f'saving the latest model (--save_latest_minutes; epoch {self.epoch}, total_iters {total})')
+                self.save(['latest'])
 
 
 def main(args=None):

@@ -80,8 +80,18 @@ def _create_group(opt):
     backend = backend_for(opt.device)
     kwargs = {'device_id': opt.device} if backend == 'nccl' else {}
     timeout = datetime.timedelta(minutes=30)
-    dist.init_process_group(backend, init_method='env://', rank=opt.rank, world_size=opt.world_size,
-                            timeout=timeout, **kwargs)
+    restart = os.environ.get('TORCHELASTIC_RESTART_COUNT')
+    if restart is not None and os.environ.get('TORCHELASTIC_USE_AGENT_STORE') == 'True':
+        # torchrun keeps one store for every restart of the group (torch 2.x): the new group would read the killed
+        # group's entries (a rank's old address: 'Gloo connectFullMesh failed ... Connection refused'), so each
+        # restart gets its own key space
+        store = dist.PrefixStore(f'zoo_restart_{restart}/', dist.TCPStore(
+            os.environ['MASTER_ADDR'], int(os.environ['MASTER_PORT']), is_master=False, timeout=timeout))
+        dist.init_process_group(backend, store=store, rank=opt.rank, world_size=opt.world_size, timeout=timeout,
+                                **kwargs)
+    else:
+        dist.init_process_group(backend, init_method='env://', rank=opt.rank, world_size=opt.world_size,
+                                timeout=timeout, **kwargs)
     _created_group = True
 
 
@@ -311,7 +321,8 @@ class StopAgreement:
     """Makes every rank stop at the same iteration when one of them received SIGINT/SIGTERM.
 
     A flag is all-reduced asynchronously after each step and read one step later, so no rank waits for it:
-    all ranks stop together, one iteration after the first one saw the signal.
+    all ranks stop together, one iteration after the first one saw the signal. The flag may be any count: the
+    ranks then agree on the largest (train.py's --save_latest_minutes posts the save intervals each clock passed).
     """
 
     def __init__(self, device):
@@ -319,14 +330,16 @@ class StopAgreement:
         self.pending = None
 
     def update(self, local_flag):
+        """Post this rank's flag (or count); returns the largest value posted by the ranks one step earlier (0 at
+        the first step), or this one without peers."""
         if not is_distributed():
-            return bool(local_flag)
-        agreed = False
+            return int(local_flag)
+        agreed = 0
         if self.pending is not None:
             work, tensor = self.pending
             work.wait()
-            agreed = bool(tensor.item())
-        tensor = torch.tensor([1 if local_flag else 0], dtype=torch.int32, device=self.device)
+            agreed = int(tensor.item())
+        tensor = torch.tensor([int(local_flag)], dtype=torch.int32, device=self.device)
         self.pending = (dist.all_reduce(tensor, op=dist.ReduceOp.MAX, async_op=True), tensor)
         return agreed
 

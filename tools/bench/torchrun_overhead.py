@@ -2,9 +2,9 @@
 
     python -m tools.bench.torchrun_overhead --nproc 2 --batch 4 --images 32 --size 64 --epochs 3 --repeats 2
 
-One process trains with --batch_size B and N intra-op threads; torchrun trains N processes (gloo on the CPU, NCCL
-with --gpu) with --batch_size B/N and one thread each, so both use the same cores and take the same optimizer
-steps. Runs alternate (1, N, N, 1, ...) so that machine noise hits both alike. Each run is a real train.py on a
+One process trains with --batch_size B and --single_threads intra-op threads (default N); torchrun trains N
+processes (gloo on the CPU, NCCL with --gpu) with --batch_size B/N and one thread each, so both take the same
+optimizer steps on the same cores. Runs alternate (1, N, N, 1, ...) so that machine noise hits both alike. Each run is a real train.py on a
 synthetic paired dataset (tiny pix2pix by default; more train.py options after ``--``); the first epoch is warm-up
 and images/s is counted over the others from the 'end of epoch' lines. Prints one line per run and the medians.
 """
@@ -35,7 +35,7 @@ def train_command(args, nproc, data, ckpt, extra):
              '--print_freq', '1000000', '--display_freq', '1000000', '--seed', '0']
     train += ['--gpu_ids', '0'] if args.gpu else ['--gpu_ids', '-1']
     if nproc == 1:
-        return [sys.executable] + train + extra, str(args.nproc)
+        return [sys.executable] + train + extra, str(args.single_threads or args.nproc)
     return [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={nproc}'] + train + extra, '1'
 
 
@@ -55,6 +55,7 @@ def main(argv=None):
     p.add_argument('--size', type=int, default=64, help='image size (pixels)')
     p.add_argument('--epochs', type=int, default=3, help='epochs per run (the first is warm-up)')
     p.add_argument('--repeats', type=int, default=2, help='runs of each configuration')
+    p.add_argument('--single_threads', type=int, default=0, help='intra-op threads of the one process (0: --nproc)')
     p.add_argument('--gpu', action='store_true', help='one GPU per process (NCCL) instead of the CPU (gloo)')
     args, extra = p.parse_known_args(argv)
     extra = [a for a in extra if a != '--']

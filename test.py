@@ -5,14 +5,16 @@
 Architecture options are read from checkpoints/NAME/train_opt.yaml, so they need not be repeated. Results go to
 ./results/NAME/<phase>_<epoch>/index.html with images in images/<stem>_<label>.png.
 """
+import copy
 import os
 import sys
 
-from data import create_dataset
+from data import create_dataset, find_dataset_using_name
 from models import create_model
 from options.test_options import TestOptions
 from util import html
 from metrics import results as result_metrics
+from metrics.inputs import DatasetImages
 from util.cli import run_cli
 from util.util import seed_everything
 from visualizers import save_images
@@ -64,15 +66,16 @@ def _run_test(opt, save_options=None):
             paths = paths if isinstance(paths, (list, tuple)) else [paths]
             for j, path in enumerate(paths[:opt.num_test - done]):
                 written += save_images(webpage, {k: v[j:j + 1] for k, v in visuals.items()}, path,
-                                       aspect_ratio=opt.aspect_ratio, width=getattr(opt, 'display_winsize', 256))
+                                       aspect_ratio=opt.aspect_ratio, width=getattr(opt, 'display_winsize', 256),
+                                       add_row=model.page_rows is None or done < model.page_rows)
                 done += 1
             if done % 50 < len(paths):
                 print(f'processing ({done:04d}) images... {paths[0]}')
     except KeyboardInterrupt:
         interrupted = True
         print(f'interrupted after {done} image(s): the results page shows those', file=sys.stderr)
-    remove_stale_images(webpage.get_image_dir(), written)
-    model.add_to_results_page(webpage)
+    extra = model.add_to_results_page(webpage) or []  # e.g. the gan grid: rewritten, never stale
+    remove_stale_images(webpage.get_image_dir(), written + extra)
     report_metrics(opt, model, web_dir, webpage, written)
     webpage.save()
     page = os.path.join(web_dir, 'index.html')
@@ -92,12 +95,24 @@ def remove_stale_images(image_dir, written):
         print(f'removed {len(stale)} image(s) an earlier run left in {image_dir}')
 
 
+def real_images(opt):
+    """The run's real images, what samples of an unconditional model are scored against: --dataset_mode over
+    --dataroot (its --phase split where the mode has one), centre-cropped to --crop_size, never flipped."""
+    real_opt = copy.copy(opt)
+    real_opt.num_samples = 0  # the data mode's real images, not the noise indices of generation
+    return find_dataset_using_name(opt.dataset_mode)(real_opt)
+
+
 def report_metrics(opt, model, web_dir, webpage, written=None):
     """Score this run's images (``written``, every image of the folder when None) with --metrics and add what
     the model measured (e.g. diversity of --n_samples): printed, saved to <web_dir>/metrics.json (replacing an
     earlier run's) and shown at the top of the results page. Returns the metrics."""
     metrics = {}
-    if opt.metrics:
+    if opt.metrics and callable(getattr(model, 'generate_samples', None)):  # unconditional: no target images
+        samples = [os.path.join(webpage.get_image_dir(), f) for f in (written or [])]
+        metrics.update(result_metrics.score_samples(samples, DatasetImages(real_images(opt)), opt.metrics,
+                                                    weights_path=opt.fidelity_weights, device=opt.device))
+    elif opt.metrics:
         metrics.update(result_metrics.score_images(web_dir, opt.metrics, weights_path=opt.fidelity_weights,
                                                    device=opt.device, files=written))
     metrics.update(model.test_metrics())

@@ -25,6 +25,10 @@ from .dense_step import register_dense_step
 class BaseModel(ABC):
     """Abstract base of all models; see models/pix2pix_model.py for a complete small example."""
 
+    # test.py: results-page rows for the first page_rows images only (None: every image); every image is still
+    # written to its file. Models that make thousands of samples cap it so that the page stays small.
+    page_rows = None
+
     def __init__(self, opt):
         self.opt = opt
         self.gpu_ids = opt.gpu_ids
@@ -225,7 +229,9 @@ class BaseModel(ABC):
         return {}
 
     def add_to_results_page(self, webpage):
-        """Add model-specific content (e.g. a grid of all samples) to test.py's results page; no-op here."""
+        """Add model-specific content (e.g. a grid of samples) to test.py's results page and return the names of
+        the image files it wrote into the page's image folder; none here."""
+        return []
 
     def get_image_paths(self):
         return self.image_paths

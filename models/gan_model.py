@@ -19,6 +19,8 @@ import os
 
 import torch
 
+from metrics.registry import get_metric, parse_metrics
+from metrics.results import unpaired_metrics_message
 from util import util
 from util.errors import OptionError
 from . import networks
@@ -37,6 +39,9 @@ MODE_DEFAULTS = {
     'wgan': dict(optimizer='rmsprop', lr=5e-5, beta1=0.5, beta2=0.999, d_iters=5, clip_weights=0.01),
     'wgangp': dict(optimizer='adam', lr=1e-4, beta1=0.0, beta2=0.9, d_iters=5, clip_weights=0.0),
 }
+# test.py: the results page's grid shows the first samples only, so memory and the grid's size do not grow with
+# --num_samples (every sample is still written to its own file as it is generated)
+GRID_SAMPLES = 64
 GAN_ARCHITECTURE = ('crop_size', 'output_nc', 'nz', 'noise', 'n_layers_G', 'dropout_G', 'dropout_D', 'norm_D',
                     'condition', 'n_classes')
 
@@ -53,6 +58,8 @@ def _has_option(parser, flag):
 
 class GanModel(BaseModel):
     """Generator G (noise -> image) and discriminator D, trained by --gan_mode; test.py draws --num_samples."""
+
+    page_rows = GRID_SAMPLES
 
     @staticmethod
     def modify_commandline_options(parser, is_train=True):
@@ -90,7 +97,8 @@ class GanModel(BaseModel):
         g.add_argument('--n_fixed', type=int, default=64, help='samples in the snapshot grid shown every --display_freq')
         if not _has_option(parser, '--num_samples'):
             g.add_argument('--num_samples', type=int, default=64,
-                           help='test.py: number of samples to generate (each saved, plus one grid)')
+                           help=f'test.py: number of samples to generate (each saved as it is generated, plus '
+                                f'one grid of the first {GRID_SAMPLES})')
         g.add_argument('--truncation', type=float, default=0.0,
                        help='redraw Gaussian noise coordinates beyond +-truncation (truncation trick); 0 disables it')
         if is_train:
@@ -167,6 +175,9 @@ class GanModel(BaseModel):
         if not opt.isTrain:
             if opt.num_samples < 1:
                 raise OptionError('--num_samples must be at least 1')
+            paired = [m for m in parse_metrics(opt.metrics or None) if get_metric(m).kind == 'paired']
+            if paired:  # test.py scores the samples against the run's real images (fid, kid, isc) only
+                raise OptionError(unpaired_metrics_message(paired))
             return
         if gan_mode not in MODE_DEFAULTS:
             raise OptionError(f"--gan_mode {gan_mode}: choose one of {', '.join(GAN_MODES)}")
@@ -199,7 +210,7 @@ class GanModel(BaseModel):
         self.model_names = ['G']
         self.visual_names = ['fake']
         self.loss_names = []
-        self.samples = []  # test.py: every generated sample, for the grid of the results page
+        self.samples = []  # test.py: the first GRID_SAMPLES samples, for the grid of the results page
         if self.isTrain:
             self.netD = self._build(DISCRIMINATORS, opt.netD, opt)
             if self.conditional:
@@ -409,18 +420,26 @@ class GanModel(BaseModel):
         if self.isTrain:
             self.grid = make_grid(self.snapshot_samples())
         elif self.fake is not None:
-            self.samples.extend(self.fake.detach().float().cpu())
+            room = min(GRID_SAMPLES, self.opt.num_samples) - len(self.samples)
+            if room > 0:  # clone: a view would keep the whole batch alive
+                self.samples.extend(self.fake[:room].detach().float().cpu().clone())
 
     def add_to_results_page(self, webpage):
-        """test.py: every sample of the run in one grid, under the per-sample table."""
+        """test.py: the first GRID_SAMPLES samples in one grid, under the per-sample table; returns the file
+        names written (test.py keeps them when it clears an earlier run's images)."""
         if not self.samples:
-            return
-        samples = torch.stack(self.samples[:self.opt.num_samples])
+            return []
+        samples = torch.stack(self.samples)
         name = 'grid.png'
         util.save_image(util.tensor2im(make_grid(samples)), os.path.join(webpage.get_image_dir(), name))
-        webpage.add_header(f'All {len(samples)} samples')
-        webpage.add_images([name], [f'{len(samples)} samples of {self.opt.name}'], [name],
+        total = self.opt.num_samples
+        shown = f'All {total} samples' if len(samples) == total else f'The first {len(samples)} of {total} samples'
+        webpage.add_header(shown)
+        if len(samples) < total:
+            webpage.add_text(f'every sample is in images/ (sample_0000_fake.png to sample_{total - 1:04d}_fake.png)')
+        webpage.add_images([name], [f'{shown.lower()} of {self.opt.name}'], [name],
                            width=min(1024, getattr(self.opt, 'display_winsize', 256) * 2))
+        return [name]
 
 
 def make_grid(images):

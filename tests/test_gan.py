@@ -1,6 +1,7 @@
 """--model gan (unconditional GANs after Ganzo): architectures, the game, label tricks, data modes, sampling,
 resume, learning on the synthetic shapes and clear errors."""
 import argparse
+import json
 import os
 import pickle
 import shutil
@@ -226,6 +227,53 @@ def test_train_then_sample_grid_on_the_results_page(tmp_path, shapes_root):
     assert not np.array_equal(first, np.asarray(Image.open(page / 'images' / 'sample_0003_fake.png')))
 
 
+def test_many_samples_stream_to_files_with_a_capped_grid_page_and_memory(tmp_path, shapes_root, capsys):
+    """Every sample goes to its file as it is made; the grid, the page rows and the samples the model keeps stop
+    at GRID_SAMPLES, so memory does not grow with --num_samples (docs/unconditional.md has the RSS figures)."""
+    from models.gan_model import GRID_SAMPLES, GanModel
+    ck, res = tmp_path / 'ck', tmp_path / 'res'
+    assert run_train(args_for(shapes_root, ck, 'many', '--n_epochs', 1, '--max_batches_per_epoch', 1)) == 0
+    test_args = ['--model', 'gan', '--name', 'many', '--checkpoints_dir', ck, '--results_dir', res, '--eval']
+    kept = []
+    add = GanModel.add_to_results_page
+    GanModel.add_to_results_page = lambda self, page: kept.append(len(self.samples)) or add(self, page)
+    try:
+        assert run_test(test_args + ['--num_samples', GRID_SAMPLES + 6, '--batch_size', 16]) == 0
+    finally:
+        GanModel.add_to_results_page = add
+    assert kept == [GRID_SAMPLES]
+    page = res / 'many' / 'test_latest'
+    images = sorted(os.listdir(page / 'images'))
+    assert images == ['grid.png'] + [f'sample_{i:04d}_fake.png' for i in range(GRID_SAMPLES + 6)]
+    with Image.open(page / 'images' / 'grid.png') as grid:
+        assert grid.size == (8 * 16 + 9 * 2,) * 2  # the first 64 samples, 8 columns
+    html = (page / 'index.html').read_text()
+    assert f'The first {GRID_SAMPLES} of {GRID_SAMPLES + 6} samples' in html
+    assert f'images/sample_{GRID_SAMPLES - 1:04d}_fake.png' in html
+    assert f'images/sample_{GRID_SAMPLES:04d}_fake.png' not in html  # written, but no page row
+    # fewer samples: the earlier run's extra samples are removed and counted; the grid is rewritten, not removed
+    capsys.readouterr()
+    assert run_test(test_args + ['--num_samples', 5]) == 0
+    assert 'removed 65 image(s) an earlier run left' in capsys.readouterr().out
+    assert len(os.listdir(page / 'images')) == 6
+
+
+def test_sample_metrics_stream_the_files_and_refuse_paired_metrics(tmp_path, shapes_root, capsys):
+    from metrics.weights import make_random_inception_weights
+    ck, res = tmp_path / 'ck', tmp_path / 'res'
+    assert run_train(args_for(shapes_root, ck, 'fid', '--n_epochs', 1, '--max_batches_per_epoch', 1)) == 0
+    test_args = ['--model', 'gan', '--name', 'fid', '--checkpoints_dir', ck, '--results_dir', res,
+                 '--num_samples', 4]
+    status, err = cli_error('test', test_args + ['--metrics', 'fid,psnr'], capsys)
+    assert status == 2 and err.strip() == ('error: --metrics psnr: these compare each output with its target image, '
+                                           'and generated samples have none; use fid, kid or isc')
+    assert not (res / 'fid').exists()  # refused before any sample was made
+    weights_file = make_random_inception_weights(str(tmp_path / 'inception.pth'))
+    assert run_test(test_args + ['--metrics', 'fid', '--fidelity_weights', weights_file]) == 0
+    scores = json.loads((res / 'fid' / 'test_latest' / 'metrics.json').read_text())
+    assert scores['fid'] > 0  # the 4 sample files against the run's 24 real shapes
+
+
 def test_a_plugin_adds_its_own_generator(tmp_path, shapes_root, monkeypatch):
     (tmp_path / 'my_gan_plugin.py').write_text(
         'import torch.nn as nn\n'
@@ -388,7 +436,6 @@ def test_bad_image_size_exits_2_from_the_command_line(tmp_path, shapes_root):
 # ---------------------------------------------------------------------------------------------- best checkpoints
 
 def test_save_best_by_generator_loss_and_by_metric(tmp_path, shapes_root):
-    import json
     ck = tmp_path / 'ck'
     assert run_train(args_for(shapes_root, ck, 'bl', '--n_epochs', 3, '--max_batches_per_epoch', 2,
                               '--save_best', 'loss:G')) == 0

@@ -327,6 +327,24 @@ def test_mnist_modes_read_torchvision_raw_files(tmp_path, mode, folder, capsys):
     assert f"torchvision.datasets.{folder}(root='{tmp_path / 'none'}', train=True, download=True)" in err
 
 
+@pytest.mark.parametrize('damaged', ['images', 'labels'])
+def test_a_truncated_idx_file_is_named_in_one_line(tmp_path, damaged):
+    """A download cut short: train.py names the file and says to download it again (torchvision's own error is a
+    reshape RuntimeError naming no file)."""
+    raw = tmp_path / 'MNIST' / 'raw'
+    write_idx(raw, 'train', np.zeros((16, 28, 28)), np.zeros(16))
+    path = raw / f'train-{damaged}-idx{3 if damaged == "images" else 1}-ubyte'
+    path.write_bytes(path.read_bytes()[:-100 if damaged == 'images' else -3])
+    out = subprocess.run([sys.executable, 'train.py', '--model', 'gan', '--dataset_mode', 'mnist', '--dataroot',
+                          str(tmp_path), '--checkpoints_dir', str(tmp_path / 'ck'), '--name', 'cut', '--gpu_ids', '-1',
+                          '--num_threads', '0'], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and 'Traceback' not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f'error: --dataset_mode mnist: cannot read {path} (')
+    assert 'delete it and download it again with python -c "import torchvision; torchvision.datasets.MNIST(' in lines[0]
+    assert not (tmp_path / 'ck' / 'cut').exists()
+
+
 def test_cifar10_mode_reads_a_batch_file(tmp_path):
     folder = tmp_path / 'cifar-10-batches-py'
     folder.mkdir()

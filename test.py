@@ -15,6 +15,7 @@ from options.test_options import TestOptions
 from util import html
 from metrics import results as result_metrics
 from metrics.inputs import DatasetImages
+from metrics.registry import parse_metrics
 from util.cli import run_cli
 from util.util import seed_everything
 from visualizers import save_images
@@ -109,9 +110,13 @@ def report_metrics(opt, model, web_dir, webpage, written=None):
     earlier run's) and shown at the top of the results page. Returns the metrics."""
     metrics = {}
     if opt.metrics and callable(getattr(model, 'generate_samples', None)):  # unconditional: no target images
-        samples = [os.path.join(webpage.get_image_dir(), f) for f in (written or [])]
-        metrics.update(result_metrics.score_samples(samples, DatasetImages(real_images(opt)), opt.metrics,
-                                                    weights_path=opt.fidelity_weights, device=opt.device))
+        image_dir = webpage.get_image_dir()
+        names = written if written is not None else sorted(os.listdir(image_dir))
+        samples = [os.path.join(image_dir, f) for f in names if f.endswith('_fake.png')]  # not the grid
+        needs_real = {'fid', 'kid'} & set(parse_metrics(opt.metrics))  # isc scores the samples alone
+        real = DatasetImages(real_images(opt)) if needs_real else None
+        metrics.update(result_metrics.score_samples(samples, real, opt.metrics, weights_path=opt.fidelity_weights,
+                                                    device=opt.device))
     elif opt.metrics:
         metrics.update(result_metrics.score_images(web_dir, opt.metrics, weights_path=opt.fidelity_weights,
                                                    device=opt.device, files=written))

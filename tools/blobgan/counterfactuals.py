@@ -18,7 +18,7 @@ import sys
 
 import torch
 
-from models.blobgan.counterfactual import PUBLISHED_CF, PUBLISHED_DIVERSE, DecisionWrapper, counterfactuals, \
+from tools.blobgan.octet.counterfactual import PUBLISHED_CF, PUBLISHED_DIVERSE, DecisionWrapper, counterfactuals, \
     load_decision_model
 from models.blobgan.layout import LAYOUT_KEYS, check_layout
 from tools.blobgan import invert as inv

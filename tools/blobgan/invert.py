@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from models.blobgan.draw import draw_layout
-from models.blobgan.encoder_training import freeze
-from models.blobgan.inversion import PUBLISHED_INV, invert
+from tools.blobgan.octet.encoder_training import freeze
+from tools.blobgan.octet.inversion import PUBLISHED_INV, invert
 from models.blobgan.io import load_encoder, load_generator
 from models.blobgan.lpips_loss import LPIPSLoss
 from tools.blobgan.common import FolderImages, list_images, resolve_device, save_grid, to_cpu

@@ -13,7 +13,7 @@ import sys
 
 import torch
 
-from models.blobgan.encoder_training import PUBLISHED_PRETRAIN, freeze, generated_batch, pretrain_step
+from tools.blobgan.octet.encoder_training import PUBLISHED_PRETRAIN, freeze, generated_batch, pretrain_step
 from models.blobgan.io import load_encoder, load_generator, make_encoder, save_encoder
 from tools.blobgan.common import resolve_device
 

@@ -13,8 +13,8 @@ published DecisionDensenetModel checkpoint). Without them those terms are left o
 import argparse
 import sys
 
-from models.blobgan.counterfactual import DecisionWrapper, load_decision_model
-from models.blobgan.encoder_training import PUBLISHED_TRAIN, PUBLISHED_TRAIN_LAMBDAS, freeze, generated_batch, train_step
+from tools.blobgan.octet.counterfactual import DecisionWrapper, load_decision_model
+from tools.blobgan.octet.encoder_training import PUBLISHED_TRAIN, PUBLISHED_TRAIN_LAMBDAS, freeze, generated_batch, train_step
 from models.blobgan.io import load_encoder, load_generator
 from models.blobgan.lpips_loss import LPIPSLoss
 from tools.blobgan import pretrain_encoder as pre

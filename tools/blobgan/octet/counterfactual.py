@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .layout import BG_KEYS, LAYOUT_KEYS, check_layout, clone_layout
+from models.blobgan.layout import BG_KEYS, LAYOUT_KEYS, check_layout, clone_layout
 
 PUBLISHED_CF = dict(n_iter=200, lambda_prox=0.1, lrs={'xs': 0.01, 'ys': 0.01, 'sizes': 0.08, 'covs': 0.01,
                                                       'features': 0.01, 'spatial_style': 0.01},

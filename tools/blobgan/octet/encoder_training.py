@@ -13,7 +13,7 @@ Decision features are the DenseNet trunk's (``DecisionWrapper.features``) on [-1
 import torch
 import torch.nn.functional as F
 
-from .layout import LAYOUT_KEYS
+from models.blobgan.layout import LAYOUT_KEYS
 
 PUBLISHED_PRETRAIN = dict(lr=0.005, step_size=2500, gamma=0.5, batch_size=8, n_iters=150000)
 PUBLISHED_TRAIN = dict(lr=0.002, step_size=5000, gamma=0.5, batch_size=2, n_iters=150000)

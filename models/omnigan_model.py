@@ -12,37 +12,32 @@ two phases:
   training through the translation loss unless --repr_freeze freezes it.
 
 D (every head, every iteration, with label smoothing and flipping) and the domain classifier C are updated
-after G in both phases. Networks, losses and ExtraAdam live in models/omnigan/; docs/omnigan.md lists where
-this differs from the published code.
+after G in both phases. Networks, losses, ExtraAdam, the options, the generator's objective, validation and
+visuals live in models/omnigan/; docs/omnigan.md lists where this differs from the published code.
 """
 from collections import OrderedDict
 
-import numpy as np
 import torch
 from torch.optim import lr_scheduler
 
 from . import networks
 from .base_model import BaseModel, unwrap
 from .omnigan import DOMAINS, DomainClassifier, OmniDiscriminator, OmniGenerator, parameter_report, parse_tasks
-from .omnigan.losses import build_losses, d_update_plan, fooling_target, other
+from .omnigan.losses import build_losses, d_update_plan, other
+from .omnigan.objective import TASK_LOSS_NAMES, OmniganObjective
 from .omnigan.optim import ExtraAdam
 from .omnigan.options import ARCHITECTURE_OPTIONS, add_omnigan_options
+from .omnigan.validation import OmniganValidation
+from .omnigan.visuals import OmniganVisuals, segmentation_palette
 from util import distributed
 
-TASK_LOSS_NAMES = {"d": "task_d", "h": "task_h", "s": "task_s", "w": "task_w"}
 # what a comet --log_level shows: 1 the aggregated losses, 2 every loss
 AGGREGATED_LOSSES = ("G", "G_repr", "G_translation", "D", "C")
 PHASES = ("repr", "translation")
 
 
-def _segmentation_palette(n_classes):
-    """A fixed, well-spread colour per class (seeded so results pages are comparable across runs)."""
-    rng = np.random.RandomState(1234)
-    return torch.from_numpy(rng.randint(0, 256, size=(max(n_classes, 1), 3)).astype(np.float32) / 127.5 - 1.0)
-
-
-class OmniganModel(BaseModel):
-    """See the module docstring; the option help texts describe every knob."""
+class OmniganModel(OmniganObjective, OmniganValidation, OmniganVisuals, BaseModel):
+    """See the module docstring; the option help texts (models/omnigan/options.py) describe every knob."""
 
     # under torchrun: no DistributedDataParallel (the update calls the encoder, decoders and discriminators
     # directly); rank 0's weights are broadcast once and step() averages gradients before every update
@@ -78,7 +73,7 @@ class OmniganModel(BaseModel):
             # pretrained weights are only needed to start training; test runs load the trained G
             self.netG.load_pretrained()
         self.model_names = ["G"]
-        self.palette = _segmentation_palette(opt.omni_n_classes)
+        self.palette = segmentation_palette(opt.omni_n_classes)
         self.batch, self.outputs, self.visuals = {}, {}, OrderedDict()
         self.d_update_order = []
         self.phase = "repr"
@@ -247,65 +242,6 @@ class OmniganModel(BaseModel):
         # re-applies freezing; a scaled encoder lr came back with the optimizer and scheduler states
         self._enter_phase(state.get("phase", "repr"), restoring=True)
 
-    # ------------------------------------------------------------------ validation
-    def eval_dataset_spec(self):
-        """The val lists, scored every --omni_val_freq epochs (data.create_eval_dataset keyword arguments)."""
-        if not self.isTrain or self.opt.omni_val_freq <= 0:
-            return None
-        from data.omni_dataset import find_list
-        root = self.opt.omni_lists_dir or self.opt.dataroot
-        domains = [d.strip() for d in str(self.opt.omni_domains).split(",") if d.strip()]
-        missing = [d for d in domains if find_list(root, d, "val") is None]
-        if missing:
-            if getattr(self.opt, "rank", 0) == 0:
-                print(f"omnigan: no val list for {', '.join(missing)} in {root}: no validation during training "
-                      f"(build <domain>_val lists or pass --omni_val_freq 0)")
-            return None
-        # the training geometry (published resize / crop / resize) with the fixed crops of epoch 0, no flips
-        return {"phase": "val", "n": self.opt.omni_val_num, "test_preprocess": False}
-
-    def validate(self):
-        """Mean generator losses of the current phase and task losses over the val loader; visuals of batch 1."""
-        sums, count, visuals = {}, 0, None
-        saved = self.batch, getattr(self, "paths", {}), getattr(self, "image_paths", [])
-        for data in self.eval_dataset:
-            self.set_input(data)
-            self._reset_losses()
-            with torch.no_grad(), self.autocast():
-                self.loss_G = self._generator_losses()
-                for dom, b in self.batch.items():
-                    z = self.G.encode(b["x"])
-                    for task in self.repr_tasks:
-                        if task in b:
-                            self._add(f"val_{task}", self.losses["G"]["tasks"][task](
-                                self.G.decode(task, z).float(), b[task]))
-            values = self.get_current_losses()
-            for task in self.repr_tasks:
-                value = getattr(self, f"loss_val_{task}", None)
-                if value is not None:
-                    values[TASK_LOSS_NAMES[task]] = float(value)
-                    setattr(self, f"loss_val_{task}", None)
-            for name, value in values.items():
-                sums[name] = sums.get(name, 0.0) + value
-            count += 1
-            if visuals is None:
-                self.compute_visuals()
-                visuals = OrderedDict((f"val_{k}", v) for k, v in self.visuals.items())
-        self.batch, self.paths, self.image_paths = saved
-        self._reset_losses()
-        self.outputs, self.visuals = {}, OrderedDict()
-        return {f"val_{k}": v / count for k, v in sums.items()} if count else {}, visuals
-
-    def end_of_epoch(self, epoch, visualizer):
-        """Validation on the val lists every --omni_val_freq epochs (losses logged, first batch shown)."""
-        if getattr(self, "eval_dataset", None) is None or epoch % max(self.opt.omni_val_freq, 1):
-            return
-        metrics, visuals = self.validate()
-        if metrics:
-            visualizer.print_current_metrics(epoch, metrics, split="val")
-        if visuals:
-            visualizer.display_current_results(visuals, epoch, True)
-
     # ------------------------------------------------------------------ data
     def set_input(self, input):
         if not isinstance(input, dict) or not any(d in input for d in DOMAINS):
@@ -326,38 +262,6 @@ class OmniganModel(BaseModel):
         with self.autocast():
             self.outputs = {dom: self.netG(b["x"]) for dom, b in self.batch.items()}
 
-    def compute_visuals(self):
-        if not self.outputs:
-            with torch.no_grad():
-                self.forward()
-        vis = OrderedDict()
-        for dom, out in self.outputs.items():
-            vis[f"{dom}_x"] = self.batch[dom]["x"]
-            for task in ("d", "h", "s", "w"):
-                if task in out:
-                    vis[f"{dom}_{task}"] = self._visual(task, out[task])
-            for head in ("a", "t"):
-                for target, img in out.get(head, {}).items():
-                    vis[f"{dom}_{head}_{target}"] = img
-        self.visuals = OrderedDict((k, v.detach().float()) for k, v in vis.items())
-
-    def _visual(self, task, pred):
-        """Map a head's output to an image in [-1, 1] (segmentation coloured, regression min-max scaled)."""
-        pred = pred.detach().float()
-        if task == "s":
-            labels = pred.argmax(dim=1)
-            return self.palette.to(pred.device)[labels].permute(0, 3, 1, 2)
-        if task == "w":
-            return pred.sigmoid() * 2 - 1
-        lo = pred.amin(dim=(1, 2, 3), keepdim=True)
-        hi = pred.amax(dim=(1, 2, 3), keepdim=True)
-        return (pred - lo) / (hi - lo).clamp_min(1e-8) * 2 - 1
-
-    def get_current_visuals(self):
-        if not self.visuals:
-            self.compute_visuals()
-        return OrderedDict(self.visuals)
-
     def aggregated_loss_names(self):
         """At comet --log_level 1 only the totals G, G_repr, G_translation, D, C are logged."""
         return self.aggregated_losses
@@ -370,98 +274,6 @@ class OmniganModel(BaseModel):
     def _add(self, name, value):
         current = getattr(self, "loss_" + name, None)
         setattr(self, "loss_" + name, value if current is None else current + value)
-
-    def _condition(self, z, preds=None):
-        """SPADE condition from z (decoding the missing condition tasks); detached with --omni_detach_condition."""
-        preds = dict(preds or {})
-        for task in self.G.condition_tasks:
-            if task not in preds:
-                preds[task] = self.G.decode(task, z)
-        cond = self.G.condition_from(preds)
-        return (cond.detach() if self.opt.omni_detach_condition else cond), preds
-
-    def _mask(self, like):
-        """The published placeholder mask of the matching losses (fresh 0/1 per pixel), or None."""
-        if self.opt.matching_mask == "none":
-            return None
-        return torch.randint(0, 2, like.shape, device=like.device).to(torch.float32)
-
-    def _representation_losses(self, dom, b):
-        """Representation-phase terms of one domain's batch; returns their list (also added to loss_<name>)."""
-        opt, G, L = self.opt, self.G, self.losses["G"]
-        x = b["x"]
-        style, flood = dom[0], dom[1]
-        terms = []
-
-        def add(name, term):
-            self._add(name, term)
-            terms.append(term)
-
-        z = G.encode(x)
-        if opt.lambda_classifier > 0:
-            logits = self.C(z)
-            target = fooling_target(dom, logits.shape[0], opt.classifier_loss, logits.device)
-            add("classifier", opt.lambda_classifier * L["classifier"](logits, target))
-        preds = {}
-        for task in self.repr_tasks:
-            if task in b:
-                preds[task] = G.decode(task, z)
-                add(TASK_LOSS_NAMES[task], getattr(opt, f"lambda_{task}") * L["tasks"][task](preds[task].float(), b[task]))
-        if "t" in self.tasks:  # auto-encoding through the translation decoder of the batch's own flood state
-            cond, _ = self._condition(z, preds)
-            add("auto_t", opt.lambda_auto_t * L["auto"]["t"](G.translate(z, flood, cond).float(), x.float()))
-        if "a" in self.tasks:
-            add("auto_a", opt.lambda_auto_a * L["auto"]["a"](G.adapt(z, style).float(), x.float()))
-            fake = G.adapt(z, other(style))
-            cycle = G.adapt(G.encode(fake), style)
-            gan = L["gan"]["a"]
-            add("gan_a", opt.lambda_gan_a * (gan(self.D["a"][other(style)](fake), True, for_discriminator=False)
-                                             + gan(self.D["a"][style](cycle), True, for_discriminator=False)))
-            add("cycle_a", opt.lambda_cycle_a * L["cycle"]["a"](cycle.float(), x.float()))
-        return terms
-
-    def _translation_losses(self, dom, b):
-        """Translation-phase terms of one domain's batch: flood <-> no flood and back."""
-        opt, G, L = self.opt, self.G, self.losses["G"]
-        x = b["x"]
-        flood = dom[1]
-        terms = []
-
-        def add(name, term):
-            self._add(name, term)
-            terms.append(term)
-
-        z = G.encode(x)
-        cond, preds = self._condition(z)
-        fake = G.translate(z, other(flood), cond)
-        z_fake = G.encode(fake)
-        cond_fake, preds_fake = self._condition(z_fake)
-        cycle = G.translate(z_fake, flood, cond_fake)
-        gan = L["gan"]["t"]
-        add("gan_t", opt.lambda_gan_t * (gan(self.D["t"][other(flood)](fake), True, for_discriminator=False)
-                                         + gan(self.D["t"][flood](cycle), True, for_discriminator=False)))
-        add("cycle_t", opt.lambda_cycle_t * L["cycle"]["t"](cycle.float(), x.float()))
-        detach_fake = opt.matching_grad == "none"
-        for name, task, loss in (("sm", "s", L["sm"]), ("dm", "d", L["dm"])):
-            if task not in self.tasks or getattr(opt, f"lambda_{name}") <= 0:
-                continue
-            fake_pred = preds_fake[task].detach() if detach_fake else preds_fake[task]
-            mask = self._mask(fake_pred[:, 0] if task == "s" else fake_pred)
-            add(name, getattr(opt, f"lambda_{name}") * loss(fake_pred, preds[task], mask))
-        return terms
-
-    def _generator_losses(self):
-        """Sum of the generator's terms of the current phase over the domains of the batch; fills loss_<name>."""
-        repr_total, trans_total = [], []
-        for dom, b in self.batch.items():
-            if self.phase == "repr":
-                repr_total += self._representation_losses(dom, b)
-            else:
-                trans_total += self._translation_losses(dom, b)
-        self.loss_G_repr = sum(repr_total) if repr_total else None
-        if "t" in self.tasks:
-            self.loss_G_translation = sum(trans_total) if trans_total else None
-        return sum(repr_total + trans_total)
 
     def step_G(self):
         """Generator update (encoder, decoders) on the terms of the current phase; D and C are frozen for it."""

@@ -86,6 +86,7 @@ def test_published_defaults():
     assert opt.spade_spectral and opt.spade_kernel_size == 3 and opt.omni_task_activation == "tanh"
     assert (opt.omni_enc_norm, opt.omni_activation, opt.omni_condition, opt.omni_translation, opt.omni_classifier,
             opt.extraadam_idle) == ("spectral", "lrelu", "raw", "shared", "published", "momentum")
+    assert (opt.init_type, opt.init_gain) == ("kaiming", 0.2)
 
 
 def test_optimizers_and_schedulers_follow_the_published_setup(omni_root, tmp_path):

@@ -16,9 +16,10 @@ ARCHITECTURE_OPTIONS = (
 
 def add_omnigan_options(parser, is_train=True):
     """Add omnigan's options to `parser` and set its defaults for the shared ones; returns the parser."""
-    # published: resize 256 -> random crop 224 -> resize back to 256 (--omni_final_size), ExtraAdam at lr
-    # 5e-4 (beta1 0.9 for G, 0.5 for D and C), lr halved every 30 epochs
-    parser.set_defaults(dataset_mode="omni", norm="instance", load_size=256, crop_size=224)
+    # published: resize 256 -> random crop 224 -> resize back to 256 (--omni_final_size), kaiming initialisation
+    # of the decoders, D and C, ExtraAdam at lr 5e-4 (beta1 0.9 for G, 0.5 for D and C), lr halved every 30 epochs
+    parser.set_defaults(dataset_mode="omni", norm="instance", load_size=256, crop_size=224, init_type="kaiming",
+                        init_gain=0.2)
     if is_train:
         parser.set_defaults(optimizer="extraadam", lr=0.0005, beta1=0.5, lr_policy="step", lr_decay_iters=30)
     parser.add_argument("--tasks", type=str, default="a,d,h,s,t,w",

@@ -1,6 +1,7 @@
 """Pre-emption and one trainer per run: SIGTERM/SIGINT to a whole process group (data workers included) save the
 training state or write the results page and end with one line and 128 + the signal number; a second train.py on
 a run another process trains is refused, and kill -9 leaves no stale lock."""
+import multiprocessing
 import os
 import signal
 import socket
@@ -16,7 +17,7 @@ from options.inference_options import trained_runs
 from tiny_runs import make_data, make_run
 from util.errors import RunLockedError
 from util.run_lock import LOCK_FILE, RunLock
-from util.stop_signals import StopNow, StopRequest
+from util.stop_signals import StopNow, StopRequest, ignore_in_worker
 
 # Makes the Nth call of a BaseModel method wait (up to a minute) for the stop request of train.py / test.py, so
 # that a test signals at a known step: ZOO_WAIT_AT=method:N; ZOO_WAIT_MARKER is created when the wait begins.
@@ -85,6 +86,27 @@ def test_first_signal_is_a_request_second_sigint_stops_at_once():
         with pytest.raises(StopNow):
             os.kill(os.getpid(), signal.SIGINT)
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def _data_worker(ready):
+    ignore_in_worker(0)
+    ready.set()
+    time.sleep(60)
+
+
+def test_data_workers_ignore_stop_signals_but_end_on_their_main_process_sigterm():
+    context = multiprocessing.get_context('fork')  # how the DataLoader starts its workers on Linux
+    ready = context.Event()
+    worker = context.Process(target=_data_worker, args=(ready,), daemon=True)
+    worker.start()
+    assert ready.wait(60)
+    subprocess.run(['kill', '-TERM', str(worker.pid)], check=True)  # from another process: SLURM, torchrun, killpg
+    subprocess.run(['kill', '-INT', str(worker.pid)], check=True)
+    worker.join(0.5)
+    assert worker.is_alive()
+    worker.terminate()  # SIGTERM from its main process: torch's shutdown, multiprocessing's at exit after an error
+    worker.join(60)
+    assert worker.exitcode == 0
 
 
 def test_sigterm_to_the_process_group_saves_the_state_and_resume_continues(tmp_path, paired_root, capsys):
@@ -169,7 +191,7 @@ def test_second_trainer_is_refused_and_kill_9_frees_the_run(tmp_path, paired_roo
     finally:
         rc, _, _ = killpg_and_wait(first, signal.SIGKILL)
     assert rc == -signal.SIGKILL
-    assert run_train(args + ['--overwrite']) == 0  # the kernel dropped the dead trainer's lock
+    assert run_train(args + ['--overwrite', '--max_dataset_size', 2]) == 0  # the kernel dropped the dead trainer's lock
 
 
 def test_readers_and_the_run_list_ignore_a_held_lock(tmp_path):

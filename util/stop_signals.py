@@ -24,10 +24,24 @@ def signal_name(signum):
 
 
 def ignore_in_worker(worker_id):
-    """DataLoader ``worker_init_fn``: a worker leaves the stop signals to the main process (which stops it
-    through the loader when it is done; the worker also exits when the main process dies)."""
-    for sig in STOP_SIGNALS:
-        signal.signal(sig, signal.SIG_IGN)
+    """DataLoader ``worker_init_fn``: a worker leaves the stop signals to the main process, which stops it through
+    the loader when it is done.
+
+    torch's own rule for a worker is kept for the SIGTERM its main process sends (``terminate()`` when shutting
+    down, also at exit after an error): it ends the worker. A SIGTERM from anyone else (SLURM, torchrun's agent,
+    ``kill -- -PGID``) is ignored instead of fatal. Python handlers cannot see the sender, so SIGTERM is blocked
+    in the worker (threads started later inherit the mask) and a thread reads each one with its sender.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    threading.Thread(target=_end_on_sigterm_from, args=(os.getppid(),), daemon=True,
+                     name='sigterm-from-main-process').start()
+
+
+def _end_on_sigterm_from(parent_pid):
+    while True:
+        if signal.sigwaitinfo({signal.SIGTERM}).si_pid == parent_pid:
+            os._exit(0)  # what torch's worker handler does for its parent's SIGTERM
 
 
 class StopNow(KeyboardInterrupt):

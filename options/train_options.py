@@ -1,6 +1,6 @@
 """Options used by train.py only."""
 from .base_options import BaseOptions, OptionError
-from util import best_checkpoint
+from metrics import best_checkpoint
 from visualizers import Visualizer
 
 

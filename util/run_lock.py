@@ -4,11 +4,15 @@ The lock is ``fcntl.flock`` on an open file, so the kernel drops it when the pro
 included): a lock file left behind is never stale, only unlocked. The file holds the holder's PID and host, for
 the message a second trainer ends with. Readers (test.py, app.py, tools/export.py) never take it. On a network
 filesystem flock is only as good as the filesystem's lock support (NFSv4 and Lustre with flock enabled honour
-it across machines).
+it across machines). Without fcntl (Windows) there is no lock.
 """
-import fcntl
 import os
 import socket
+
+try:
+    import fcntl
+except ImportError:
+    fcntl = None
 
 from util.errors import RunLockedError
 
@@ -24,7 +28,7 @@ class RunLock:
         self.fd = None
 
     def acquire(self):
-        if self.fd is not None:
+        if self.fd is not None or fcntl is None:
             return
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)

@@ -30,9 +30,12 @@ def ignore_in_worker(worker_id):
     torch's own rule for a worker is kept for the SIGTERM its main process sends (``terminate()`` when shutting
     down, also at exit after an error): it ends the worker. A SIGTERM from anyone else (SLURM, torchrun's agent,
     ``kill -- -PGID``) is ignored instead of fatal. Python handlers cannot see the sender, so SIGTERM is blocked
-    in the worker (threads started later inherit the mask) and a thread reads each one with its sender.
+    in the worker (threads started later inherit the mask) and a thread reads each one with its sender; where
+    that is not available (macOS has no sigwaitinfo) SIGTERM keeps torch's handling.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if not hasattr(signal, 'sigwaitinfo'):
+        return
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     threading.Thread(target=_end_on_sigterm_from, args=(os.getppid(),), daemon=True,
                      name='sigterm-from-main-process').start()

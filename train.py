@@ -251,6 +251,7 @@ def main(args=None):
 
 
 def train(options, opt, args, lock):
+    """Build the trainer and run it; ``lock`` is taken once the run is accepted. Returns main's exit status."""
     def write_run_files():
         if opt.rank == 0:
             lock.acquire()  # one trainer per run: a second one is refused here, before its first byte

@@ -183,7 +183,7 @@ class Trainer:
         self.visualizer.reset()
         epoch_start = time.time()
         bar = tqdm(total=self.dataset.batches_per_epoch(), initial=self.epoch_batch,
-                   desc=f'epoch {self.epoch}/{self.last_epoch}', unit='it', leave=False,
+                   desc=f'epoch {self.epoch}/{model.final_epoch(self.epoch, self.last_epoch)}', unit='it', leave=False,
                    disable=not (self.is_main and sys.stderr.isatty()))
         data_sum = comp_sum = 0.0
         t_data_start = time.time()
@@ -213,7 +213,8 @@ class Trainer:
         if model.metric is not None and distributed.is_distributed():  # every rank steps on the same value
             model.metric = distributed.reduce_mean({'metric': model.metric}, opt.device)['metric']
         model.update_learning_rate()
-        self.log(f'end of epoch {self.epoch} / {self.last_epoch} \t time taken: {time.time() - epoch_start:.1f} s')
+        last = model.final_epoch(self.epoch + 1, self.last_epoch)  # a model's schedule may extend training (LiSS)
+        self.log(f'end of epoch {self.epoch} / {last} \t time taken: {time.time() - epoch_start:.1f} s')
         self.report_epoch_times(data_sum, comp_sum)
         self.epoch += 1
         self.epoch_batch = self.epoch_samples = 0

@@ -7,10 +7,12 @@ import sys
 import pytest
 import torch
 
+import models
 from conftest import ROOT
 from models import networks
 from models.networks import objectives
 from options.train_options import TrainOptions
+from util.errors import OptionError
 
 
 def parse(tmp_path, root, *args):
@@ -68,3 +70,10 @@ def test_pix2pix_refuses_wgan_in_one_line_before_writing(tmp_path, paired_root):
     assert out.stderr.splitlines() == ['error: --gan_mode wgan is only taken by --model gan; --model pix2pix takes '
                                        'vanilla, lsgan, wgangp, hinge, w, original, ls']
     assert not (ck / 'refused').exists()
+
+
+@pytest.mark.parametrize('model', [m for m in models.model_names() if m not in ('gan', 'test')])
+def test_every_image_to_image_model_refuses_wgan_while_parsing(tmp_path, paired_root, model):
+    # a model's own check_options hook must extend BaseModel's, which holds this check
+    with pytest.raises(OptionError, match=f'^--gan_mode wgan is only taken by --model gan; --model {model} takes'):
+        parse(tmp_path, paired_root, '--model', model, '--gan_mode', 'wgan')

@@ -3,8 +3,11 @@
     python train.py --dataroot ./datasets/synthetic_facades --name facades_pix2pix --model pix2pix --direction BtoA
 
 Checkpoints, options, the loss log and the training web page go to ./checkpoints/NAME/. Stop with Ctrl-C
-(or SIGTERM) at any time: the current state is saved and ``--continue_train`` resumes exactly there.
+(or SIGTERM, e.g. a SLURM pre-emption) at any time: the state is saved after the current iteration, the run ends
+with exit status 130 (SIGINT) or 143 (SIGTERM), and ``--continue_train`` resumes exactly there. One trainer per
+run: a second train.py on the same run is refused while the first holds checkpoints/NAME/.train.lock.
 """
+import os
 import signal
 import sys
 import time
@@ -17,42 +20,19 @@ from models import create_model, resume
 from models.base_model import BaseModel
 from options.train_options import TrainOptions
 from util import distributed
-from util.best_checkpoint import BestCheckpoint
+from metrics.best_checkpoint import BestCheckpoint
+from metrics.registry import higher_is_better
 from util.cli import run_cli
 from util.reproducibility import write_run_info
+from util.run_lock import RunLock
+from util.stop_signals import StopNow, StopRequest, exit_status, signal_name
 from util.util import seed_everything
 from visualizers import Visualizer
-
-
-class StopRequest:
-    """Turns the first SIGINT/SIGTERM into a request to save and stop after the current iteration."""
-
-    def __init__(self):
-        self.requested = False
-        self.previous = {}
-
-    def __enter__(self):
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self.previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        if self.requested:  # a second signal stops at once
-            raise KeyboardInterrupt
-        self.requested = True
-        print(f'\nreceived signal {signum}: saving the training state after this iteration '
-              f'(send it again to stop immediately)', file=sys.stderr)
-
-    def __exit__(self, *exc):
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
 
 
 class PlateauMetric:
     """What --lr_policy plateau steps on: the --eval_freq metric (the first of --eval_metrics, at the epochs it is
     measured) when held-out evaluation is on, else the epoch's mean generator loss (every loss not named D*)."""
-
-    HIGHER_IS_BETTER = ('psnr', 'ssim', 'isc')
 
     def __init__(self, opt, evaluator):
         self.enabled = getattr(opt, 'lr_policy', None) == 'plateau'
@@ -82,7 +62,7 @@ class PlateauMetric:
             if not eval_metrics or self.metric_name not in eval_metrics:
                 return None
             value = float(eval_metrics[self.metric_name])
-            return -value if self.metric_name in self.HIGHER_IS_BETTER else value
+            return -value if higher_is_better(self.metric_name) else value
         value = self.total / self.count if self.count else None
         self.total, self.count = 0.0, 0
         return value
@@ -90,6 +70,8 @@ class PlateauMetric:
 
 class Trainer:
     """The training loop: epochs of batches, periodic logging and checkpoints, exact resume."""
+
+    stopped_by = 0  # the signal number every rank agreed to stop on (0: none)
 
     def __init__(self, opt, write_run_files=None):
         """``write_run_files``: called once every check has passed, before the run writes anything else (train.py
@@ -173,11 +155,15 @@ class Trainer:
                                            epoch_samples=self.epoch_samples)
 
     def run(self):
+        """True when the schedule is done; False when a stop signal ended it (``self.stopped_by``, state saved)."""
         with StopRequest() as stop:
             while self.epoch <= self.model.final_epoch(self.epoch, self.last_epoch):
                 if not self.run_epoch(stop):
                     self.save(['latest'])
-                    self.log('stopped: training state saved as latest; resume with the same command plus --continue_train')
+                    if self.is_main:
+                        print(f'stopped by {signal_name(self.stopped_by)}: training state saved as latest (epoch '
+                              f'{self.epoch}, {self.total_iters} images seen); resume with the same command plus '
+                              f'--continue_train', file=sys.stderr)
                     return False
         self.save(['latest'])
         self.log(f'training finished after {self.epoch - 1} epochs; checkpoints are in {self.model.save_dir}')
@@ -190,7 +176,7 @@ class Trainer:
         self.visualizer.reset()
         epoch_start = time.time()
         bar = tqdm(total=self.dataset.batches_per_epoch(), initial=self.epoch_batch,
-                   desc=f'epoch {self.epoch}/{self.last_epoch}', unit='it', leave=False,
+                   desc=f'epoch {self.epoch}/{model.final_epoch(self.epoch, self.last_epoch)}', unit='it', leave=False,
                    disable=not (self.is_main and sys.stderr.isatty()))
         data_sum = comp_sum = 0.0
         t_data_start = time.time()
@@ -208,7 +194,8 @@ class Trainer:
             data_sum, comp_sum = data_sum + t_data, comp_sum + t_comp
             bar.update(1)
             self.after_step(t_comp, t_data)
-            if self.stop_agreement.update(stop.requested):  # all ranks stop at the same iteration
+            self.stopped_by = self.stop_agreement.update(stop.signum)  # all ranks stop at the same iteration
+            if self.stopped_by:
                 bar.close()
                 return False
             t_data_start = time.time()
@@ -220,7 +207,8 @@ class Trainer:
         if model.metric is not None and distributed.is_distributed():  # every rank steps on the same value
             model.metric = distributed.reduce_mean({'metric': model.metric}, opt.device)['metric']
         model.update_learning_rate()
-        self.log(f'end of epoch {self.epoch} / {self.last_epoch} \t time taken: {time.time() - epoch_start:.1f} s')
+        last = model.final_epoch(self.epoch + 1, self.last_epoch)  # a model's schedule may extend training (LiSS)
+        self.log(f'end of epoch {self.epoch} / {last} \t time taken: {time.time() - epoch_start:.1f} s')
         self.report_epoch_times(data_sum, comp_sum)
         self.epoch += 1
         self.epoch_batch = self.epoch_samples = 0
@@ -267,11 +255,19 @@ class Trainer:
 
 
 def main(args=None):
+    """Exit status: 0 trained (or nothing left to train), 130/143 stopped by SIGINT/SIGTERM (state saved, or at
+    once on a second Ctrl-C), 2 refused (bad options, a run another trainer holds), 1 failed."""
     options = TrainOptions(args)
     opt = options.parse(save=False)  # written below, once the run is checked (a refused run writes nothing)
+    with RunLock(os.path.join(opt.checkpoints_dir, opt.name)) as lock:  # held until train() returns or the process dies
+        return train(options, opt, args, lock)
 
+
+def train(options, opt, args, lock):
+    """Build the trainer and run it; ``lock`` is taken once the run is accepted. Returns main's exit status."""
     def write_run_files():
         if opt.rank == 0:
+            lock.acquire()  # one trainer per run: a second one is refused here, before its first byte
             options.save_options(opt, 'train')
         write_run_info(opt, args)  # git commit, command line, library versions (rank 0)
 
@@ -280,13 +276,21 @@ def main(args=None):
     except resume.NothingToTrain as done:
         print(str(done), file=sys.stderr)
         return 0
+    except KeyboardInterrupt:
+        print('interrupted before training started: nothing to save', file=sys.stderr)
+        return exit_status(signal.SIGINT)
     finished = None
     try:
         finished = trainer.run()
+    except StopNow as stop:
+        if trainer.is_main:
+            print(f'stopped at once by a second {signal_name(stop.signum)}: nothing saved since the last checkpoint',
+                  file=sys.stderr)
+        return exit_status(stop.signum)
     finally:
         trainer.visualizer.close()  # final loss plot, pending visdom posts, comet archive
         distributed.cleanup(wait_for_peers=finished is not None)  # after an error, peers may never arrive
-    return 0 if finished else 130
+    return 0 if finished else exit_status(trainer.stopped_by)
 
 
 if __name__ == '__main__':

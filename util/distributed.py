@@ -320,26 +320,26 @@ def reduce_max(values, device):
 class StopAgreement:
     """Makes every rank stop at the same iteration when one of them received SIGINT/SIGTERM.
 
-    A flag is all-reduced asynchronously after each step and read one step later, so no rank waits for it:
-    all ranks stop together, one iteration after the first one saw the signal. The flag may be any count: the
-    ranks then agree on the largest (train.py's --save_latest_minutes posts the save intervals each clock passed).
+    The local signal number (0: none) is all-reduced (max) asynchronously after each step and read one step
+    later, so no rank waits for it: all ranks stop together, one iteration after the first one saw the signal,
+    and agree on the signal (hence on the exit status). Any other count works the same way: the ranks agree on
+    the largest (train.py's --save_latest_minutes posts the save intervals each clock has passed).
     """
 
     def __init__(self, device):
         self.device = device
         self.pending = None
 
-    def update(self, local_flag):
-        """Post this rank's flag (or count); returns the largest value posted by the ranks one step earlier (0 at
-        the first step), or this one without peers."""
+    def update(self, local_signum):
+        """The agreed signal number to stop on (0: go on): the largest value the ranks posted one step earlier."""
         if not is_distributed():
-            return int(local_flag)
+            return int(local_signum)
         agreed = 0
         if self.pending is not None:
             work, tensor = self.pending
             work.wait()
             agreed = int(tensor.item())
-        tensor = torch.tensor([int(local_flag)], dtype=torch.int32, device=self.device)
+        tensor = torch.tensor([int(local_signum)], dtype=torch.int32, device=self.device)
         self.pending = (dist.all_reduce(tensor, op=dist.ReduceOp.MAX, async_op=True), tensor)
         return agreed
 

@@ -45,7 +45,7 @@ MODELS = {
     # 4 images, 2 ranks x batch 1: 2 steps per epoch, R1 in every 2nd, the EMA after each
     'blobgan': preset('blob', '--d_reg_every', '2', '--fixed_noise', '--display_freq', '2'),
     # 8 images: 4 critic steps per epoch, the generator's turn after the 5th (in epoch 2), weights clipped
-    'gan': preset('gan', '--gan_mode', 'wgan', '--d_iters', '5'),
+    'gan': preset('gan', '--gan_mode', 'wgan', '--d_iters', '5', '--batch_size', '1'),
 }
 
 

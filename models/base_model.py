@@ -20,10 +20,18 @@ from util.errors import CheckpointError, OptionError  # noqa: F401 (CheckpointEr
 from . import checkpoint, networks
 from .checkpoint import ARCHITECTURE_OPTIONS, TRAINING_STATE_FORMAT  # noqa: F401 (re-exported)
 from .dense_step import register_dense_step
+from .networks import objectives
 
 
 class BaseModel(ABC):
     """Abstract base of all models; see models/pix2pix_model.py for a complete small example."""
+
+    # Which --gan_mode values the model takes (a family of models/networks/objectives.py)
+    objective_family = objectives.IMAGE_TO_IMAGE
+
+    # test.py: results-page rows for the first page_rows images only (None: every image); every image is still
+    # written to its file. Models that make thousands of samples cap it so that the page stays small.
+    page_rows = None
 
     def __init__(self, opt):
         self.opt = opt
@@ -52,10 +60,12 @@ class BaseModel(ABC):
         """Add model-specific options and change the defaults of shared ones."""
         return parser
 
-    @staticmethod
-    def check_options(opt):
+    @classmethod
+    def check_options(cls, opt):
         """Check option values together (raise util.errors.OptionError with one clear line) and fill values derived from
-        several options; called while parsing, before the options are saved. No-op here."""
+        several options; called while parsing, before the options are saved. Here: --gan_mode is one the model takes."""
+        if opt.isTrain and getattr(opt, 'gan_mode', None) is not None:
+            objectives.accepted(opt.gan_mode, cls.objective_family, opt.model)
 
     @abstractmethod
     def set_input(self, input):
@@ -227,7 +237,9 @@ class BaseModel(ABC):
         return {}
 
     def add_to_results_page(self, webpage):
-        """Add model-specific content (e.g. a grid of all samples) to test.py's results page; no-op here."""
+        """Add model-specific content (e.g. a grid of samples) to test.py's results page and return the names of
+        the image files it wrote into the page's image folder; none here."""
+        return []
 
     def get_image_paths(self):
         return self.image_paths

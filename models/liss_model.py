@@ -43,7 +43,11 @@ class LissModel(LissValidation, LissDiscriminators, LissReplicas, CycleGANModel)
     """
 
     modify_commandline_options = staticmethod(liss_options.modify_commandline_options)
-    check_options = staticmethod(liss_options.check_options)
+
+    @classmethod
+    def check_options(cls, opt):
+        super().check_options(opt)
+        liss_options.check_options(opt)
 
     def __init__(self, opt):
         self.aux_tasks = parse_tasks(opt.auxiliary_tasks, getattr(opt, 'task_order', 'sorted'))

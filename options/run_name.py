@@ -12,7 +12,7 @@ AUTO = 'auto'
 NOT_HASHED = {'print_freq', 'display_freq', 'update_html_freq', 'no_html', 'display_id', 'display_server',
               'display_port', 'display_env', 'display_ncols', 'display_winsize', 'html_page_size', 'plot_smoothing',
               'comet', 'comet_offline', 'comet_project', 'comet_workspace', 'comet_tags', 'log_level', 'tensorboard',
-              'save_latest_freq', 'save_epoch_freq', 'save_by_iter', 'epoch_count', 'verbose'}
+              'save_latest_freq', 'save_latest_minutes', 'save_epoch_freq', 'save_by_iter', 'epoch_count', 'verbose'}
 
 
 def options_hash(options, run_options, seed_given, length=8):

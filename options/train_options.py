@@ -1,6 +1,7 @@
 """Options used by train.py only."""
 from .base_options import BaseOptions, OptionError
 from metrics import best_checkpoint
+from models.networks import objectives
 from visualizers import Visualizer
 
 
@@ -18,12 +19,20 @@ class TrainOptions(BaseOptions):
         parser = Visualizer.modify_commandline_options(parser)  # visdom, comet and HTML page options
         # saving and loading
         parser.add_argument('--save_latest_freq', type=int, default=5000, help='frequency (iterations) of saving the latest training state')
+        parser.add_argument('--save_latest_minutes', type=float, default=0,
+                            help='also save the latest training state every this many minutes of training (0: off), so '
+                                 'a crash or pre-emption loses minutes, not hours; under torchrun the ranks agree on the '
+                                 'step to save at')
         parser.add_argument('--save_epoch_freq', type=int, default=5, help='frequency (epochs) of saving checkpoints at the end of epochs')
         parser.add_argument('--save_by_iter', action='store_true',
                             help='also keep the training state of every --save_latest_freq save as iter_<N>')
         parser = best_checkpoint.add_options(parser)  # --save_best
         parser.add_argument('--continue_train', action='store_true',
                             help='resume training exactly where the saved training state (--epoch / --load_iter) stopped')
+        parser.add_argument('--auto_resume', action='store_true',
+                            help='resume from the latest training state when the run folder holds one, else start a '
+                                 'new run: the same command line for the first start and every restart (torchrun '
+                                 '--max-restarts, SLURM --requeue)')
         parser.add_argument('--overwrite', action='store_true',
                             help='train again from scratch under a --name that already holds checkpoints (they are '
                                  'replaced as the new run saves its own); without it, or --continue_train, such a '
@@ -43,15 +52,11 @@ class TrainOptions(BaseOptions):
         parser.add_argument('--beta1', type=float, default=0.5, help='momentum term (beta1) of adam-like optimizers')
         parser.add_argument('--beta2', type=float, default=0.999, help='beta2 of adam-like optimizers')
         parser.add_argument('--lr', type=float, default=0.0002, help='initial learning rate')
-        parser.add_argument('--gan_mode', type=str, default='lsgan',
-                            choices=['vanilla', 'lsgan', 'wgangp', 'hinge', 'original', 'ls', 'w', 'wgan'],
-                            help='GAN objective: vanilla (original), lsgan (ls), wgangp (Wasserstein with gradient '
-                                 'penalty), w (the plain Wasserstein critic of the DLIM study) or hinge; wgan '
-                                 '(Wasserstein with weight clipping) for --model gan')
+        parser.add_argument('--gan_mode', type=str, default='lsgan', choices=objectives.spellings(),
+                            help=objectives.gan_mode_help(None))
         parser.add_argument('--lambda_gp', type=float, default=None,
-                            help='weight of the WGAN-GP gradient penalty (0 disables it); default 10 with --gan_mode '
-                                 'wgangp and 0 with w (the DLIM study\'s plain Wasserstein critic: add --lambda_gp 10 '
-                                 'for WGAN-GP)')
+                            help='weight of the WGAN-GP gradient penalty with a Wasserstein --gan_mode (0 disables '
+                                 'it); default: ' + objectives.defaults_help('lambda_gp', objectives.IMAGE_TO_IMAGE))
         parser.add_argument('--pool_size', type=int, default=50, help='the size of image buffer that stores previously generated images')
         parser.add_argument('--lr_policy', type=str, default='linear', choices=['linear', 'step', 'plateau', 'cosine'],
                             help='learning rate policy')
@@ -68,8 +73,8 @@ class TrainOptions(BaseOptions):
 
     def gather_options(self):
         opt = super().gather_options()
-        if getattr(opt, 'lambda_gp', 0) is None:  # w: DLIM's plain critic; wgangp: WGAN-GP
-            opt.lambda_gp = 0.0 if opt.gan_mode == 'w' else 10.0
+        if getattr(opt, 'lambda_gp', 0) is None:
+            opt.lambda_gp = objectives.lookup(opt.gan_mode).lambda_gp
         return opt
 
     def check(self, opt):
@@ -81,6 +86,11 @@ class TrainOptions(BaseOptions):
             raise OptionError('--n_epochs + --n_epochs_decay must be at least 1 (the number of epochs to train)')
         if opt.continue_train and opt.overwrite:
             raise OptionError('--continue_train resumes the run and --overwrite starts it over: give one of them')
+        if opt.auto_resume and (opt.continue_train or opt.overwrite):
+            raise OptionError('--auto_resume decides itself whether to resume the latest state: drop '
+                              + ('--continue_train' if opt.continue_train else '--overwrite'))
+        if opt.save_latest_minutes < 0:
+            raise OptionError(f'--save_latest_minutes must be 0 (off) or more, not {opt.save_latest_minutes:g}')
         if opt.continue_train and opt.epoch_count != 1:
             raise OptionError('--epoch_count is read from the checkpoint when resuming; drop it with --continue_train')
         best_checkpoint.parse_criterion(opt.save_best)  # OptionError when malformed

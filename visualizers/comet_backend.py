@@ -46,7 +46,7 @@ class CometBackend(Backend):
                             help='description of the experiment this run belongs to (comet other "exp_desc")')
         parser.add_argument('--comet_note', type=str, default='', help="text note of this run (the comet experiment's notes)")
         parser.add_argument('--run_dir', type=str, default='',
-                            help='launcher run folder (tools/omnigan/experiment.py): comet_url.txt is written there too')
+                            help='launcher run folder (tools/experiment.py): comet_url.txt is written there too')
         return parser
 
     @staticmethod

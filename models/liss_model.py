@@ -50,6 +50,7 @@ class LissModel(CycleGANModel):
     """
 
     supports_distributed = True  # explicitly: see wrap_networks and step
+    rate_options = ('lr',) + tuple(LEARNING_RATES.values())  # the task heads' own rates (generator_parameters)
 
     @staticmethod
     def modify_commandline_options(parser, is_train=True):

@@ -188,7 +188,7 @@ class BaseModel(ABC):
     def setup(self, opt):
         """Place the networks, create schedulers, load weights for testing and print the networks."""
         if self.isTrain:
-            self.schedulers = [networks.get_scheduler(optimizer, opt) for optimizer in self.optimizers]
+            self.schedulers = [self.make_scheduler(optimizer) for optimizer in self.optimizers]
             # each parameter group's learning rate as built from the options: saved with the training state, so a
             # resume with other rate options (--lr, --lr_G, ...) rescales every group by what its options changed
             self.built_lrs = [[group.get('initial_lr', group['lr']) for group in optimizer.param_groups]
@@ -199,6 +199,11 @@ class BaseModel(ABC):
         self.check_crop_size()
         if getattr(opt, 'rank', 0) == 0:
             self.print_networks(opt.verbose)
+
+    def make_scheduler(self, optimizer):
+        """The --lr_policy scheduler of one optimizer, made by setup and again by a resume that recomputes the
+        schedule from the current options (models/resume.py); models with their own schedule override it."""
+        return networks.get_scheduler(optimizer, self.opt)
 
     def check_crop_size(self):
         """An OptionError when --crop_size cannot pass through the --netG U-Net (it would fail in the first forward

@@ -234,12 +234,11 @@ class OmniganModel(BaseModel):
             return ExtraAdam(params, lr=opt.lr, betas=(beta1, opt.beta2))
         return self.make_optimizer(params, beta1=beta1)
 
-    def setup(self, opt):
-        super().setup(opt)
-        if self.isTrain and opt.lr_policy == "step":
+    def make_scheduler(self, optimizer):
+        if self.opt.lr_policy == "step":
             # published StepLR(step_size 30, gamma 0.5); the shared scheduler's step policy uses gamma 0.1
-            self.schedulers = [lr_scheduler.StepLR(o, step_size=opt.lr_decay_iters, gamma=opt.lr_gamma)
-                               for o in self.optimizers]
+            return lr_scheduler.StepLR(optimizer, step_size=self.opt.lr_decay_iters, gamma=self.opt.lr_gamma)
+        return super().make_scheduler(optimizer)
 
     # ------------------------------------------------------------------ multi-process training
     def wrap_networks(self):

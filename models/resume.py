@@ -23,7 +23,7 @@ import yaml
 
 from util import util
 from util.errors import OptionError
-from . import checkpoint, networks
+from . import checkpoint
 
 # What train.py's one resume line compares between the saved run and the current options (plus the model's
 # rate_options).
@@ -253,7 +253,7 @@ def restore_schedules(model, state, saved, fresh_groups):
         steps = int(saved_sched.get('last_epoch', default_steps))
         with warnings.catch_warnings():  # stepping a new scheduler before the optimizer steps is intended here
             warnings.simplefilter('ignore')
-            scheduler = networks.get_scheduler(optimizer, opt)
+            scheduler = model.make_scheduler(optimizer)
             for _ in range(max(0, steps)):
                 scheduler.step()
         model.schedulers[i] = scheduler

@@ -256,6 +256,7 @@ def test_train_both_phases_resume_and_test(omni_root, tmp_path, train_cli, test_
     sched_E = next(s for s in model.schedulers if s.optimizer is model.optimizer_E)
     sched_T = next(s for s in model.schedulers if s.optimizer is model.optimizer_T)
     assert sched_E.base_lrs == [pytest.approx(0.1 * opt.lr)] and sched_T.base_lrs == [pytest.approx(opt.lr)]
+    assert all(s.gamma == opt.lr_gamma == 0.5 for s in (sched_E, sched_T))  # the published StepLR, also on resume
     assert trainer.run()
     assert torch.load(os.path.join(ck, "omni", "latest_train_state.pth"), weights_only=True)["extra"]["epochs_done"] == 3
 

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from util import distributed
+from util.errors import OptionError
 from . import networks
 from .base_model import unwrap
 from .cycle_gan_model import CycleGANModel
@@ -154,17 +155,21 @@ class LissModel(CycleGANModel):
                                  'every this many images (0: every --display_freq images, as published)')
         return parser
 
-    def __init__(self, opt):
-        self.aux_tasks = parse_tasks(opt.auxiliary_tasks, getattr(opt, 'task_order', 'sorted'))
+    @classmethod
+    def check_options(cls, opt):
         if opt.isTrain:
-            # CycleGAN's generator objective reads these names
+            # CycleGAN's generator objective (and its checks) read these names
             opt.lambda_A, opt.lambda_B, opt.lambda_identity = opt.lambda_CA, opt.lambda_CB, opt.lambda_I
             if not 0.0 <= opt.encoder_merge_ratio <= 1.0:
-                raise ValueError(f'--encoder_merge_ratio must be in [0, 1] (got {opt.encoder_merge_ratio})')
+                raise OptionError(f'--encoder_merge_ratio must be in [0, 1] (got {opt.encoder_merge_ratio})')
             if not 0.0 <= opt.lambda_gray_gan <= 1.0:
-                raise ValueError(f'--lambda_gray_gan must be in [0, 1] (got {opt.lambda_gray_gan})')
-        if 'jigsaw' in self.aux_tasks:
-            jigsaw_crop_size(opt)  # a crop that does not fit is an option error, before anything is built
+                raise OptionError(f'--lambda_gray_gan must be in [0, 1] (got {opt.lambda_gray_gan})')
+        super().check_options(opt)
+        if 'jigsaw' in parse_tasks(opt.auxiliary_tasks, getattr(opt, 'task_order', 'sorted')):
+            jigsaw_crop_size(opt)  # a crop that does not fit is an option error
+
+    def __init__(self, opt):
+        self.aux_tasks = parse_tasks(opt.auxiliary_tasks, getattr(opt, 'task_order', 'sorted'))
         super().__init__(opt)
         self._score_sums, self._score_count = OrderedDict(), 0  # test-time head accuracies (--show_heads)
         for d in ('A', 'B'):

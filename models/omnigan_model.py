@@ -30,11 +30,20 @@ from .omnigan.losses import (CLASSIFIER_CHOICES, RECON_CHOICES, WATER_CHOICES, b
                              fooling_target, other)
 from .omnigan.optim import ExtraAdam
 from util import distributed
+from util.errors import OptionError
 
 TASK_LOSS_NAMES = {"d": "task_d", "h": "task_h", "s": "task_s", "w": "task_w"}
 # what a comet --log_level shows: 1 the aggregated losses, 2 every loss
 AGGREGATED_LOSSES = ("G", "G_repr", "G_translation", "D", "C")
 PHASES = ("repr", "translation")
+
+
+def deeplab_layers(opt):
+    """--deeplab_layers as a tuple of 4 integers (OptionError otherwise)."""
+    try:
+        return tuple(int(n) for n in str(opt.deeplab_layers).split(","))
+    except ValueError:
+        raise OptionError(f"--deeplab_layers {opt.deeplab_layers!r} must be 4 comma-separated integers") from None
 
 
 def _segmentation_palette(n_classes):
@@ -49,6 +58,7 @@ class OmniganModel(BaseModel):
     # under torchrun: no DistributedDataParallel (the update calls the encoder, decoders and discriminators
     # directly); rank 0's weights are broadcast once and step() averages gradients before every update
     supports_distributed = True
+    rate_options = ("lr", "encoder_lr_mult")  # a resume with another multiplier rescales the encoder's rates
 
     @staticmethod
     def modify_commandline_options(parser, is_train=True):
@@ -166,15 +176,19 @@ class OmniganModel(BaseModel):
             "spade_nhidden", "spade_norm", "spade_spectral", "spade_kernel_size", "omni_cls_dim")
 
     # ------------------------------------------------------------------ construction
+    @classmethod
+    def check_options(cls, opt):
+        super().check_options(opt)
+        deeplab_layers(opt)
+        if opt.input_nc != 3:
+            raise OptionError("omnigan works on RGB images: use --input_nc 3")
+        if opt.isTrain and str(opt.optimizer).lower() == "extraadam" and opt.lookahead:
+            raise OptionError("--lookahead does not combine with --optimizer extraadam")
+
     def __init__(self, opt):
         super().__init__(opt)
         self.tasks = parse_tasks(opt.tasks)
-        try:
-            layers = tuple(int(n) for n in str(opt.deeplab_layers).split(","))
-        except ValueError:
-            raise ValueError(f"--deeplab_layers {opt.deeplab_layers!r} must be 4 comma-separated integers") from None
-        if opt.input_nc != 3:
-            raise ValueError("omnigan works on RGB images: use --input_nc 3")
+        layers = deeplab_layers(opt)
         self.netG = OmniGenerator(
             self.tasks, opt.input_nc, opt.omni_encoder, opt.omni_enc_dim, opt.omni_n_downsample, opt.omni_enc_n_res,
             opt.omni_dec_n_res, opt.omni_n_classes, opt.omni_norm, layers, opt.deeplab_weights, opt.deeplab_proj_dim,
@@ -192,6 +206,7 @@ class OmniganModel(BaseModel):
         self.total_steps = 0
         self.epochs_done = int(getattr(opt, "epoch_count", 1)) - 1
         self.encoder_lr_scaled = False
+        self.encoder_lr_factor = 1.0  # the multiplier the encoder's learning rates carry now
         self.netD = self.netC = None
         self.adversarial = [h for h in ("a", "t") if h in self.tasks]
         if self.isTrain:
@@ -229,8 +244,6 @@ class OmniganModel(BaseModel):
         """--optimizer extraadam builds models.omnigan.optim.ExtraAdam; anything else goes to make_optimizer."""
         opt = self.opt
         if str(opt.optimizer).lower() == "extraadam":
-            if opt.lookahead:
-                raise ValueError("--lookahead does not combine with --optimizer extraadam")
             return ExtraAdam(params, lr=opt.lr, betas=(beta1, opt.beta2))
         return self.make_optimizer(params, beta1=beta1)
 
@@ -308,7 +321,7 @@ class OmniganModel(BaseModel):
         """Switch to `phase`; entering translation freezes the encoder (--repr_freeze) or scales its lr.
 
         When restoring a checkpoint the optimizers and schedulers already carry the scaled lr, so only the
-        freezing is re-applied.
+        freezing is re-applied (load_state_dict_extra rescales the lr when --encoder_lr_mult changed).
         """
         if phase not in PHASES:
             raise ValueError(f"unknown omnigan phase {phase!r}")
@@ -319,19 +332,23 @@ class OmniganModel(BaseModel):
             for p in self.G.encoder.parameters():
                 p.requires_grad_(False)
         elif self.opt.encoder_lr_mult != 1.0 and not self.encoder_lr_scaled and not restoring:
-            factor = self.opt.encoder_lr_mult
-            for group in self.optimizer_E.param_groups:
-                group["lr"] *= factor
-                if "initial_lr" in group:
-                    group["initial_lr"] *= factor
-            for scheduler in self.schedulers:
-                if getattr(scheduler, "optimizer", None) is self.optimizer_E and hasattr(scheduler, "base_lrs"):
-                    scheduler.base_lrs = [lr * factor for lr in scheduler.base_lrs]
-            self.encoder_lr_scaled = True
+            self._scale_encoder_lr(self.opt.encoder_lr_mult)
         if getattr(self.opt, "rank", 0) == 0 and not restoring:
             how = ("frozen" if self.opt.repr_freeze else "trainable" if self.opt.encoder_lr_mult == 1.0
                    else f"trainable at {self.opt.encoder_lr_mult}x lr")
             print(f"omnigan: translation phase starts after {self.total_steps} iterations (encoder {how})")
+
+    def _scale_encoder_lr(self, factor):
+        """Multiply the encoder's learning rates (optimizer groups and scheduler base rates) by ``factor``."""
+        for group in self.optimizer_E.param_groups:
+            group["lr"] *= factor
+            if "initial_lr" in group:
+                group["initial_lr"] *= factor
+        for scheduler in self.schedulers:
+            if getattr(scheduler, "optimizer", None) is self.optimizer_E and hasattr(scheduler, "base_lrs"):
+                scheduler.base_lrs = [lr * factor for lr in scheduler.base_lrs]
+        self.encoder_lr_factor *= factor
+        self.encoder_lr_scaled = self.encoder_lr_factor != 1.0
 
     def update_learning_rate(self):
         lr = super().update_learning_rate()
@@ -342,15 +359,20 @@ class OmniganModel(BaseModel):
 
     def state_dict_extra(self):
         return {"phase": self.phase, "epochs_done": self.epochs_done, "total_steps": self.total_steps,
-                "encoder_lr_scaled": self.encoder_lr_scaled}
+                "encoder_lr_scaled": self.encoder_lr_scaled, "encoder_lr_factor": self.encoder_lr_factor}
 
     def load_state_dict_extra(self, state):
         self.epochs_done = int(state.get("epochs_done", self.epochs_done))
         self.total_steps = int(state.get("total_steps", 0))
         self.encoder_lr_scaled = bool(state.get("encoder_lr_scaled", False))
+        self.encoder_lr_factor = float(state.get("encoder_lr_factor", self.opt.encoder_lr_mult if
+                                                 self.encoder_lr_scaled else 1.0))
         self.phase = "repr"
         # re-applies freezing; a scaled encoder lr came back with the optimizer and scheduler states
         self._enter_phase(state.get("phase", "repr"), restoring=True)
+        if self.isTrain and self.phase == "translation" and not self.opt.repr_freeze and \
+                self.encoder_lr_factor != self.opt.encoder_lr_mult:  # resumed with another --encoder_lr_mult
+            self._scale_encoder_lr(self.opt.encoder_lr_mult / self.encoder_lr_factor)
 
     # ------------------------------------------------------------------ validation
     def eval_dataset_spec(self):

@@ -17,7 +17,8 @@ from models import create_model, resume
 from models.base_model import BaseModel
 from options.train_options import TrainOptions
 from util import distributed
-from util.best_checkpoint import BestCheckpoint
+from metrics.best_checkpoint import BestCheckpoint
+from metrics.registry import higher_is_better
 from util.cli import run_cli
 from util.reproducibility import write_run_info
 from util.util import seed_everything
@@ -52,8 +53,6 @@ class PlateauMetric:
     """What --lr_policy plateau steps on: the --eval_freq metric (the first of --eval_metrics, at the epochs it is
     measured) when held-out evaluation is on, else the epoch's mean generator loss (every loss not named D*)."""
 
-    HIGHER_IS_BETTER = ('psnr', 'ssim', 'isc')
-
     def __init__(self, opt, evaluator):
         self.enabled = getattr(opt, 'lr_policy', None) == 'plateau'
         self.metric_name = None
@@ -82,7 +81,7 @@ class PlateauMetric:
             if not eval_metrics or self.metric_name not in eval_metrics:
                 return None
             value = float(eval_metrics[self.metric_name])
-            return -value if self.metric_name in self.HIGHER_IS_BETTER else value
+            return -value if higher_is_better(self.metric_name) else value
         value = self.total / self.count if self.count else None
         self.total, self.count = 0.0, 0
         return value
@@ -200,7 +199,7 @@ class Trainer:
         self.visualizer.reset()
         epoch_start = time.time()
         bar = tqdm(total=self.dataset.batches_per_epoch(), initial=self.epoch_batch,
-                   desc=f'epoch {self.epoch}/{self.last_epoch}', unit='it', leave=False,
+                   desc=f'epoch {self.epoch}/{model.final_epoch(self.epoch, self.last_epoch)}', unit='it', leave=False,
                    disable=not (self.is_main and sys.stderr.isatty()))
         data_sum = comp_sum = 0.0
         t_data_start = time.time()
@@ -230,7 +229,8 @@ class Trainer:
         if model.metric is not None and distributed.is_distributed():  # every rank steps on the same value
             model.metric = distributed.reduce_mean({'metric': model.metric}, opt.device)['metric']
         model.update_learning_rate()
-        self.log(f'end of epoch {self.epoch} / {self.last_epoch} \t time taken: {time.time() - epoch_start:.1f} s')
+        last = model.final_epoch(self.epoch + 1, self.last_epoch)  # a model's schedule may extend training (LiSS)
+        self.log(f'end of epoch {self.epoch} / {last} \t time taken: {time.time() - epoch_start:.1f} s')
         self.report_epoch_times(data_sum, comp_sum)
         self.epoch += 1
         self.epoch_batch = self.epoch_samples = 0

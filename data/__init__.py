@@ -154,9 +154,16 @@ class DataLoader:
         self.sampler = ResumableSampler(self.dataset, num_replicas=getattr(opt, 'world_size', 1),
                                         rank=getattr(opt, 'rank', 0), shuffle=not opt.serial_batches,
                                         seed=int(opt.seed))
+        # --drop_last (models that define it): an epoch ends before a last batch smaller than --batch_size
+        self.drop_last = bool(getattr(opt, 'drop_last', False)) and opt.isTrain
+        if self.drop_last and self.sampler.num_samples < opt.batch_size:
+            from util.errors import OptionError
+            raise OptionError(f'--batch_size {opt.batch_size} is more than the {self.sampler.num_samples} images of the '
+                              f'dataset (per process): with --drop_last an epoch would have no batch; lower '
+                              f'--batch_size or pass --no_drop_last')
         workers = min(int(opt.num_threads), os.cpu_count() or 1)
         self.dataloader = torch.utils.data.DataLoader(
-            EpochIndexedDataset(self.dataset, getattr(opt, 'skip_bad_images', False)),
+            EpochIndexedDataset(self.dataset, getattr(opt, 'skip_bad_images', False)), drop_last=self.drop_last,
             batch_size=opt.batch_size, sampler=self.sampler, num_workers=workers, collate_fn=collate,
             persistent_workers=workers > 0, pin_memory=opt.device.type == 'cuda',
             generator=torch.Generator().manual_seed(int(opt.seed)))  # keeps the global RNG untouched (exact resume)
@@ -173,10 +180,13 @@ class DataLoader:
         self.start_batch = -(-start_sample // self.opt.batch_size)  # batches of the epoch already done
 
     def batches_per_epoch(self):
-        """Batches in an epoch: the whole dataset, or --max_batches_per_epoch (models that define it) if fewer."""
-        full = (self.sampler.num_samples + self.opt.batch_size - 1) // self.opt.batch_size
+        """Batches in an epoch: the whole dataset, or --max_batches_per_epoch (models that define it) if fewer.
+
+        That option counts generator turns (as in Ganzo), each of which reads --d_iters batches where the model has
+        a critic count."""
+        full = (self.sampler.num_samples + (0 if self.drop_last else self.opt.batch_size - 1)) // self.opt.batch_size
         limit = getattr(self.opt, 'max_batches_per_epoch', None)
-        return full if limit is None else min(full, int(limit))
+        return full if limit is None else min(full, int(limit) * int(getattr(self.opt, 'd_iters', None) or 1))
 
     def __len__(self):
         """Number of items this process sees per epoch."""

@@ -1,8 +1,9 @@
-"""Shared base of the unconditional dataset modes (folder, mnist, fashion_mnist, cifar10, lmdb).
+"""Shared base of the unconditional dataset modes (folder, mnist, fashion_mnist, emnist, cifar10, cifar100, lmdb).
 
 Training items are {'A': image in [-1, 1] of --output_nc channels and --crop_size sides, 'label': class index
-(-1 without classes), 'A_paths': a name}. Images are scaled so their short side is --crop_size and centre
-cropped (torchvision's Resize + CenterCrop of the DCGAN recipes), then flipped unless --no_flip.
+(-1 without classes), 'A_paths': a name}. Images are resized to --crop_size x --crop_size (--resize_mode stretch,
+bilinear, Ganzo's Resize((s, s))) or scaled so their short side is --crop_size and centre cropped (cover_crop,
+bicubic, the DCGAN recipes' Resize + CenterCrop), then flipped with --flip.
 
 At test time (and --num_samples > 0) a mode yields --num_samples items {'z_index': i, 'A_paths':
 'sample_000i.png'} instead, from which the model draws reproducible noise: generation needs no data files.
@@ -54,7 +55,10 @@ class UnconditionalDataset(BaseDataset):
 
     def transform(self, img, index):
         img = img.convert('L' if self.channels == 1 else 'RGB')
-        img = cover_center_crop(img, self.size)
+        if getattr(self.opt, 'resize_mode', 'stretch') == 'cover_crop':
+            img = cover_center_crop(img, self.size)
+        elif img.size != (self.size, self.size):
+            img = img.resize((self.size, self.size), Image.BILINEAR)
         if not self.opt.no_flip and self.item_rng(index).random() > 0.5:
             img = img.transpose(Image.FLIP_LEFT_RIGHT)
         return to_tensor(img)
@@ -74,7 +78,7 @@ class TorchvisionDataset(UnconditionalDataset):
 
     Nothing is downloaded at run time: missing files are named in the error together with the torchvision call
     that fetches them. Subclasses set ``tv_name`` (the torchvision class) and ``tv_files(train)`` (the files a
-    split needs, relative to --dataroot).
+    split needs, relative to --dataroot), and may add arguments of that call (``fetch_args``).
     """
 
     tv_name = None
@@ -86,6 +90,10 @@ class TorchvisionDataset(UnconditionalDataset):
     def tv_dataset(self, train):
         raise NotImplementedError
 
+    def fetch_args(self):
+        """Arguments of the torchvision call beside root, train and download (e.g. EMNIST's split)."""
+        return ''
+
     def load_train(self):
         import os
         train = self.opt.phase == 'train'
@@ -94,7 +102,7 @@ class TorchvisionDataset(UnconditionalDataset):
             raise FileNotFoundError(
                 f"--dataset_mode {self.opt.dataset_mode}: missing {', '.join(os.path.join(self.root, f) for f in missing)}; "
                 f"fetch them once with python -c \"import torchvision; torchvision.datasets.{self.tv_name}"
-                f"(root='{self.root}', train={train}, download=True)\"")
+                f"(root='{self.root}', {self.fetch_args()}train={train}, download=True)\"")
         self.tv = self.tv_dataset(train)
         return int(min(len(self.tv), self.opt.max_dataset_size))
 

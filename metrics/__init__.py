@@ -1,6 +1,7 @@
 """Image quality metrics, one file per concern (every public function returns a plain dict of floats):
 
-registry.py     metric names: register_metric / get_metric / metric_names / parse_metrics
+registry.py     metric names and directions: register_metric / get_metric / metric_names / parse_metrics /
+                higher_is_better
 weights.py      InceptionV3 weights (torch-fidelity's file, a local path or a clear error; random ones for tests)
 inputs.py       image folders, tensors and results folders as metric inputs; pairing by file name
 stats_cache.py  project-local cache of real-image statistics (.fid_stats/)
@@ -10,10 +11,11 @@ compute.py      evaluate(): every requested metric in one call
 json_io.py      metrics.json files
 results.py      scores of a test.py results folder (test.py --metrics, train.py --eval_freq, tools/compare.py)
 periodic_eval.py  the held-out evaluation during training (train.py --eval_freq)
+best_checkpoint.py  the best networks of a run by a loss or metric (train.py --save_best)
 
 ``import metrics as M`` gives the public names below; importing the package registers every metric.
 """
-from metrics.registry import get_metric, metric_names, parse_metrics, register_metric  # noqa: F401
+from metrics.registry import get_metric, higher_is_better, metric_names, parse_metrics, register_metric  # noqa: F401
 from metrics.weights import (default_weights_location, make_random_inception_weights,  # noqa: F401
                              official_weights_url, resolve_inception_weights, weights_tag)
 from metrics.inputs import list_images, match_pairs, results_dir_images  # noqa: F401

@@ -65,16 +65,19 @@ def load_inception(weights=None, device='cpu'):
     return features
 
 
-def real_transform(size, aspect_ratio=1.0, center_crop=False):
-    """HWC uint8 array -> HWC uint8 array at the generator's shape (applied before clean-fid's own resize)."""
+def real_transform(size, aspect_ratio=1.0, center_crop=False, antialias=False):
+    """HWC uint8 array -> HWC uint8 array at the generator's shape (applied before clean-fid's own resize).
+
+    Published (BlobGANEX setup_fid.py ``load_fn``): torchvision's bilinear resize of the uint8 tensor, which under the
+    torchvision the published code pins (0.12) has no antialiasing; ``antialias=True`` low-pass filters first."""
     from torchvision.transforms import functional as F
 
     def fn(x):
         t = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)
         if center_crop:
-            t = F.center_crop(F.resize(t, size, antialias=True), size)
+            t = F.center_crop(F.resize(t, size, antialias=antialias), size)
         else:
-            t = F.resize(t, [size, int(round(size * aspect_ratio))], antialias=True)
+            t = F.resize(t, [size, int(round(size * aspect_ratio))], antialias=antialias)
         return t.permute(1, 2, 0).numpy()
     return fn
 
@@ -100,7 +103,7 @@ def list_files(path, txt=None, n=None, shuffle=False, seed=0):
 
 
 def make_stats(files, name, size, aspect_ratio=1.0, center_crop=False, weights=None, stats_dir=None,
-               batch_size=32, num_workers=0, device='cpu', overwrite=True):
+               batch_size=32, num_workers=0, device='cpu', overwrite=True, antialias=False):
     """Computes and writes the statistics of real images; returns {'path', 'num_images'}."""
     fid = _cleanfid()
     out = stats_file(name, stats_dir)
@@ -108,7 +111,7 @@ def make_stats(files, name, size, aspect_ratio=1.0, center_crop=False, weights=N
         raise ValueError(f'clean-fid statistics {out!r} exist already')
     feats = fid.get_files_features(files, load_inception(weights, device), num_workers=num_workers,
                                    batch_size=batch_size, device=torch.device(device), mode='clean',
-                                   custom_image_tranform=real_transform(size, aspect_ratio, center_crop),
+                                   custom_image_tranform=real_transform(size, aspect_ratio, center_crop, antialias),
                                    verbose=False)
     if feats.shape[0] < 2:
         raise ValueError('clean-fid statistics need at least 2 images')

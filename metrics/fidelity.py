@@ -10,18 +10,18 @@ from metrics.stats_cache import (DEFAULT_CACHE_DIR, build_cache, cache_key, cach
 from metrics.weights import resolve_inception_weights, warn_if_unofficial
 
 
-@register_metric('fid', 'fidelity', description='Frechet Inception distance (lower is better)')
+@register_metric('fid', 'fidelity', higher_is_better=False, description='Frechet Inception distance (lower is better)')
 def _fid(out):
     return {'fid': float(out['frechet_inception_distance'])}
 
 
-@register_metric('kid', 'fidelity', description='kernel Inception distance, mean and std over subsets')
+@register_metric('kid', 'fidelity', higher_is_better=False, description='kernel Inception distance, mean and std over subsets')
 def _kid(out):
     return {'kid': float(out['kernel_inception_distance_mean']),
             'kid_std': float(out['kernel_inception_distance_std'])}
 
 
-@register_metric('isc', 'fidelity', aliases=('is', 'inception_score'),
+@register_metric('isc', 'fidelity', higher_is_better=True, aliases=('is', 'inception_score'),
                  description='Inception Score of the generated images, mean and std over splits')
 def _isc(out):
     return {'isc': float(out['inception_score_mean']), 'isc_std': float(out['inception_score_std'])}

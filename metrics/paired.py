@@ -9,7 +9,7 @@ from metrics.inputs import device_is_cuda, load_float, match_pairs
 from metrics.registry import get_metric, metric_names, parse_metrics, register_metric
 
 
-@register_metric('psnr', 'paired', description='peak signal-to-noise ratio in dB, data range 1 (inf if identical)')
+@register_metric('psnr', 'paired', higher_is_better=True, description='peak signal-to-noise ratio in dB, data range 1 (inf if identical)')
 def psnr(x, y):
     from torchmetrics.functional.image import peak_signal_noise_ratio
     mse = float(torch.mean((x - y) ** 2))
@@ -44,7 +44,7 @@ def ssim_map(x, y, data_range=1.0):
     return ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
 
 
-@register_metric('ssim', 'paired',
+@register_metric('ssim', 'paired', higher_is_better=True,
                  description='structural similarity (Wang et al.): 11x11 Gaussian window, mean over the pixels '
                              'where the window fits, as scikit-image')
 def ssim(x, y):
@@ -53,7 +53,7 @@ def ssim(x, y):
     return float(ssim_map(x, y).mean())
 
 
-@register_metric('l1', 'paired', aliases=('mae', 'l1_loss'), description='mean absolute difference in [0, 1]')
+@register_metric('l1', 'paired', higher_is_better=False, aliases=('mae', 'l1_loss'), description='mean absolute difference in [0, 1]')
 def l1(x, y):
     return float(torch.mean(torch.abs(x - y)))
 

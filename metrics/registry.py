@@ -1,7 +1,7 @@
 """The registry of metric names: what ``--metrics fid,kid,psnr`` (test.py), ``--eval_metrics`` (train.py),
 tools/evaluate.py and tools/compare.py accept.
 
-A metric registers itself with ``@register_metric(name, kind)`` in the module of its kind:
+A metric registers itself with ``@register_metric(name, kind, higher_is_better)`` in the module of its kind:
 
 * ``'fidelity'`` (metrics/fidelity.py): distribution metrics computed together in one torch-fidelity call
   (fid, kid, isc); the registered function turns torch-fidelity's output dict into this project's keys;
@@ -12,14 +12,16 @@ from collections import OrderedDict, namedtuple
 
 KINDS = ('fidelity', 'paired')
 
-Metric = namedtuple('Metric', 'name kind fn aliases description')
+Metric = namedtuple('Metric', 'name kind fn aliases description higher_is_better')
 
 _METRICS = OrderedDict()  # name -> Metric, in registration order (the order of reports and error messages)
 _ALIASES = {}  # spelling users type -> name
 
 
-def register_metric(name, kind, aliases=(), description=''):
-    """Decorator: register ``fn`` as metric ``name`` of ``kind`` ('fidelity' or 'paired'), also known as ``aliases``."""
+def register_metric(name, kind, higher_is_better, aliases=(), description=''):
+    """Decorator: register ``fn`` as metric ``name`` of ``kind`` ('fidelity' or 'paired'), also known as ``aliases``.
+    ``higher_is_better`` is the metric's direction, read by best-checkpoint selection (``--save_best metric:X``), the
+    plateau schedule and comparison reports."""
     if kind not in KINDS:
         raise ValueError(f"metric kind must be one of {', '.join(KINDS)}, got '{kind}'")
 
@@ -28,7 +30,8 @@ def register_metric(name, kind, aliases=(), description=''):
             owner = _ALIASES.get(spelling, spelling if spelling in _METRICS else None)
             if owner is not None and _METRICS[owner].fn is not fn:
                 raise ValueError(f"metric name '{spelling}' is already registered (by '{owner}')")
-        _METRICS[name] = Metric(name, kind, fn, tuple(aliases), description or (fn.__doc__ or '').strip())
+        _METRICS[name] = Metric(name, kind, fn, tuple(aliases), description or (fn.__doc__ or '').strip(),
+                                bool(higher_is_better))
         for alias in aliases:
             _ALIASES[alias] = name
         return fn
@@ -47,6 +50,17 @@ def get_metric(name):
     if key not in _METRICS:
         raise ValueError(f"unknown metric '{name}': choose from {','.join(metric_names())}")
     return _METRICS[key]
+
+
+def higher_is_better(key):
+    """Direction of a metric or of a key of a metrics result (``kid_std`` follows ``kid``); None for keys that
+    are no registered metric (counts such as ``n_samples``)."""
+    key = str(key).strip().lower()
+    for spelling in (key, key[:-len('_std')] if key.endswith('_std') else None):
+        name = _ALIASES.get(spelling, spelling)
+        if name in _METRICS:
+            return _METRICS[name].higher_is_better
+    return None
 
 
 def parse_metrics(spec):

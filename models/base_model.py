@@ -128,11 +128,13 @@ class BaseModel(ABC):
         if self.scaler.is_enabled() and self._stepped:
             self.scaler.update()
 
-    def make_optimizer(self, params, lr=None, beta1=None):
-        """An optimizer of the kind chosen by --optimizer (adam by default) with the options' lr and betas."""
+    def make_optimizer(self, params, lr=None, beta1=None, beta2=None):
+        """An optimizer of the kind chosen by --optimizer (adam by default) with the options' lr and betas (or
+        the given ones)."""
         opt = self.opt
         optimizer = networks.make_optimizer(params, name=opt.optimizer, lr=opt.lr if lr is None else lr,
-                                            beta1=opt.beta1 if beta1 is None else beta1, beta2=opt.beta2,
+                                            beta1=opt.beta1 if beta1 is None else beta1,
+                                            beta2=opt.beta2 if beta2 is None else beta2,
                                             lookahead=opt.lookahead, fused=getattr(opt, 'fused_optimizer', False))
         # NHWC weights updated in place, without contiguous copies; gradients and moments in their weight's layout
         return register_dense_step(optimizer)

@@ -107,6 +107,9 @@ class BlobganModel(BaseModel):
                            help='apply R1 every N discriminator steps (lazy; published D_reg_every 16)')
             g.add_argument('--ema_decay', type=float, default=PUBLISHED_EMA_DECAY,
                            help='decay of the generator moving average per generator step (published 0.5^(32/10k))')
+            g.add_argument('--ema_after_step', action='store_true',
+                           help="update G_ema from G after G's optimizer step, buffers included (published: before "
+                                "the step, so the average is one step behind, and parameters only)")
             g.add_argument('--accumulate_grad_batches', type=int, default=1,
                            help='sum gradients over N batches before each optimizer step (for small batches)')
             g.add_argument('--published_init', type=str, default=None,
@@ -116,7 +119,10 @@ class BlobganModel(BaseModel):
                            help='compute FID every N optimizer steps and keep the best checkpoint (0 = off)')
             g.add_argument('--fid_stats_name', type=str, default=None,
                            help='name of real statistics made by tools/blobgan/setup_fid.py (needed with --fid_every)')
-            g.add_argument('--fid_num_gen', type=int, default=5000, help='generated images per FID evaluation')
+            g.add_argument('--fid_num_gen', type=int, default=50000,
+                           help='generated images per FID evaluation (published fid_n_imgs 50k)')
+            g.add_argument('--fid_no_jitter', action='store_true',
+                           help="sample FID images without the generator's training jitter (published: with it)")
             g.add_argument('--fid_backend', default='clean-fid', choices=['clean-fid', 'torch-fidelity'],
                            help='FID implementation for --fid_every (published: clean-fid)')
             g.add_argument('--fid_weights', type=str, default=None,
@@ -260,9 +266,13 @@ class BlobganModel(BaseModel):
         self.loss_G = g_nonsaturating_loss(gen_logits.float())
         self.backward(self.loss_G / n_acc)
         if last:
+            # published: the EMA reads G inside the training step, before the optimizer moves it (one step behind)
+            if not opt.ema_after_step:
+                update_ema(self.netG_ema, self._module(self.netG), opt.ema_decay, buffers=False)
             self.step(self.optimizer_G)
             self.optimizer_G.zero_grad(set_to_none=True)
-            update_ema(self.netG_ema, self._module(self.netG), opt.ema_decay)
+            if opt.ema_after_step:
+                update_ema(self.netG_ema, self._module(self.netG), opt.ema_decay)
 
         # discriminator: logistic loss on new samples (+ lazy R1)
         self.set_requires_grad(self.netD, True)
@@ -293,13 +303,13 @@ class BlobganModel(BaseModel):
             self.micro += 1
 
     @torch.no_grad()
-    def generate(self, n, batch_size=16, seed=0):
+    def generate(self, n, batch_size=16, seed=0, jitter=False):
         """``n`` G_ema samples in [-1, 1] on the CPU, from a private generator (global RNG untouched)."""
         gen = torch.Generator().manual_seed(seed)
         out = []
         for start in range(0, n, batch_size):  # published FID samples use the EMA generator
             z = self.netG_ema.sample_noise(min(batch_size, n - start), gen, device='cpu').to(self.device)
-            out.append(self.netG_ema(z, noise_mode='const').clamp(-1, 1).cpu())
+            out.append(self.netG_ema(z, noise_mode='const', jitter=jitter).clamp(-1, 1).cpu())
         return torch.cat(out)
 
     def monitor_fid(self):
@@ -308,16 +318,21 @@ class BlobganModel(BaseModel):
         opt = self.opt
         if getattr(opt, 'rank', 0) != 0:  # under torchrun rank 0 measures and saves (G_ema is the same everywhere)
             return
+        jitter = not opt.fid_no_jitter  # published log_fid: gen(z, ema=True, norm_img=True).clamp(0, 255), jittered
         if opt.fid_backend == 'clean-fid':
             from metrics import clean_fid
             g = self.netG_ema
             gen = torch.Generator().manual_seed(opt.noise_seed)
+
+            def sample(z):
+                img = g(g.sample_noise(z.shape[0], gen, self.device), noise_mode='random', jitter=jitter)
+                return img.add(1).mul(127.5).clamp(0, 255)
             fid = {'fid': clean_fid.generator_fid(
-                lambda z: g(g.sample_noise(z.shape[0], gen, self.device), noise_mode='random').add(1).mul(127.5),
-                opt.fid_stats_name, opt.fid_num_gen, opt.noise_dim, max(1, opt.batch_size), opt.fid_weights,
+                sample, opt.fid_stats_name, opt.fid_num_gen, opt.noise_dim, max(1, opt.batch_size), opt.fid_weights,
                 opt.fid_stats_dir, 'cuda' if self.device.type == 'cuda' else 'cpu')}
         else:
-            fake = self.generate(opt.fid_num_gen, batch_size=max(1, opt.batch_size), seed=opt.noise_seed)
+            fake = self.generate(opt.fid_num_gen, batch_size=max(1, opt.batch_size), seed=opt.noise_seed,
+                                 jitter=jitter)
             fid = fidelity_metrics(fake, metrics='fid', weights_path=opt.fid_weights,
                                    real_cache_name=opt.fid_stats_name, cache_dir=opt.fid_stats_dir,
                                    device=self.device if self.device.type == 'cuda' else 'cpu')

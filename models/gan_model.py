@@ -4,18 +4,22 @@ from real ones.
     python train.py --model gan --dataroot datasets/synthetic_shapes --name dcgan_shapes --crop_size 32
     python test.py  --model gan --name dcgan_shapes --num_samples 64
 
-Families (--netG/--netD): fc, dcgan, resnet (Gulrajani et al. 2017), see models/gan/architectures.py; plugins
-add their own with models.gan.register_generator / register_discriminator / register_noise.
+Families (--netG/--netD): fc, dcgan, Ganzo's conv, resnet (Gulrajani et al. 2017) and Ganzo's good, see
+models/gan/architectures.py; plugins add their own with models.gan.register_generator / register_discriminator /
+register_noise / register_hook.
 Objectives (--gan_mode): vanilla (non-saturating), lsgan, hinge, wgan (Arjovsky's critic, weights clipped to
 +-clip_weights, RMSprop lr 5e-5) and wgangp (gradient penalty, Adam lr 1e-4 betas (0, 0.9)).
 
 The game: every loader batch is one discriminator step on fresh real images; after --d_iters of them the
-generator takes --g_iters steps. Counters are part of the training state, so a resumed run is bit-identical.
+generator takes --g_iters steps (--discriminator_hook / --generator_hook run once per such turn). The critic
+count carries over from one epoch to the next; --max_batches_per_epoch counts generator turns, as in Ganzo.
+Counters are part of the training state, so a resumed run is bit-identical.
 --condition class makes it class-conditional (models/gan/conditional.py). See docs/unconditional.md.
 """
 import copy
 import math
 import os
+import warnings
 
 import torch
 
@@ -23,8 +27,8 @@ from util import util
 from util.errors import OptionError
 from . import networks
 from .base_model import BaseModel
-from .gan import (DEFAULT_LAYERS, DISCRIMINATORS, GENERATORS, NOISES, ZOO_INIT, LabelTrickGANLoss,
-                  check_image_size)
+from .gan import (AUTO_NORM_D, DEFAULT_LAYERS, DISCRIMINATORS, FIXED_DEPTH, GENERATORS, HOOKS, NO_DROPOUT, NOISES,
+                  ZOO_INIT, LabelTrickGANLoss, check_good_size, check_image_size)
 from .gan.conditional import ConditionalGenerator, ProjectionDiscriminator
 
 GAN_MODES = ('vanilla', 'lsgan', 'hinge', 'wgan', 'wgangp')
@@ -58,28 +62,38 @@ class GanModel(BaseModel):
 
     @staticmethod
     def modify_commandline_options(parser, is_train=True):
+        # Ganzo never flips (--flip turns it on); the data modes resize to --crop_size alone (--resize_mode), so
+        # --load_size and --preprocess play no part
         parser.set_defaults(netG='dcgan', netD='dcgan', dataset_mode='folder', crop_size=64, load_size=64,
-                            n_layers_D=None)
-        _set_help(parser, 'netG', 'generator of --model gan: fc | dcgan | resnet, or one a plugin registered')
-        _set_help(parser, 'netD', 'discriminator of --model gan: fc | dcgan | resnet, or one a plugin registered')
+                            n_layers_D=None, no_flip=True, preprocess='none')
+        _set_help(parser, 'netG', 'generator of --model gan: fc | dcgan | conv | resnet | good (conv and good: '
+                                  'Ganzo\'s own), or one a plugin registered')
+        _set_help(parser, 'netD', 'discriminator of --model gan: fc | dcgan | conv | resnet | good (conv and good: '
+                                  'Ganzo\'s own), or one a plugin registered')
         _set_help(parser, 'n_layers_D', 'model gan: fc: number of linear layers of D (default 4); dcgan/resnet: '
-                                        'extra conv layers / residual blocks of D (default 0)')
+                                        'extra conv layers / residual blocks of D (default 0); conv/good: 0 (their '
+                                        'depth follows --crop_size)')
         _set_help(parser, 'output_nc', 'channels of the generated images: 1 (grey) or 3 (colour)')
-        _set_help(parser, 'crop_size', 'side of the images, a power of two from 16 to 256 (data are scaled and '
-                                       'centre-cropped to it)')
+        _set_help(parser, 'crop_size', 'side of the images, from 16 to 256, halving down to 4 to 7 pixels (16, 28, '
+                                       '32, 64, ...; good: a multiple of 16); data are scaled to it')
         g = parser.add_argument_group('gan')
-        g.add_argument('--nz', type=int, default=100, help='size of the latent noise (Ganzo\'s state size)')
+        g.add_argument('--nz', type=int, default=128,
+                       help='size of the latent noise (Ganzo\'s --state-size and its default; DCGAN used 100)')
+        g.add_argument('--resize_mode', type=str, default='stretch', choices=['stretch', 'cover_crop'],
+                       help='how images reach --crop_size: stretch (both sides to it, bilinear, as Ganzo) or '
+                            'cover_crop (short side to it, bicubic, then the centre square, as the DCGAN recipes)')
         g.add_argument('--noise', type=str, default='gaussian',
                        help='latent distribution: gaussian | uniform (in [-1, 1]), or one a plugin registered')
         g.add_argument('--n_layers_G', type=int, default=None,
                        help='fc: number of linear layers of G (default 4); dcgan/resnet: extra conv layers / '
-                            'residual blocks of G (default 0)')
+                            'residual blocks of G (default 0); conv/good: 0 (their depth follows --crop_size)')
         g.add_argument('--dropout_G', type=float, default=0.0, help='dropout between generator layers (fc, dcgan)')
         g.add_argument('--dropout_D', type=float, default=0.0,
                        help='dropout between discriminator layers (fc, dcgan)')
         g.add_argument('--norm_D', type=str, default='auto', choices=['auto', 'batch', 'layer', 'none'],
-                       help='normalisation in the dcgan/resnet discriminator; auto: layer norm for wgangp (as '
-                            'Gulrajani et al.), batch norm otherwise')
+                       help='normalisation in the dcgan/conv/resnet discriminator; auto: batch norm for conv (as '
+                            'Ganzo), else layer norm for wgangp (as Gulrajani et al.) and batch norm otherwise; good '
+                            'always has element-wise layer norm')
         g.add_argument('--condition', type=str, default='none', choices=['none', 'class'],
                        help='class: class-conditional GAN (one-hot class beside the noise in G, projection '
                             'discriminator); the data mode must give class labels (e.g. folder with class subfolders)')
@@ -118,13 +132,29 @@ class GanModel(BaseModel):
                                help='clamp every discriminator parameter to [-c, c] after each D step (default: '
                                     '0.01 for wgan, 0 = off otherwise)')
             g.add_argument('--soft_labels', action='store_true',
-                           help='vanilla/lsgan: D\'s real targets drawn in [0.9, 1.0], fake ones in [0.0, 0.1]')
+                           help='vanilla/lsgan: real targets (D\'s and G\'s, as in Ganzo) drawn in [0.9, 1.0], D\'s '
+                                'fake ones in [0.0, 0.1]')
+            g.add_argument('--hard_G_labels', action='store_true',
+                           help='with --soft_labels: keep the generator\'s targets at 1 (only D\'s are soft)')
             g.add_argument('--noisy_labels', action='store_true',
                            help='vanilla/lsgan: flip D\'s real (and, independently, fake) targets with probability '
                                 '--noisy_labels_freq per D step')
             g.add_argument('--noisy_labels_freq', type=float, default=0.1, help='how often --noisy_labels flips')
             g.add_argument('--max_batches_per_epoch', type=int, default=None,
-                           help='end each epoch after this many batches (default: the whole dataset)')
+                           help='end each epoch after this many generator turns, i.e. --d_iters times as many '
+                                'batches (Ganzo\'s count; default: the whole dataset)')
+            g.add_argument('--drop_last', action='store_true', default=True,
+                           help='end each epoch before a last batch smaller than --batch_size (as Ganzo\'s loader; '
+                                '--no_drop_last keeps it)')
+            g.add_argument('--discriminator_hook', type=str, default='none',
+                           help='applied to D once per discriminator turn (after its --d_iters steps): none | '
+                                'weight_clipper (Ganzo\'s: clamp every layer\'s weight to +-clip_to), or one a '
+                                'plugin registered')
+            g.add_argument('--generator_hook', type=str, default='none',
+                           help='applied to G once per generator turn (after its --g_iters steps): none | '
+                                'weight_clipper, or one a plugin registered')
+            g.add_argument('--clip_to', type=float, default=0.001,
+                           help='bound of the weight_clipper hook (Ganzo\'s --clip-to)')
         else:
             parser.set_defaults(batch_size=16)
         return parser
@@ -134,6 +164,8 @@ class GanModel(BaseModel):
         from data import find_dataset_using_name
         from data.unconditional import UnconditionalDataset
         check_image_size(opt.crop_size)
+        if 'good' in (opt.netG, opt.netD):
+            check_good_size(opt.crop_size)
         if opt.output_nc not in (1, 3):
             raise OptionError(f'--output_nc {opt.output_nc}: --model gan makes 1 (grey) or 3 (colour) channel images')
         if opt.nz < 1:
@@ -143,17 +175,23 @@ class GanModel(BaseModel):
         NOISES.get(opt.noise)
         if not issubclass(find_dataset_using_name(opt.dataset_mode), UnconditionalDataset):
             raise OptionError(f'--model gan trains on unlabelled images: use --dataset_mode folder, mnist, '
-                             f'fashion_mnist, cifar10 or lmdb, not {opt.dataset_mode}')
+                             f'fashion_mnist, emnist, cifar10, cifar100 or lmdb, not {opt.dataset_mode}')
         if opt.n_layers_G is None:
             opt.n_layers_G = DEFAULT_LAYERS.get(opt.netG, 0)
         if opt.n_layers_D is None:
             opt.n_layers_D = DEFAULT_LAYERS.get(opt.netD, 0)
-        for name in ('n_layers_G', 'n_layers_D'):
+        for name, family in (('n_layers_G', opt.netG), ('n_layers_D', opt.netD)):
             if getattr(opt, name) < 0:
                 raise OptionError(f'--{name} must be >= 0')
-        for name in ('dropout_G', 'dropout_D'):
+            if family in FIXED_DEPTH and getattr(opt, name):
+                raise OptionError(f'--{name} {getattr(opt, name)}: the depth of {family} follows --crop_size (as '
+                                  f'Ganzo\'s layer count does); set --{name} 0')
+        for name, family in (('dropout_G', opt.netG), ('dropout_D', opt.netD)):
             if not 0 <= getattr(opt, name) < 1:
                 raise OptionError(f'--{name} must be in [0, 1)')
+            if family in NO_DROPOUT and getattr(opt, name):
+                raise OptionError(f'--{name}: {family} has no dropout (as in Gulrajani et al. and Ganzo); set '
+                                  f'--{name} 0')
         if opt.truncation < 0:
             raise OptionError('--truncation must be >= 0')
         if opt.truncation > 0 and opt.noise != 'gaussian':
@@ -164,8 +202,11 @@ class GanModel(BaseModel):
             raise OptionError('--condition class needs --n_classes (at least 2: e.g. 10 for mnist and cifar10, the '
                               'number of class subfolders for folder)')
         gan_mode = getattr(opt, 'gan_mode', None)
+        if opt.netD == 'good' and opt.norm_D not in ('auto', AUTO_NORM_D['good']):
+            raise OptionError(f'--norm_D {opt.norm_D}: --netD good always has element-wise layer norm (as Ganzo); '
+                              f'leave --norm_D auto')
         if opt.norm_D == 'auto':
-            opt.norm_D = 'layer' if gan_mode == 'wgangp' else 'batch'
+            opt.norm_D = AUTO_NORM_D.get(opt.netD, 'layer' if gan_mode == 'wgangp' else 'batch')
         if not opt.isTrain:
             if opt.num_samples < 1:
                 raise OptionError('--num_samples must be at least 1')
@@ -188,6 +229,14 @@ class GanModel(BaseModel):
                              f'--gan_mode {gan_mode} has none')
         if opt.max_batches_per_epoch is not None and opt.max_batches_per_epoch < 1:
             raise OptionError('--max_batches_per_epoch must be at least 1')
+        for name in ('discriminator_hook', 'generator_hook'):
+            if getattr(opt, name) != 'none':
+                HOOKS.get(getattr(opt, name))
+        if opt.clip_to <= 0:
+            raise OptionError(f'--clip_to must be > 0 (got {opt.clip_to})')
+        if opt.hard_G_labels and not opt.soft_labels:
+            raise OptionError('--hard_G_labels keeps the generator\'s targets hard under --soft_labels; add '
+                              '--soft_labels or drop it')
         cls.check_metrics(opt)
 
     @staticmethod
@@ -226,14 +275,20 @@ class GanModel(BaseModel):
             self.visual_names = ['real', 'fake', 'grid']
             self.loss_names = ['G', 'D', 'D_real', 'D_fake'] + (['D_gp'] if opt.gan_mode == 'wgangp' else [])
             loss_mode = 'wgangp' if opt.gan_mode == 'wgan' else opt.gan_mode  # the Wasserstein objective
-            self.criterionGAN = LabelTrickGANLoss(loss_mode, opt.soft_labels, opt.noisy_labels,
-                                                  opt.noisy_labels_freq).to(self.device)
+            self.criterionGAN = LabelTrickGANLoss(loss_mode, opt.soft_labels, opt.noisy_labels, opt.noisy_labels_freq,
+                                                  soft_G_labels=opt.soft_labels and not opt.hard_G_labels
+                                                  ).to(self.device)
+            self.hooks = {net: None if getattr(opt, f'{kind}_hook') == 'none' else
+                          HOOKS.get(getattr(opt, f'{kind}_hook'))(opt)
+                          for net, kind in (('G', 'generator'), ('D', 'discriminator'))}
             self.optimizer_G = self.make_optimizer(self.netG.parameters(), lr=opt.lr_G)
             self.optimizer_D = self.make_optimizer(self.netD.parameters(), lr=opt.lr_D)
             self.optimizers = [self.optimizer_G, self.optimizer_D]
-            self.critic_count = 0  # D steps since the last generator turn
+            self.critic_count = 0  # D steps since the last generator turn (carried over from one epoch to the next)
             self.d_steps = 0
             self.g_steps = 0
+            self.epoch_g_steps = 0  # generator steps in the current epoch
+            self.warned_idle_generator = False
             for name in self.loss_names:
                 setattr(self, 'loss_' + name, None)
         self.fixed_z = self.noise_fn(opt.n_fixed, opt.nz, torch.Generator().manual_seed(opt.noise_seed), 'cpu',
@@ -323,6 +378,7 @@ class GanModel(BaseModel):
                         param.clamp_(-self.opt.clip_weights, self.opt.clip_weights)
         elif optimizer is self.optimizer_G:
             self.g_steps += 1
+            self.epoch_g_steps += 1
 
     def backward_D(self, fake):
         """One discriminator step on the current real batch and ``fake`` (detached).
@@ -367,6 +423,7 @@ class GanModel(BaseModel):
         if not generator_turn:
             return
         self.critic_count = 0
+        self.apply_hook('D')
         self.set_requires_grad(self.netD, False)
         batch = self.real.shape[0]
         for i in range(opt.g_iters):
@@ -376,14 +433,39 @@ class GanModel(BaseModel):
             self.optimizer_G.zero_grad(set_to_none=True)
             self.backward_G(self.fake)
             self.step(self.optimizer_G)
+        self.apply_hook('G')
+
+    def apply_hook(self, net):
+        """--generator_hook / --discriminator_hook, once per turn of that network."""
+        if self.hooks[net] is not None:
+            self.hooks[net](getattr(self, 'net' + net))
+
+    def end_of_epoch(self, epoch, visualizer):
+        """Say once, in one line, when a whole epoch passed without a generator step (--d_iters spans more than
+        an epoch's batches); the loss lines then show G from its last step."""
+        if self.epoch_g_steps == 0 and not self.warned_idle_generator:
+            self.warned_idle_generator = True
+            visualizer.log_message(
+                f'warning: epoch {epoch} ended without a generator step (--d_iters {self.opt.d_iters} is more than '
+                f'the batches since its last turn); the critic count carries over, so G steps at its next turn, and '
+                f'the G loss shown is that of its last step')
+        self.epoch_g_steps = 0
+
+    def update_learning_rate(self):
+        with warnings.catch_warnings():  # G's scheduler steps before G did when a turn spans the epoch (said above)
+            warnings.filterwarnings('ignore', message='Detected call of `lr_scheduler')
+            return super().update_learning_rate()
 
     def state_dict_extra(self):
-        return {'critic_count': self.critic_count, 'd_steps': self.d_steps, 'g_steps': self.g_steps}
+        return {'critic_count': self.critic_count, 'd_steps': self.d_steps, 'g_steps': self.g_steps,
+                'epoch_g_steps': self.epoch_g_steps, 'warned_idle_generator': self.warned_idle_generator}
 
     def load_state_dict_extra(self, state):
         self.critic_count = int(state.get('critic_count', 0))
         self.d_steps = int(state.get('d_steps', 0))
         self.g_steps = int(state.get('g_steps', 0))
+        self.epoch_g_steps = int(state.get('epoch_g_steps', 0))
+        self.warned_idle_generator = bool(state.get('warned_idle_generator', False))
 
     # ------------------------------------------------------------------ snapshots and samples
 

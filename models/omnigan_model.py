@@ -12,48 +12,33 @@ two phases:
   training through the translation loss unless --repr_freeze freezes it.
 
 D (every head, every iteration, with label smoothing and flipping) and the domain classifier C are updated
-after G in both phases. Networks, losses and ExtraAdam live in models/omnigan/; docs/omnigan.md lists where
-this differs from the published code.
+after G in both phases. Networks, losses, ExtraAdam, the options, the generator's objective, validation and
+visuals live in models/omnigan/; docs/omnigan.md lists where this differs from the published code.
 """
 from collections import OrderedDict
 
-import numpy as np
 import torch
 from torch.optim import lr_scheduler
 
 from . import networks
 from .base_model import BaseModel, unwrap
 from .omnigan import DOMAINS, DomainClassifier, OmniDiscriminator, OmniGenerator, parameter_report, parse_tasks
-from .omnigan.discriminators import NETD_CHOICES
-from .omnigan.generator import TASK_ACTIVATIONS
-from .omnigan.losses import (CLASSIFIER_CHOICES, RECON_CHOICES, WATER_CHOICES, build_losses, d_update_plan,
-                             fooling_target, other)
+from .omnigan.losses import build_losses, d_update_plan, other
+from .omnigan.objective import TASK_LOSS_NAMES, OmniganObjective
 from .omnigan.optim import ExtraAdam
+from .omnigan.options import ARCHITECTURE_OPTIONS, add_omnigan_options, deeplab_layers
+from .omnigan.options import check_options as check_omnigan_options
+from .omnigan.validation import OmniganValidation
+from .omnigan.visuals import OmniganVisuals, segmentation_palette
 from util import distributed
-from util.errors import OptionError
 
-TASK_LOSS_NAMES = {"d": "task_d", "h": "task_h", "s": "task_s", "w": "task_w"}
 # what a comet --log_level shows: 1 the aggregated losses, 2 every loss
 AGGREGATED_LOSSES = ("G", "G_repr", "G_translation", "D", "C")
 PHASES = ("repr", "translation")
 
 
-def deeplab_layers(opt):
-    """--deeplab_layers as a tuple of 4 integers (OptionError otherwise)."""
-    try:
-        return tuple(int(n) for n in str(opt.deeplab_layers).split(","))
-    except ValueError:
-        raise OptionError(f"--deeplab_layers {opt.deeplab_layers!r} must be 4 comma-separated integers") from None
-
-
-def _segmentation_palette(n_classes):
-    """A fixed, well-spread colour per class (seeded so results pages are comparable across runs)."""
-    rng = np.random.RandomState(1234)
-    return torch.from_numpy(rng.randint(0, 256, size=(max(n_classes, 1), 3)).astype(np.float32) / 127.5 - 1.0)
-
-
-class OmniganModel(BaseModel):
-    """See the module docstring; the option help texts describe every knob."""
+class OmniganModel(OmniganObjective, OmniganValidation, OmniganVisuals, BaseModel):
+    """See the module docstring; the option help texts (models/omnigan/options.py) describe every knob."""
 
     # under torchrun: no DistributedDataParallel (the update calls the encoder, decoders and discriminators
     # directly); rank 0's weights are broadcast once and step() averages gradients before every update
@@ -62,129 +47,14 @@ class OmniganModel(BaseModel):
 
     @staticmethod
     def modify_commandline_options(parser, is_train=True):
-        # published: resize 256 -> random crop 224 -> resize back to 256 (--omni_final_size), ExtraAdam at lr
-        # 5e-4 (beta1 0.9 for G, 0.5 for D and C), lr halved every 30 epochs
-        parser.set_defaults(dataset_mode="omni", norm="instance", load_size=256, crop_size=224)
-        if is_train:
-            parser.set_defaults(optimizer="extraadam", lr=0.0005, beta1=0.5, lr_policy="step", lr_decay_iters=30)
-        parser.add_argument("--tasks", type=str, default="a,d,h,s,t,w",
-                            help="heads to build, among a (adaptation), d (depth), h (height), s (segmentation), "
-                                 "t (translation), w (water); t needs at least one of d,h,s,w as its condition")
-        parser.add_argument("--omni_encoder", type=str, default="munit", choices=["munit", "deeplabv2"],
-                            help="encoder: MUNIT content encoder or DeepLab-v2 ResNet features + resblocks")
-        parser.add_argument("--omni_enc_dim", type=int, default=64, help="MUNIT encoder width after the first conv")
-        parser.add_argument("--omni_n_downsample", type=int, default=2,
-                            help="MUNIT encoder downsamplings (decoders upsample as many times; deeplabv2 uses 3)")
-        parser.add_argument("--omni_enc_n_res", type=int, default=4, help="residual blocks at the end of the encoder")
-        parser.add_argument("--omni_dec_n_res", type=int, default=4,
-                            help="residual blocks at the start of each task / adaptation decoder (published 4)")
-        parser.add_argument("--omni_task_activation", type=str, default="tanh", choices=TASK_ACTIVATIONS,
-                            help="output activation of the d, h, s decoders: tanh (published) or none (raw "
-                                 "outputs); w always outputs logits, a always tanh")
-        parser.add_argument("--omni_n_classes", type=int, default=19, help="segmentation classes (label 255 is ignored)")
-        parser.add_argument("--omni_norm", type=str, default="in", choices=["in", "bn", "ln", "none"],
-                            help="normalisation in the encoder and decoder residual blocks")
-        parser.add_argument("--deeplab_weights", type=str, default="",
-                            help="local file with DeepLab-v2 ResNet weights for --omni_encoder deeplabv2 "
-                                 "(empty: random initialisation)")
-        parser.add_argument("--deeplab_layers", type=str, default="3,4,23,3",
-                            help="bottleneck blocks per ResNet stage of the DeepLab-v2 encoder (ResNet-101: 3,4,23,3)")
-        parser.add_argument("--deeplab_proj_dim", type=int, default=512,
-                            help="channels the 2048 DeepLab-v2 features are projected to before the resblocks")
-        parser.add_argument("--spade_nhidden", type=int, default=128, help="hidden channels of each SPADE layer")
-        parser.add_argument("--spade_norm", type=str, default="instance", choices=["instance", "batch"],
-                            help="parameter-free normalisation inside SPADE")
-        parser.add_argument("--spade_spectral", dest="spade_spectral", action="store_true", default=True,
-                            help="spectral normalisation on the SPADE residual block convolutions (default on, "
-                                 "as published)")
-        parser.add_argument("--no_spade_spectral", dest="spade_spectral", action="store_false",
-                            help="turn the SPADE spectral normalisation off")
-        parser.add_argument("--spade_kernel_size", type=int, default=3,
-                            help="kernel size of the convolutions inside the SPADE layers")
-        parser.add_argument("--omni_cls_dim", type=int, default=128, help="width of the domain classifier C")
-        parser.add_argument("--omni_val_freq", type=int, default=1,
-                            help="every this many epochs, score the generator on the val lists (task and G losses "
-                                 "as val_<name>, images of the first batch); 0 turns validation off")
-        parser.add_argument("--omni_val_num", type=int, default=50, help="items of the val lists scored")
-        parser.add_argument("--omni_netD", type=str, default="patch", choices=NETD_CHOICES,
-                            help="discriminators: patch (published single-scale spectral-norm PatchGAN) or "
-                                 "multiscale (pix2pixHD, --num_D scales)")
-        if is_train:
-            parser.add_argument("--lambda_gan_a", type=float, default=1.0, help="weight of the adaptation GAN loss")
-            parser.add_argument("--lambda_gan_t", type=float, default=1.0, help="weight of the translation GAN loss")
-            parser.add_argument("--lambda_cycle_a", type=float, default=1.0, help="weight of the adaptation cycle loss")
-            parser.add_argument("--lambda_cycle_t", type=float, default=1.0, help="weight of the translation cycle loss")
-            parser.add_argument("--lambda_auto_a", type=float, default=1.0,
-                                help="weight of the adaptation auto-encoding (same-domain reconstruction) loss")
-            parser.add_argument("--lambda_auto_t", type=float, default=1.0,
-                                help="weight of the translation auto-encoding loss (representation phase)")
-            parser.add_argument("--lambda_sm", type=float, default=1.0,
-                                help="weight of the semantic matching loss (segmentation of the translation vs the "
-                                     "source's)")
-            parser.add_argument("--lambda_dm", type=float, default=1.0,
-                                help="weight of the depth matching loss (depth of the translation vs the source's)")
-            parser.add_argument("--lambda_d", type=float, default=1.0, help="weight of the depth loss")
-            parser.add_argument("--lambda_h", type=float, default=1.0, help="weight of the height loss")
-            parser.add_argument("--lambda_s", type=float, default=1.0, help="weight of the segmentation loss")
-            parser.add_argument("--lambda_w", type=float, default=1.0, help="weight of the water-mask loss")
-            parser.add_argument("--lambda_classifier", type=float, default=1.0,
-                                help="weight of the generator's loss for fooling the domain classifier (0: off)")
-            parser.add_argument("--lambda_C", type=float, default=1.0, help="weight of the domain classifier loss (0: off)")
-            parser.add_argument("--cycle_loss", type=str, default="l2", choices=RECON_CHOICES, help="cycle loss")
-            parser.add_argument("--auto_loss", type=str, default="l2", choices=RECON_CHOICES, help="auto-encoding loss")
-            parser.add_argument("--depth_loss", type=str, default="l2", choices=RECON_CHOICES, help="depth loss")
-            parser.add_argument("--height_loss", type=str, default="l2", choices=RECON_CHOICES, help="height loss")
-            parser.add_argument("--water_loss", type=str, default="bce", choices=WATER_CHOICES, help="water-mask loss")
-            parser.add_argument("--classifier_loss", type=str, default="ce", choices=CLASSIFIER_CHOICES,
-                                help="loss of C and of the generator fooling C (ce: C is told the real/sim-swapped "
-                                     "domain; l1/l2: the 1/4-filled vector)")
-            parser.add_argument("--d_soft_shift", type=float, default=0.2,
-                                help="discriminator label smoothing: real targets 1-u, fake targets u, u ~ U(0, "
-                                     "this) drawn per loss term (lsgan/vanilla); 0 turns it off")
-            parser.add_argument("--d_flip_prob", type=float, default=0.05,
-                                help="probability that a discriminator loss term gets the opposite label; 0: off")
-            parser.add_argument("--matching_grad", type=str, default="none", choices=["none", "fake"],
-                                help="gradient of the sm/dm matching losses: none (published: both sides detached, "
-                                     "the terms are only measured) or fake (through the translated image)")
-            parser.add_argument("--matching_mask", type=str, default="random", choices=["random", "none"],
-                                help="pixels the sm/dm losses count: random (published placeholder: a fresh 0/1 "
-                                     "mask per term) or none (every pixel)")
-            parser.add_argument("--omni_detach_condition", action="store_true",
-                                help="treat the SPADE condition as given (no gradient from the translation losses "
-                                     "into the task decoders); published: not detached")
-            parser.add_argument("--repr_steps", type=int, default=10000,
-                                help="iterations of the representation phase before the translation phase starts "
-                                     "(0: translation from the start)")
-            parser.add_argument("--repr_epochs", type=int, default=-1,
-                                help="if >= 0, switch to translation after this many epochs instead of --repr_steps")
-            parser.add_argument("--repr_freeze", action="store_true",
-                                help="freeze the encoder during the translation phase (published "
-                                     "freeze_representation; the task decoders keep training)")
-            parser.add_argument("--encoder_lr_mult", type=float, default=1.0,
-                                help="encoder learning rate multiplier in the translation phase (without --repr_freeze)")
-            parser.add_argument("--beta1_G", type=float, default=0.9,
-                                help="beta1 of the generator's optimizers (D and C use --beta1)")
-            parser.add_argument("--lr_gamma", type=float, default=0.5,
-                                help="factor of the lr every --lr_decay_iters epochs with --lr_policy step")
-        # comet's --log_level (0 none, 1 aggregated, 2 all) is a visualizer option; see aggregated_loss_names
-        return parser
+        return add_omnigan_options(parser, is_train)
+
+    check_options = staticmethod(check_omnigan_options)
 
     def architecture_options(self):
-        return tuple(super().architecture_options()) + (
-            "tasks", "omni_encoder", "omni_enc_dim", "omni_n_downsample", "omni_enc_n_res", "omni_dec_n_res",
-            "omni_task_activation", "omni_n_classes", "omni_norm", "deeplab_layers", "deeplab_proj_dim",
-            "spade_nhidden", "spade_norm", "spade_spectral", "spade_kernel_size", "omni_cls_dim")
+        return tuple(super().architecture_options()) + ARCHITECTURE_OPTIONS
 
     # ------------------------------------------------------------------ construction
-    @classmethod
-    def check_options(cls, opt):
-        super().check_options(opt)
-        deeplab_layers(opt)
-        if opt.input_nc != 3:
-            raise OptionError("omnigan works on RGB images: use --input_nc 3")
-        if opt.isTrain and str(opt.optimizer).lower() == "extraadam" and opt.lookahead:
-            raise OptionError("--lookahead does not combine with --optimizer extraadam")
-
     def __init__(self, opt):
         super().__init__(opt)
         self.tasks = parse_tasks(opt.tasks)
@@ -193,13 +63,16 @@ class OmniganModel(BaseModel):
             self.tasks, opt.input_nc, opt.omni_encoder, opt.omni_enc_dim, opt.omni_n_downsample, opt.omni_enc_n_res,
             opt.omni_dec_n_res, opt.omni_n_classes, opt.omni_norm, layers, opt.deeplab_weights, opt.deeplab_proj_dim,
             opt.spade_nhidden, opt.spade_norm, opt.spade_spectral, load_pretrained=False,
-            task_activation=opt.omni_task_activation, spade_kernel_size=opt.spade_kernel_size)
-        networks.init_net(self.netG, opt.init_type, opt.init_gain)
+            task_activation=opt.omni_task_activation, spade_kernel_size=opt.spade_kernel_size,
+            activation=opt.omni_activation, enc_conv_norm=opt.omni_enc_norm, condition=opt.omni_condition,
+            shared_translation=opt.omni_translation == "shared")
+        for decoder in self.netG.decoders.values():  # published: the encoder keeps torch's initialisation
+            networks.init_net(decoder, opt.init_type, opt.init_gain)
         if self.isTrain:
             # pretrained weights are only needed to start training; test runs load the trained G
             self.netG.load_pretrained()
         self.model_names = ["G"]
-        self.palette = _segmentation_palette(opt.omni_n_classes)
+        self.palette = segmentation_palette(opt.omni_n_classes)
         self.batch, self.outputs, self.visuals = {}, {}, OrderedDict()
         self.d_update_order = []
         self.phase = "repr"
@@ -217,7 +90,8 @@ class OmniganModel(BaseModel):
                                               opt.init_type, opt.init_gain)
                 self.model_names.append("D")
             self.netC = networks.init_net(DomainClassifier(self.netG.encoder.output_dim, opt.omni_cls_dim,
-                                                           len(DOMAINS)), opt.init_type, opt.init_gain)
+                                                           len(DOMAINS), opt.omni_classifier),
+                                          opt.init_type, opt.init_gain)
             self.model_names.append("C")
             self.losses = build_losses(opt.gan_mode, opt.cycle_loss, opt.auto_loss, opt.depth_loss, opt.height_loss,
                                        opt.water_loss, opt.classifier_loss, opt.d_soft_shift, opt.d_flip_prob)
@@ -244,7 +118,7 @@ class OmniganModel(BaseModel):
         """--optimizer extraadam builds models.omnigan.optim.ExtraAdam; anything else goes to make_optimizer."""
         opt = self.opt
         if str(opt.optimizer).lower() == "extraadam":
-            return ExtraAdam(params, lr=opt.lr, betas=(beta1, opt.beta2))
+            return ExtraAdam(params, lr=opt.lr, betas=(beta1, opt.beta2), idle=opt.extraadam_idle)
         return self.make_optimizer(params, beta1=beta1)
 
     def make_scheduler(self, optimizer):
@@ -374,65 +248,6 @@ class OmniganModel(BaseModel):
                 self.encoder_lr_factor != self.opt.encoder_lr_mult:  # resumed with another --encoder_lr_mult
             self._scale_encoder_lr(self.opt.encoder_lr_mult / self.encoder_lr_factor)
 
-    # ------------------------------------------------------------------ validation
-    def eval_dataset_spec(self):
-        """The val lists, scored every --omni_val_freq epochs (data.create_eval_dataset keyword arguments)."""
-        if not self.isTrain or self.opt.omni_val_freq <= 0:
-            return None
-        from data.omni_dataset import find_list
-        root = self.opt.omni_lists_dir or self.opt.dataroot
-        domains = [d.strip() for d in str(self.opt.omni_domains).split(",") if d.strip()]
-        missing = [d for d in domains if find_list(root, d, "val") is None]
-        if missing:
-            if getattr(self.opt, "rank", 0) == 0:
-                print(f"omnigan: no val list for {', '.join(missing)} in {root}: no validation during training "
-                      f"(build <domain>_val lists or pass --omni_val_freq 0)")
-            return None
-        # the training geometry (published resize / crop / resize) with the fixed crops of epoch 0, no flips
-        return {"phase": "val", "n": self.opt.omni_val_num, "test_preprocess": False}
-
-    def validate(self):
-        """Mean generator losses of the current phase and task losses over the val loader; visuals of batch 1."""
-        sums, count, visuals = {}, 0, None
-        saved = self.batch, getattr(self, "paths", {}), getattr(self, "image_paths", [])
-        for data in self.eval_dataset:
-            self.set_input(data)
-            self._reset_losses()
-            with torch.no_grad(), self.autocast():
-                self.loss_G = self._generator_losses()
-                for dom, b in self.batch.items():
-                    z = self.G.encode(b["x"])
-                    for task in self.repr_tasks:
-                        if task in b:
-                            self._add(f"val_{task}", self.losses["G"]["tasks"][task](
-                                self.G.decode(task, z).float(), b[task]))
-            values = self.get_current_losses()
-            for task in self.repr_tasks:
-                value = getattr(self, f"loss_val_{task}", None)
-                if value is not None:
-                    values[TASK_LOSS_NAMES[task]] = float(value)
-                    setattr(self, f"loss_val_{task}", None)
-            for name, value in values.items():
-                sums[name] = sums.get(name, 0.0) + value
-            count += 1
-            if visuals is None:
-                self.compute_visuals()
-                visuals = OrderedDict((f"val_{k}", v) for k, v in self.visuals.items())
-        self.batch, self.paths, self.image_paths = saved
-        self._reset_losses()
-        self.outputs, self.visuals = {}, OrderedDict()
-        return {f"val_{k}": v / count for k, v in sums.items()} if count else {}, visuals
-
-    def end_of_epoch(self, epoch, visualizer):
-        """Validation on the val lists every --omni_val_freq epochs (losses logged, first batch shown)."""
-        if getattr(self, "eval_dataset", None) is None or epoch % max(self.opt.omni_val_freq, 1):
-            return
-        metrics, visuals = self.validate()
-        if metrics:
-            visualizer.print_current_metrics(epoch, metrics, split="val")
-        if visuals:
-            visualizer.display_current_results(visuals, epoch, True)
-
     # ------------------------------------------------------------------ data
     def set_input(self, input):
         if not isinstance(input, dict) or not any(d in input for d in DOMAINS):
@@ -453,38 +268,6 @@ class OmniganModel(BaseModel):
         with self.autocast():
             self.outputs = {dom: self.netG(b["x"]) for dom, b in self.batch.items()}
 
-    def compute_visuals(self):
-        if not self.outputs:
-            with torch.no_grad():
-                self.forward()
-        vis = OrderedDict()
-        for dom, out in self.outputs.items():
-            vis[f"{dom}_x"] = self.batch[dom]["x"]
-            for task in ("d", "h", "s", "w"):
-                if task in out:
-                    vis[f"{dom}_{task}"] = self._visual(task, out[task])
-            for head in ("a", "t"):
-                for target, img in out.get(head, {}).items():
-                    vis[f"{dom}_{head}_{target}"] = img
-        self.visuals = OrderedDict((k, v.detach().float()) for k, v in vis.items())
-
-    def _visual(self, task, pred):
-        """Map a head's output to an image in [-1, 1] (segmentation coloured, regression min-max scaled)."""
-        pred = pred.detach().float()
-        if task == "s":
-            labels = pred.argmax(dim=1)
-            return self.palette.to(pred.device)[labels].permute(0, 3, 1, 2)
-        if task == "w":
-            return pred.sigmoid() * 2 - 1
-        lo = pred.amin(dim=(1, 2, 3), keepdim=True)
-        hi = pred.amax(dim=(1, 2, 3), keepdim=True)
-        return (pred - lo) / (hi - lo).clamp_min(1e-8) * 2 - 1
-
-    def get_current_visuals(self):
-        if not self.visuals:
-            self.compute_visuals()
-        return OrderedDict(self.visuals)
-
     def aggregated_loss_names(self):
         """At comet --log_level 1 only the totals G, G_repr, G_translation, D, C are logged."""
         return self.aggregated_losses
@@ -497,98 +280,6 @@ class OmniganModel(BaseModel):
     def _add(self, name, value):
         current = getattr(self, "loss_" + name, None)
         setattr(self, "loss_" + name, value if current is None else current + value)
-
-    def _condition(self, z, preds=None):
-        """SPADE condition from z (decoding the missing condition tasks); detached with --omni_detach_condition."""
-        preds = dict(preds or {})
-        for task in self.G.condition_tasks:
-            if task not in preds:
-                preds[task] = self.G.decode(task, z)
-        cond = self.G.condition_from(preds, self.G.condition_tasks)
-        return (cond.detach() if self.opt.omni_detach_condition else cond), preds
-
-    def _mask(self, like):
-        """The published placeholder mask of the matching losses (fresh 0/1 per pixel), or None."""
-        if self.opt.matching_mask == "none":
-            return None
-        return torch.randint(0, 2, like.shape, device=like.device).to(torch.float32)
-
-    def _representation_losses(self, dom, b):
-        """Representation-phase terms of one domain's batch; returns their list (also added to loss_<name>)."""
-        opt, G, L = self.opt, self.G, self.losses["G"]
-        x = b["x"]
-        style, flood = dom[0], dom[1]
-        terms = []
-
-        def add(name, term):
-            self._add(name, term)
-            terms.append(term)
-
-        z = G.encode(x)
-        if opt.lambda_classifier > 0:
-            logits = self.C(z)
-            target = fooling_target(dom, logits.shape[0], opt.classifier_loss, logits.device)
-            add("classifier", opt.lambda_classifier * L["classifier"](logits, target))
-        preds = {}
-        for task in self.repr_tasks:
-            if task in b:
-                preds[task] = G.decode(task, z)
-                add(TASK_LOSS_NAMES[task], getattr(opt, f"lambda_{task}") * L["tasks"][task](preds[task].float(), b[task]))
-        if "t" in self.tasks:  # auto-encoding through the translation decoder of the batch's own flood state
-            cond, _ = self._condition(z, preds)
-            add("auto_t", opt.lambda_auto_t * L["auto"]["t"](G.translate(z, flood, cond).float(), x.float()))
-        if "a" in self.tasks:
-            add("auto_a", opt.lambda_auto_a * L["auto"]["a"](G.adapt(z, style).float(), x.float()))
-            fake = G.adapt(z, other(style))
-            cycle = G.adapt(G.encode(fake), style)
-            gan = L["gan"]["a"]
-            add("gan_a", opt.lambda_gan_a * (gan(self.D["a"][other(style)](fake), True, for_discriminator=False)
-                                             + gan(self.D["a"][style](cycle), True, for_discriminator=False)))
-            add("cycle_a", opt.lambda_cycle_a * L["cycle"]["a"](cycle.float(), x.float()))
-        return terms
-
-    def _translation_losses(self, dom, b):
-        """Translation-phase terms of one domain's batch: flood <-> no flood and back."""
-        opt, G, L = self.opt, self.G, self.losses["G"]
-        x = b["x"]
-        flood = dom[1]
-        terms = []
-
-        def add(name, term):
-            self._add(name, term)
-            terms.append(term)
-
-        z = G.encode(x)
-        cond, preds = self._condition(z)
-        fake = G.translate(z, other(flood), cond)
-        z_fake = G.encode(fake)
-        cond_fake, preds_fake = self._condition(z_fake)
-        cycle = G.translate(z_fake, flood, cond_fake)
-        gan = L["gan"]["t"]
-        add("gan_t", opt.lambda_gan_t * (gan(self.D["t"][other(flood)](fake), True, for_discriminator=False)
-                                         + gan(self.D["t"][flood](cycle), True, for_discriminator=False)))
-        add("cycle_t", opt.lambda_cycle_t * L["cycle"]["t"](cycle.float(), x.float()))
-        detach_fake = opt.matching_grad == "none"
-        for name, task, loss in (("sm", "s", L["sm"]), ("dm", "d", L["dm"])):
-            if task not in self.tasks or getattr(opt, f"lambda_{name}") <= 0:
-                continue
-            fake_pred = preds_fake[task].detach() if detach_fake else preds_fake[task]
-            mask = self._mask(fake_pred[:, 0] if task == "s" else fake_pred)
-            add(name, getattr(opt, f"lambda_{name}") * loss(fake_pred, preds[task], mask))
-        return terms
-
-    def _generator_losses(self):
-        """Sum of the generator's terms of the current phase over the domains of the batch; fills loss_<name>."""
-        repr_total, trans_total = [], []
-        for dom, b in self.batch.items():
-            if self.phase == "repr":
-                repr_total += self._representation_losses(dom, b)
-            else:
-                trans_total += self._translation_losses(dom, b)
-        self.loss_G_repr = sum(repr_total) if repr_total else None
-        if "t" in self.tasks:
-            self.loss_G_translation = sum(trans_total) if trans_total else None
-        return sum(repr_total + trans_total)
 
     def step_G(self):
         """Generator update (encoder, decoders) on the terms of the current phase; D and C are frozen for it."""

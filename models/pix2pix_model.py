@@ -24,6 +24,15 @@ class Pix2PixModel(BaseModel):
             parser.add_argument('--norm_D', type=str, default='spectralinstance', choices=networks.SESAME_NORMS,
                                 help='normalisation of the --netD sesame discriminator (OpenSESAME: spectralinstance = '
                                      'spectral norm then instance norm); --norm stays the generator\'s')
+            parser.add_argument('--sesame_padding', type=int, default=2, choices=[1, 2],
+                                help='padding of the --netD sesame 4x4 convs: 2 as OpenSESAME, 1 as DLIM\'s own '
+                                     'sesamDis (configs/dlim_sesam_own.yaml)')
+            parser.add_argument('--sesame_last_stride', type=int, default=1, choices=[1, 2],
+                                help='stride of the last conv of each --netD sesame stream: 1 as OpenSESAME, 2 as '
+                                     'DLIM\'s own sesamDis (whose stride-1 test never fires with 3 convs)')
+            parser.add_argument('--ttur', action='store_true',
+                                help='two time-scale update rule (OpenSESAME/SPADE\'s default): G learns at --lr / 2 '
+                                     'and D at --lr x 2, both with Adam-like betas (0, 0.9) instead of --beta1/--beta2')
         return parser
 
     def __init__(self, opt):
@@ -41,8 +50,11 @@ class Pix2PixModel(BaseModel):
                                           opt.init_type, opt.init_gain, opt=opt, condition_nc=opt.input_nc)
             self.criterionGAN = networks.GANLoss(opt.gan_mode).to(self.device)
             self.criterionL1 = torch.nn.L1Loss()
-            self.optimizer_G = self.make_optimizer(self.netG.parameters())
-            self.optimizer_D = self.make_optimizer(self.netD.parameters())
+            lr_G, lr_D, betas = opt.lr, opt.lr, (None, None)
+            if getattr(opt, 'ttur', False):
+                lr_G, lr_D, betas = opt.lr / 2, opt.lr * 2, (0.0, 0.9)
+            self.optimizer_G = self.make_optimizer(self.netG.parameters(), lr=lr_G, beta1=betas[0], beta2=betas[1])
+            self.optimizer_D = self.make_optimizer(self.netD.parameters(), lr=lr_D, beta1=betas[0], beta2=betas[1])
             self.optimizers = [self.optimizer_G, self.optimizer_D]
 
     def set_input(self, input):

@@ -18,7 +18,7 @@ from models.checkpoint import ARCHITECTURE_OPTIONS  # what a checkpoint contains
 from util import util
 from util.errors import OptionError
 from util.registry import load_plugins
-from . import run_name
+from . import fast, run_name
 
 # Options that describe one run rather than the trained model: never taken from the saved training options.
 RUN_OPTIONS = ('name', 'checkpoints_dir', 'gpu_ids', 'config', 'phase', 'epoch', 'load_iter', 'batch_size',
@@ -186,6 +186,10 @@ class BaseOptions:
         parser.add_argument('--channels_last', action='store_true', help='use the channels_last memory format for networks and images')
         parser.add_argument('--compile', action='store_true',
                             help='torch.compile the networks (falls back to eager with a warning where compilation fails)')
+        parser.add_argument('--fast', action='store_true',
+                            help='choose the precision, memory layout and optimizer options measured fastest for this '
+                                 'model and device (options/fast.py, docs/speed.md); prints its choice in one line, and '
+                                 'any of those options you give yourself wins')
         parser.add_argument('--keep_cpu_memory', action='store_true',
                             help='keep freed memory in the process (glibc malloc thresholds raised) so that the large '
                                  'tensors allocated every step reuse mapped pages instead of page-faulting new ones: '
@@ -257,6 +261,7 @@ class BaseOptions:
                                for k, v in config.items()})
         parser.set_defaults(model=model_name, dataset_mode=dataset_name)
         self.parser = parser
+        self.explicit = self._given_on_command_line(parser) | set(config)  # what --fast must not override
         return parser.parse_args(self.args)
 
     def _given_on_command_line(self, parser):
@@ -323,6 +328,10 @@ class BaseOptions:
         opt.local_rank = int(os.environ.get('LOCAL_RANK', 0))
         opt.world_size = int(os.environ.get('WORLD_SIZE', 1))
         self.set_device(opt)
+        if opt.fast:
+            report = fast.apply(opt, 'train' if self.is_train else 'test', self.explicit)
+            if opt.rank == 0:
+                self.notes.append(report)
         if opt.seed is None:
             opt.seed = int.from_bytes(os.urandom(4), 'little') % (2 ** 31)
         self.check(opt)

@@ -1,7 +1,8 @@
 """Options used by train.py only."""
 import os
 
-from util import best_checkpoint, util
+from metrics import best_checkpoint
+from util import util
 from visualizers import Visualizer
 from . import run_name
 from .base_options import BaseOptions, OptionError

@@ -25,7 +25,7 @@ import os, sys
 import shutil
 from metrics.clean_fid import make_random_inception
 from models.blobgan.lpips_loss import make_random_lpips_weights
-from models.blobgan.counterfactual import DecisionDensenet, save_densenet_decision_model
+from tools.blobgan.octet.counterfactual import DecisionDensenet, save_densenet_decision_model
 inception, vgg, decision = sys.argv[1:4]
 if not os.path.exists(inception):
     make_random_inception(inception)

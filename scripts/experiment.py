@@ -1,5 +1,5 @@
-"""Moved to tools/omnigan/experiment.py: run ``python -m tools.omnigan.experiment`` (this forwarder stays one release)."""
+"""Moved to tools/experiment.py: run ``python -m tools.experiment`` (this forwarder stays one release)."""
 from _forward import forward
 
 if __name__ == '__main__':
-    forward('scripts/experiment.py', 'tools.omnigan.experiment')
+    forward('scripts/experiment.py', 'tools.experiment')

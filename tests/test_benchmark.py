@@ -4,7 +4,9 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+import torch
 
 from conftest import ROOT
 from tools.bench import benchmark
@@ -128,3 +130,23 @@ def test_ddp_token_wraps_one_configuration(tmp_path):
     result = json.loads(out.read_text())
     assert result['results']['train']['ratio_B_over_A']['images_per_s'] > 0
     assert result['configs']['B']['ddp'] and not result['configs']['A']['ddp']
+
+
+def test_data_loading_benchmark_counts_every_image_and_times_each_stage(tmp_path):
+    from tools.bench import data_loading
+    out = tmp_path / 'data.json'
+    assert data_loading.main(['--mode', 'unaligned', '--size', '32', '--count', '4', '--batch_size', '2',
+                              '--workers', '0', '--epochs', '1', '--stages', '2', '--json', str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result['runs']['0']['images'] == 4 and result['runs']['0']['images_per_s'] > 0
+    assert set(result['stages_ms']) == {'decode', 'resize_crop_flip', 'to_tensor'}
+
+
+def test_to_tensor_matches_the_float_formula():
+    from PIL import Image
+
+    from data.base_dataset import to_tensor
+    rgb = np.random.default_rng(0).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    for array in (rgb, rgb[:, :, 0]):
+        expected = torch.from_numpy(np.asarray(array, np.float32).reshape(5, 7, -1).transpose(2, 0, 1).copy()) / 127.5 - 1
+        assert torch.equal(to_tensor(Image.fromarray(array)), expected)

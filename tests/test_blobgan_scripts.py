@@ -6,14 +6,14 @@ import pytest
 import torch
 
 from models.blobgan import BlobGenerator
-from models.blobgan.counterfactual import (
+from tools.blobgan.octet.counterfactual import (
     DecisionDensenet,
     DecisionWrapper,
     counterfactuals,
     load_decision_model,
     save_densenet_decision_model,
 )
-from models.blobgan.inversion import invert
+from tools.blobgan.octet.inversion import invert
 from models.blobgan.io import load_encoder, save_generator
 from models.blobgan.lpips_loss import LPIPSLoss, make_random_lpips_weights
 from tools.blobgan import compute_fid, pretrain_encoder, setup_fid, train_encoder

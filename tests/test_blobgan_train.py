@@ -131,11 +131,11 @@ def test_published_optimisers_r1_schedule_and_ema(tmp_path):
         model.optimize_parameters()
         if model.loss_R1 is not None:
             r1_steps.append(step)
-        # EMA: ema <- d * ema + (1 - d) * G_new, d = 0.5 ** (32 / 10000)
+        # EMA as published: ema <- d * ema + (1 - d) * G before this step's update, d = 0.5 ** (32 / 10000)
         dec = 0.5 ** (32 / 10000)
         g_new = model.netG.synthesis.conv1.conv.weight
         assert not torch.equal(g_new, g_before)
-        assert torch.allclose(model.netG_ema.synthesis.conv1.conv.weight, dec * ema_before + (1 - dec) * g_new,
+        assert torch.allclose(model.netG_ema.synthesis.conv1.conv.weight, dec * ema_before + (1 - dec) * g_before,
                               atol=1e-6)
     assert r1_steps == [2, 5]  # published run_at_step: (step + 1) % every == 0
 

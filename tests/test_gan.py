@@ -63,17 +63,64 @@ def cli_error(script, args, capsys):
 
 # ---------------------------------------------------------------------------------------------- architectures
 
-@pytest.mark.parametrize('family', ['fc', 'dcgan', 'resnet'])
-@pytest.mark.parametrize('size', [16, 32, 64])
+@pytest.mark.parametrize('family', ['fc', 'dcgan', 'conv', 'resnet', 'good'])
+@pytest.mark.parametrize('size', [16, 28, 32])
 @pytest.mark.parametrize('channels', [1, 3])
 def test_generator_and_discriminator_shapes(family, size, channels):
-    from models.gan import DEFAULT_LAYERS, DISCRIMINATORS, GENERATORS
+    from models.gan import AUTO_NORM_D, DEFAULT_LAYERS, DISCRIMINATORS, GENERATORS
+    if family == 'good' and size % 16:
+        pytest.skip('good needs a multiple of 16, as in Ganzo')
     opt = argparse.Namespace(nz=8, crop_size=size, output_nc=channels, ngf=4, ndf=4, n_layers_G=DEFAULT_LAYERS[family],
-                             n_layers_D=DEFAULT_LAYERS[family], dropout_G=0.0, dropout_D=0.0, norm_D='batch')
+                             n_layers_D=DEFAULT_LAYERS[family], dropout_G=0.0, dropout_D=0.0,
+                             norm_D=AUTO_NORM_D.get(family, 'batch'))
     netG, netD = GENERATORS.get(family)(opt), DISCRIMINATORS.get(family)(opt)
     fake = netG(torch.randn(3, 8))
     assert fake.shape == (3, channels, size, size) and fake.abs().max() <= 1
     assert netD(fake).shape == (3,)
+
+
+def n_params(net):
+    return sum(p.numel() for p in net.parameters())
+
+
+@pytest.mark.parametrize('nz,channels,g_params,d_params', [(100, 3, 146155, 44777), (128, 1, 174569, 44521)])
+def test_ganzo_conv_has_the_published_widths_and_parameter_counts(nz, channels, g_params, d_params):
+    """Ganzo's conv at 64 px (its experiments' --generator-layers 5): G 64 -> 32 -> 16 -> 8 channels, D 8 -> 64 with
+    batch norm after every inner conv, the first included; counts of Ganzo's ConvGenerator/ConvDiscriminator."""
+    from models.gan import GanzoConvDiscriminator, GanzoConvGenerator
+    netG, netD = GanzoConvGenerator(nz, 64, channels), GanzoConvDiscriminator(64, channels)
+    assert (n_params(netG), n_params(netD)) == (g_params, d_params)
+    widths = lambda net, kind: [m.out_channels for m in net.modules() if isinstance(m, kind)]  # noqa: E731
+    assert widths(netG, torch.nn.ConvTranspose2d) == [64, 32, 16, 8, channels]
+    assert widths(netD, torch.nn.Conv2d) == [8, 16, 32, 64, 1]
+    assert isinstance(netD.net[1], torch.nn.BatchNorm2d)
+    # the zoo's dcgan stays as it was (Radford's widths from --ngf)
+    from models.gan import DCGANDiscriminator, DCGANGenerator
+    assert (n_params(DCGANGenerator(100, 64, 3)), n_params(DCGANDiscriminator(64, 3))) == (3576704, 2765568)
+
+
+def test_ganzo_good_has_element_wise_layer_norm_glorot_input_and_size_scaled_widths():
+    """Ganzo's good at 64 px (state size 128): the counts of its GoodGenerator/GoodDiscriminator, widths 8 x size,
+    LayerNorm([C, H, W]) in every critic block, a Glorot-initialised input conv and zero biases."""
+    from models.gan import GanzoGoodDiscriminator, GanzoGoodGenerator
+    netG, netD = GanzoGoodGenerator(128, 64, 3), GanzoGoodDiscriminator(64, 3)
+    assert (n_params(netG), n_params(netD)) == (8540483, 9454081)
+    assert netG.fc.out_features == 4 * 4 * 512 and netD.fc.in_features == 4 * 4 * 512
+    norms = [m for m in netD.modules() if isinstance(m, torch.nn.LayerNorm)]
+    assert [tuple(m.normalized_shape) for m in norms[::2]] == [(64, 64, 64), (128, 32, 32), (256, 16, 16),
+                                                               (512, 8, 8)]
+    assert float(netD.inp.weight.detach().abs().max()) <= (6 / (3 * 9 + 64 * 9)) ** 0.5  # Glorot bound; He's would be 0.47
+    assert all(not m.bias.any() for m in netD.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))
+               and m.bias is not None)
+    assert GanzoGoodGenerator(128, 32, 3).fc.out_features == 2 * 2 * 256  # widths follow the image size
+
+
+def test_mnist_native_28_px_starts_from_7x7():
+    from models.gan import DCGANDiscriminator, DCGANGenerator, GanzoConvGenerator, check_image_size
+    assert check_image_size(28) == (7, 2) and check_image_size(64) == (4, 4)
+    assert DCGANGenerator(8, 28, 1, ngf=4).net[0].kernel_size == (7, 7)
+    assert DCGANDiscriminator(28, 1, ndf=4).net[-1].kernel_size == (7, 7)
+    assert GanzoConvGenerator(8, 28, 1)(torch.randn(2, 8)).shape == (2, 1, 28, 28)
 
 
 def test_extra_layers_and_dropout_change_the_networks():
@@ -115,6 +162,77 @@ def test_d_iters_runs_that_many_critic_steps_per_generator_step(tmp_path, shapes
     assert (model.d_steps, model.g_steps, model.critic_count) == (15, 6, 0)
 
 
+def test_weight_clipper_hook_clamps_weights_once_per_discriminator_turn(tmp_path, shapes_root):
+    """Ganzo's --discriminator-hook weight-clipper: every layer's .weight (not the biases), after each D turn."""
+    opt, model = make_model(args_for(shapes_root, tmp_path, 'h', '--netD', 'conv', '--d_iters', 2,
+                                     '--discriminator_hook', 'weight_clipper', '--clip_to', 0.001))
+    def of_layers(name):
+        return [getattr(m, name) for m in model.netD.modules() if getattr(m, name, None) is not None]
+    batch = {'A': torch.rand(4, 3, 16, 16) * 2 - 1, 'A_paths': ['x'] * 4}
+    model.set_input(batch)
+    model.train_step()  # a D step inside the turn: nothing clipped yet
+    assert max(float(w.detach().abs().max()) for w in of_layers('weight')) > 0.5 and opt.clip_weights == 0
+    model.set_input(batch)
+    model.train_step()  # the turn's last D step, then the hook, then G
+    assert max(float(w.detach().abs().max()) for w in of_layers('weight')) == pytest.approx(0.001)
+    assert max(float(b.detach().abs().max()) for b in of_layers('bias')) > 0.01  # biases are left alone
+    assert model.g_steps == 1
+
+
+def test_max_batches_per_epoch_counts_generator_turns_and_an_idle_epoch_is_said(tmp_path, shapes_root, capsys):
+    """With 5 D iterations and a limit of 2, Ganzo does 2 G and 10 D steps per epoch (data permitting)."""
+    ck = tmp_path / 'ck'
+    assert run_train(args_for(shapes_root, ck, 'turns', '--batch_size', 2, '--n_epochs', 1, '--d_iters', 5,
+                              '--max_batches_per_epoch', 2)) == 0
+    extra = weights(ck / 'turns' / 'latest_train_state.pth')['extra']
+    assert (extra['d_steps'], extra['g_steps'], extra['critic_count']) == (10, 2, 0)
+    # 3 batches an epoch, 5 critic steps: epoch 1 has no generator step; the count carries into epoch 2
+    capsys.readouterr()
+    assert run_train(args_for(shapes_root, ck, 'idle', '--batch_size', 8, '--n_epochs', 3, '--gan_mode', 'wgangp')) == 0
+    out = capsys.readouterr()
+    lines = [line for line in out.out.splitlines() if 'without a generator step' in line]
+    assert len(lines) == 1 and lines[0].startswith('warning: epoch 1 ended') and 'Detected call' not in out.err
+    extra = weights(ck / 'idle' / 'latest_train_state.pth')['extra']
+    assert (extra['d_steps'], extra['g_steps'], extra['critic_count']) == (9, 1, 4)
+    assert 'without a generator step' in (ck / 'idle' / 'loss_log.txt').read_text()
+
+
+def test_drop_last_as_ganzo_unless_no_drop_last(tmp_path, shapes_root, capsys):
+    ck = tmp_path / 'ck'
+    for name, extra, batches in (('drop', [], 4), ('keep', ['--no_drop_last'], 5)):  # 24 images, batches of 5
+        assert run_train(args_for(shapes_root, ck, name, '--batch_size', 5, '--n_epochs', 1, *extra)) == 0
+        assert weights(ck / name / 'latest_train_state.pth')['extra']['d_steps'] == batches
+    status, err = cli_error('train', args_for(shapes_root, ck, 'big', '--batch_size', 32), capsys)
+    assert status == 2 and len(err.strip().splitlines()) == 1 and 'pass --no_drop_last' in err
+    assert not (ck / 'big').exists()
+
+
+@pytest.mark.parametrize('preset,expected', [
+    ('ganzo_gan_mnist', dict(netG='fc', crop_size=28, d_iters=5, dropout_D=0.3, beta1=0.0, nz=128, no_flip=True)),
+    ('ganzo_dcgan_mnist', dict(netG='conv', netD='conv', norm_D='batch', crop_size=64, output_nc=1, beta1=0.5)),
+    ('ganzo_wgangp_bedrooms', dict(netG='good', netD='good', norm_D='elementwise_layer', gan_mode='wgangp', d_iters=5,
+                                   max_batches_per_epoch=1000, lsun_category='bedroom_train', resize_mode='stretch')),
+])
+def test_ganzo_presets_parse_to_the_published_experiments(tmp_path, preset, expected):
+    opt = parse_train(['--config', os.path.join(ROOT, 'configs', preset + '.yaml'), '--dataroot', tmp_path,
+                       '--checkpoints_dir', tmp_path, '--name', 'p'])
+    assert {k: getattr(opt, k) for k in expected} == expected and opt.drop_last and opt.hard_G_labels is False
+
+
+def test_readme_names_the_models_that_take_the_shared_discriminators(tmp_path, shapes_root, capsys):
+    """README: the models it lists take --netD basic; --model gan refuses it and names its own."""
+    import re
+    text = open(os.path.join(ROOT, 'README.md'), encoding='utf-8').read()
+    claim = re.search(r'The image-to-image models \((.*?)\) accept the shared discriminators', text, re.S)
+    models = re.findall(r'`(\w+)`', claim.group(1))
+    assert models == ['pix2pix', 'cycle_gan', 'liss']
+    for model in models:
+        assert parse_train(['--model', model, '--dataroot', tmp_path, '--checkpoints_dir', tmp_path, '--name', model,
+                            '--netD', 'basic']).netD == 'basic'
+    status, err = cli_error('train', args_for(shapes_root, tmp_path, 'g', '--netD', 'basic'), capsys)
+    assert status == 2 and "unknown --netD 'basic'" in err and 'conv, dcgan, fc, good, resnet' in err
+
+
 def test_wgan_defaults_and_weight_clipping(tmp_path, shapes_root):
     opt, model = make_model(args_for(shapes_root, tmp_path, 'w', '--gan_mode', 'wgan', '--d_iters', 2))
     assert (opt.clip_weights, opt.optimizer, opt.lr_G, opt.lr_D) == (0.01, 'rmsprop', 5e-5, 5e-5)
@@ -145,8 +263,12 @@ def test_soft_and_noisy_labels_change_the_discriminator_targets():
     real, fake = soft.last_targets[True], soft.last_targets[False]
     assert 0.9 <= real.min() < 0.91 and 0.99 < real.max() <= 1.0 and real.std() > 0.02
     assert 0.0 <= fake.min() < 0.01 and 0.09 < fake.max() <= 0.1
-    g_loss = soft(pred, True, for_discriminator=False)  # the generator keeps hard targets
+    g_loss = soft(pred, True, for_discriminator=False)  # without soft_G_labels the generator keeps hard targets
     assert torch.allclose(g_loss, networks.GANLoss('vanilla')(pred, True, for_discriminator=False))
+    soft_g = LabelTrickGANLoss('lsgan', soft_labels=True, soft_G_labels=True)  # Ganzo's: G's targets are soft too
+    losses = torch.stack([soft_g(torch.ones(4000), True, for_discriminator=False) for _ in range(3)])
+    # mse(1, U[0.9, 1]) = E[(1 - t)^2] = 0.01 / 3 per element, drawn anew each call
+    assert torch.allclose(losses, torch.full((3,), 0.01 / 3), rtol=0.05) and len(set(losses.tolist())) == 3
 
     always = LabelTrickGANLoss('lsgan', noisy_labels=True, noisy_labels_freq=1.0)
     always.start_discriminator_step()
@@ -179,7 +301,9 @@ def test_each_family_trains_a_few_iterations(tmp_path, shapes_root, extra):
     assert run_train(args_for(shapes_root, ck, 'run', '--n_epochs', 1, '--max_batches_per_epoch', 4, *extra)) == 0
     run = ck / 'run'
     state = weights(run / 'latest_train_state.pth')
-    assert state['total_iters'] == 16 and state['extra']['d_steps'] == 4  # --max_batches_per_epoch 4
+    # --max_batches_per_epoch 4 counts generator turns of --d_iters batches each, at most the data's 6 batches
+    d_steps = min(6, 4 * (extra[extra.index('--d_iters') + 1] if '--d_iters' in extra else 1))
+    assert state['total_iters'] == 4 * d_steps and state['extra']['d_steps'] == d_steps
     log = (run / 'loss_log.txt').read_text()
     assert ' G: ' in log and ' D: ' in log and 'nan' not in log
     grids = [f for f in os.listdir(run / 'web' / 'images') if f.endswith('_grid.png')]
@@ -188,14 +312,20 @@ def test_each_family_trains_a_few_iterations(tmp_path, shapes_root, extra):
         assert grid.size == (2 * 16 + 3 * 2, 2 * 16 + 3 * 2)  # 4 fixed samples in a 2x2 grid, 2 px borders
 
 
-def test_resume_mid_critic_cycle_is_bit_identical(tmp_path, shapes_root):
+@pytest.mark.parametrize('extra,at_20', [
+    (['--gan_mode', 'wgan'], (2, 5, 1)),
+    # Ganzo's pieces: conv networks, soft G targets, the clipping hook, drop_last (batches of 5 from 24 images: the
+    # state at image 20 ends epoch 1, whose last 4 images are dropped)
+    (['--netG', 'conv', '--netD', 'conv', '--soft_labels', '--discriminator_hook', 'weight_clipper',
+      '--batch_size', 5], (1, 4, 1)),
+])
+def test_resume_mid_critic_cycle_is_bit_identical(tmp_path, shapes_root, extra, at_20):
     ck = tmp_path / 'ck'
-    common = ['--gan_mode', 'wgan', '--d_iters', 3, '--n_epochs', 2,
-              '--save_latest_freq', 20, '--save_by_iter']
+    common = ['--d_iters', 3, '--n_epochs', 2, '--save_latest_freq', 20, '--save_by_iter'] + extra
     assert run_train(args_for(shapes_root, ck, 'full', *common)) == 0
     full, part = ck / 'full', ck / 'part'
     saved = weights(full / 'iter_20_train_state.pth')['extra']
-    assert saved['critic_count'] == 2 and saved['d_steps'] == 5 and saved['g_steps'] == 1
+    assert (saved['critic_count'], saved['d_steps'], saved['g_steps']) == at_20
     part.mkdir()
     for f in os.listdir(full):
         if f.startswith('iter_20_') or f.endswith('.yaml'):
@@ -293,9 +423,56 @@ def test_cifar10_mode_reads_a_batch_file(tmp_path):
     assert torch.allclose(batch['A'][0], expected, atol=1e-6)
 
 
+def test_emnist_mode_reads_the_split_files(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    write_idx(tmp_path / 'EMNIST' / 'raw', 'emnist-digits-train', rng.integers(0, 256, (4, 28, 28)), np.arange(4))
+    common = ['--model', 'gan', '--dataset_mode', 'emnist', '--dataroot', tmp_path, '--batch_size', 4,
+              '--num_threads', 0, '--checkpoints_dir', tmp_path, '--serial_batches', '--crop_size', 28]
+    dataset = dataset_for(common + ['--emnist_split', 'digits'])
+    batch = next(iter(dataset))
+    assert batch['A'].shape == (4, 1, 28, 28) and batch['label'].tolist() == [0, 1, 2, 3]
+    status, err = cli_error('train', common, capsys)  # the default split, letters, is not there
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert 'EMNIST/raw/emnist-letters-train-images-idx3-ubyte' in err
+    assert f"torchvision.datasets.EMNIST(root='{tmp_path}', split='letters', train=True, download=True)" in err
+
+
+def test_cifar100_mode_reads_the_train_file(tmp_path, capsys):
+    folder = tmp_path / 'cifar-100-python'
+    folder.mkdir()
+    data = np.random.default_rng(0).integers(0, 256, (3, 3072)).astype(np.uint8)
+    with open(folder / 'train', 'wb') as f:
+        pickle.dump({'data': data, 'fine_labels': [7, 42, 99], 'coarse_labels': [0, 1, 2]}, f)
+    common = ['--model', 'gan', '--dataset_mode', 'cifar100', '--batch_size', 3, '--num_threads', 0,
+              '--checkpoints_dir', tmp_path, '--serial_batches']
+    batch = next(iter(dataset_for(common + ['--dataroot', tmp_path])))
+    assert batch['A'].shape == (3, 3, 32, 32) and batch['label'].tolist() == [7, 42, 99]
+    expected = torch.from_numpy(data.reshape(3, 3, 32, 32)).float() / 127.5 - 1
+    assert torch.allclose(batch['A'], expected, atol=1e-6)  # as stored: none flipped (Ganzo never flips)
+    flipped = next(iter(dataset_for(common + ['--dataroot', tmp_path, '--flip'])))['A']
+    assert not torch.allclose(flipped, expected)  # --flip: the random flips of the DCGAN recipes
+    status, err = cli_error('train', common + ['--dataroot', tmp_path / 'none'], capsys)
+    assert status == 2 and len(err.strip().splitlines()) == 1 and 'cifar-100-python/train' in err
+
+
+def test_images_are_stretched_to_the_side_unless_cover_crop(tmp_path):
+    """Ganzo's Resize((s, s)): a 2:1 image keeps its whole content, squeezed; cover_crop keeps the centre square."""
+    root = tmp_path / 'wide'
+    root.mkdir()
+    pixels = np.zeros((16, 32, 3), np.uint8)
+    pixels[:, :8] = 255  # a white left quarter
+    Image.fromarray(pixels).save(root / 'a.png')
+    common = ['--model', 'gan', '--dataroot', root, '--batch_size', 1, '--num_threads', 0, '--checkpoints_dir',
+              tmp_path, '--crop_size', 16]
+    stretched = next(iter(dataset_for(common)))['A'][0]
+    assert stretched[:, :, :3].min() > 0.9 and stretched[:, :, 5:].max() < -0.9  # the white quarter, squeezed
+    cropped = next(iter(dataset_for(common + ['--resize_mode', 'cover_crop'])))['A'][0]
+    assert cropped.max() < -0.9  # the centre square has no white
+
+
 def test_folder_mode_classes_and_image_class(tmp_path, shapes_root, capsys):
     common = ['--model', 'gan', '--dataroot', shapes_root, '--batch_size', 24, '--num_threads', 0,
-              '--checkpoints_dir', tmp_path]
+              '--checkpoints_dir', tmp_path, '--no_drop_last']  # one class alone has 8 images
     batch = next(iter(dataset_for(common)))
     assert sorted(set(batch['label'].tolist())) == [0, 1, 2]  # circle, square, triangle
     dataset = dataset_for(common + ['--image_class', 'square'])
@@ -365,7 +542,14 @@ def test_learning_brings_sample_statistics_closer_to_the_data(tmp_path):
 # ---------------------------------------------------------------------------------------------- bad input
 
 @pytest.mark.parametrize('extra,message', [
-    (['--crop_size', 48], 'power of two from 16 to 256'),
+    (['--crop_size', 36], 'halves down to 4 to 7 pixels'),
+    (['--netG', 'good', '--crop_size', 40], 'multiple of 16'),
+    (['--netD', 'good', '--norm_D', 'batch'], 'always has element-wise layer norm'),
+    (['--netG', 'conv', '--n_layers_G', 2], 'depth of conv follows --crop_size'),
+    (['--netD', 'resnet', '--dropout_D', 0.1], 'resnet has no dropout'),
+    (['--discriminator_hook', 'nope'], "unknown --generator_hook/--discriminator_hook 'nope'"),
+    (['--clip_to', 0], '--clip_to must be > 0'),
+    (['--hard_G_labels'], 'add --soft_labels'),
     (['--d_iters', 0], 'must be at least 1'),
     (['--nz', 0], '--nz 0'),
     (['--dataset_mode', 'aligned'], 'use --dataset_mode folder'),
@@ -381,8 +565,8 @@ def test_bad_image_size_exits_2_from_the_command_line(tmp_path, shapes_root):
     out = subprocess.run([sys.executable, 'train.py'] + [str(a) for a in args_for(shapes_root, tmp_path, 'b')]
                          + ['--crop_size', '100'], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and 'Traceback' not in out.stderr
-    assert out.stderr.strip() == ('error: --crop_size 100: --model gan needs an image side that is a power of two '
-                                  'from 16 to 256 (16, 32, 64, 128 or 256)')
+    assert out.stderr.strip() == ('error: --crop_size 100: --model gan needs a side from 16 to 256 that halves down '
+                                  'to 4 to 7 pixels (e.g. 16, 28, 32, 48, 64, 128, 256)')
 
 
 # ---------------------------------------------------------------------------------------------- best checkpoints

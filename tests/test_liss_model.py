@@ -267,3 +267,17 @@ def test_train_schedule_then_test_writes_heads(unpaired_root, tmp_path):
     images = os.listdir(page / 'images')
     for label in ('fake_B', 'depth_pred_A', 'colorized_B', 'gray_A'):
         assert any(f.endswith(f'_{label}.png') for f in images), label
+
+
+def test_default_jigsaw_crop_fits_small_images_and_epoch_lines_count_the_extended_schedule(unpaired_root, tmp_path,
+                                                                                            capsys):
+    """No --jigsaw_crop at 32 px trains (the default scales the published 222/256 with --crop_size); with
+    --n_epochs 1 --n_epochs_decay 0 LiSS trains 2 epochs (one translation epoch after --n_epochs, as published)
+    and the epoch lines say so."""
+    args = ['--dataroot', unpaired_root, '--checkpoints_dir', tmp_path, '--name', 'small', '--model', 'liss', *TINY,
+            '--auxiliary_tasks', 'jigsaw', '--task_schedule', 'sequential', '--jigsaw_acc_threshold', '-1',
+            '--n_epochs', '1', '--n_epochs_decay', '0', '--max_dataset_size', '2', '--print_freq', '100']
+    assert run_train(args) in (0, None)
+    out = capsys.readouterr().out
+    assert 'end of epoch 1 / 2' in out and 'end of epoch 2 / 2' in out and ' / 1 ' not in out
+    assert '(1 of 1 translation epochs after --n_epochs: --n_epochs_decay + 1, as published)' in out

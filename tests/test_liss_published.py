@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from data import create_dataset, create_eval_dataset
 from models import create_model, networks
-from models.liss.tasks import ClassifierHead, JigsawHead, jigsaw_permutations
+from models.liss.tasks import ClassifierHead, JigsawHead, jigsaw_crop_size, jigsaw_permutations
 from options.train_options import TrainOptions
 from util.util import seed_everything
 
@@ -194,20 +194,61 @@ def test_lr_decay_counts_only_epochs_with_translation_and_extends_training(unpai
 
 def test_representational_traduction_trains_encoders_through_frozen_decoders(unpaired_root, tmp_path):
     opt, model = build(unpaired_root, tmp_path, '--auxiliary_tasks', 'rotation', '--task_schedule',
-                       'representational-traduction', '--repr_mode', 'continual')
+                       'representational-traduction', '--repr_mode', 'distillation')
     enc, dec, d_a = state(model.netG_A.encoder), state(model.netG_A.decoder), state(model.netD_A)
     model.optimize_parameters()
     assert model.loss_G_A is not None and model.loss_rotation_A is not None and model.loss_D_A is None
     assert not same(enc, model.netG_A.encoder.state_dict())
     assert same(dec, model.netG_A.decoder.state_dict()) and same(d_a, model.netD_A.state_dict())
     assert model.update_task_schedule(passed(rotation_acc=0.9))  # gates on the auxiliary tasks only
-    assert model.ref_encoders['A'] is not None  # continual = flow + distillation
+    assert model.ref_encoders['A'] is not None  # flow + distillation
     enc, dec = state(model.netG_A.encoder), state(model.netG_A.decoder)
     model.optimize_parameters()
     model.optimize_parameters()
     assert model.loss_rotation_A is None and model.loss_D_A is not None and float(model.loss_distillation_A.detach()) > 0
     assert not same(enc, model.netG_A.encoder.state_dict()) and not same(dec, model.netG_A.decoder.state_dict())
     assert not same(d_a, model.netD_A.state_dict())
+
+
+def test_continual_runs_as_flow_as_published(unpaired_root, tmp_path):
+    """The published help text announces continual as flow + distillation, but its code tests only for freeze
+    and distillation: continual trains the encoder in translation, with no reference encoder."""
+    opt, model = build(unpaired_root, tmp_path, '--auxiliary_tasks', 'rotation', '--task_schedule', 'representational',
+                       '--repr_mode', 'continual')
+    assert model.update_task_schedule(passed(rotation_acc=0.9, identity_loss=0.1))
+    enc = state(model.netG_A.encoder)
+    model.optimize_parameters()
+    assert model.ref_encoders['A'] is None and model.loss_distillation_A is None and model.loss_G_A is not None
+    assert not same(enc, model.netG_A.encoder.state_dict())
+
+
+@pytest.mark.parametrize('mode', ['published', 'current'])
+def test_first_step_after_a_switch_rotates_the_previous_input(unpaired_root, tmp_path, mode):
+    """The published task iterator stays past the task that switched, so the next set_input skips the inputs of
+    that task and the earlier ones once: with --D_rotation the first step after a sequential/liss switch
+    classifies the rotations of the last held-out batch (--switch_inputs current: the current batch). A save
+    between the switch and that step keeps it (exact resume)."""
+    args = ('--auxiliary_tasks', 'rotation', '--task_schedule', 'liss', '--D_rotation', '--switch_inputs', mode)
+    opt, model = build(unpaired_root, tmp_path, *args)
+    model.set_input(list(model.validation_loader())[-1])  # as validation leaves it: the last held-out batch
+    held_out = model.real_A.clone()
+    assert held_out.shape[0] == 1 and model.update_task_schedule(passed(rotation_acc=0.9))
+    model.save_training_state('latest', 1, 1, 2)
+    dataset = create_dataset(opt)
+    dataset.set_epoch(1)
+    batches = iter(dataset)
+    first = next(batches)
+    model.set_input(first)
+    assert model.real_A.shape[0] == 2
+    assert torch.equal(model.rotation_images('A'), held_out if mode == 'published' else model.real_A)
+    model.optimize_parameters()  # rotations of 1 held-out image, 2 generated images
+    assert float(model.loss_DR_A.detach()) > 0 and float(model.loss_G_DR_B.detach()) >= 0
+    model.set_input(next(batches))
+    assert torch.equal(model.rotation_images('A'), model.real_A)  # once only
+    _, resumed = build(unpaired_root, tmp_path, *args)
+    resumed.load_training_state('latest')
+    resumed.set_input(first)
+    assert torch.equal(resumed.rotation_images('A'), held_out if mode == 'published' else resumed.real_A)
 
 
 class Recorder:
@@ -221,14 +262,15 @@ class Recorder:
 
 
 def test_comet_gets_schedule_switches_confusion_matrices_and_group_lrs(unpaired_root, tmp_path):
-    from types import SimpleNamespace
+    from visualizers.comet_backend import CometBackend
+    from visualizers.visualizer import Visualizer
     opt, model = build(unpaired_root, tmp_path, '--auxiliary_tasks', 'rotation,jigsaw', '--task_schedule', 'liss',
                        '--rotation_acc_threshold', '-1', '--jigsaw_set', 'seeded', '--jigsaw_permutations', '6')
     experiment = Recorder()
-    lines = []
-    visualizer = SimpleNamespace(backends=[SimpleNamespace(name='comet', experiment=experiment)],
-                                 print_current_metrics=lambda *a, **k: lines.append(a),
-                                 log_message=lines.append)
+    visualizer = Visualizer(opt)  # no backend asked for: add a comet backend around the recorder
+    comet = CometBackend.__new__(CometBackend)
+    comet.experiment, comet.log_level = experiment, 2
+    visualizer.backends.append(comet)
     assert 'phase 0 (rotation) -> phase 1 (jigsaw)' in model.after_train_step(1, 2, 2, visualizer)
     calls = experiment.calls
     matrices = {k['title']: k['matrix'] for name, _, k in calls if name == 'log_confusion_matrix'}
@@ -266,6 +308,7 @@ def test_published_preset(unpaired_root, tmp_path):
     plain = TrainOptions(['--model', 'liss', '--dataroot', unpaired_root, '--checkpoints_dir', str(tmp_path),
                           '--display_id', '0']).parse()
     run_settings = {'model', 'batch_size', 'task_schedule', 'no_flip', 'load_size', 'crop_size', 'n_epochs',
-                    'n_epochs_decay', 'norm', 'gan_mode'}
+                    'n_epochs_decay', 'norm', 'gan_mode', 'jigsaw_crop'}
     differ = {k for k in expected if getattr(plain, k) != expected[k]}
     assert differ <= run_settings, differ
+    assert plain.jigsaw_crop == 0 and jigsaw_crop_size(opt) == jigsaw_crop_size(plain) == 222  # same crop at 256 px

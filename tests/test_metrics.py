@@ -213,21 +213,28 @@ def test_metric_registry_names_aliases_and_a_new_paired_metric(tmp_path, monkeyp
     with pytest.raises(ValueError, match="unknown metric 'lpips': choose from fid,kid,isc,psnr,ssim,l1"):
         M.get_metric('lpips')
     with pytest.raises(ValueError, match='already registered'):
-        M.register_metric('mae', 'paired')(lambda x, y: 0.0)
+        M.register_metric('mae', 'paired', higher_is_better=False)(lambda x, y: 0.0)
     with pytest.raises(ValueError, match='kind'):
-        M.register_metric('x', 'perceptual')
+        M.register_metric('x', 'perceptual', higher_is_better=False)
     monkeypatch.setattr(registry, '_METRICS', registry._METRICS.copy())
     monkeypatch.setattr(registry, '_ALIASES', dict(registry._ALIASES))
 
-    @M.register_metric('maxdiff', 'paired', aliases=('linf',))
+    @M.register_metric('maxdiff', 'paired', higher_is_better=False, aliases=('linf',))
     def maxdiff(x, y):
         return float((x - y).abs().max())
+
+    @M.register_metric('agreement', 'paired', higher_is_better=True)
+    def agreement(x, y):
+        return 1.0 - float((x - y).abs().mean())
 
     gen = _write(tmp_path / 'gen', [_const(0), _const(0)], ['a', 'b'])
     real = _write(tmp_path / 'real', [_const(51), _const(255)], ['a', 'b'])
     assert M.parse_metrics('l1,LINF') == ['l1', 'maxdiff']
     out = M.evaluate(gen, real, 'linf,l1')  # a registered paired metric needs no other change
     assert out == {'maxdiff': pytest.approx(0.6), 'l1': pytest.approx(0.6)}
+    # the direction is declared once, at registration, and read everywhere (save_best, plateau, compare)
+    assert (M.higher_is_better('agreement'), M.higher_is_better('LINF'), M.higher_is_better('n_samples')) == (True, False, None)
+    assert (M.higher_is_better('isc_std'), M.higher_is_better('kid_std'), M.higher_is_better('is')) == (True, False, True)
 
 
 # ---------------------------------------------------------------------------------------------- json + CLI

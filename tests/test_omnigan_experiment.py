@@ -1,4 +1,4 @@
-"""tools/omnigan/experiment.py: merging, sampling, template filling, reproducibility files and submission."""
+"""tools/experiment.py: merging, sampling, template filling, reproducibility files and submission."""
 import os
 import re
 import stat
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tools.omnigan import experiment as xp
+from tools import experiment as xp
 from util.cli import run_cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

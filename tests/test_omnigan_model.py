@@ -47,7 +47,8 @@ def build(omni_root, tmp_path, extra=()):
 
 
 def grads(module):
-    return [p.grad for p in module.parameters()]
+    # the spectral-norm vectors u, v are parameters without gradient (as published): not counted
+    return [p.grad for n, p in module.named_parameters() if not n.endswith(("weight_u", "weight_v"))]
 
 
 def has_grads(module):
@@ -83,6 +84,9 @@ def test_published_defaults():
     assert (opt.repr_steps, opt.repr_epochs, opt.repr_freeze, opt.encoder_lr_mult) == (10000, -1, False, 1.0)
     assert (opt.d_soft_shift, opt.d_flip_prob, opt.omni_netD, opt.omni_dec_n_res) == (0.2, 0.05, "patch", 4)
     assert opt.spade_spectral and opt.spade_kernel_size == 3 and opt.omni_task_activation == "tanh"
+    assert (opt.omni_enc_norm, opt.omni_activation, opt.omni_condition, opt.omni_translation, opt.omni_classifier,
+            opt.extraadam_idle) == ("spectral", "lrelu", "raw", "shared", "published", "momentum")
+    assert (opt.init_type, opt.init_gain) == ("kaiming", 0.2)
 
 
 def test_optimizers_and_schedulers_follow_the_published_setup(omni_root, tmp_path):
@@ -142,7 +146,9 @@ def test_phase_switch_after_repr_steps(omni_root, tmp_path, capsys):
 def test_translation_phase_with_frozen_encoder(omni_root, tmp_path):
     model = build(omni_root, tmp_path, ["--repr_steps", "0", "--repr_freeze"])
     assert model.phase == "translation"
-    before = [p.detach().clone() for p in model.netG.encoder.parameters()]
+    weights = lambda: [p.detach().clone() for n, p in model.netG.encoder.named_parameters()  # noqa: E731
+                       if not n.endswith(("weight_u", "weight_v"))]  # the power iteration moves u, v
+    before = weights()
     counts, handles = d_calls(model)
     model.step_G()
     for h in handles:
@@ -156,7 +162,7 @@ def test_translation_phase_with_frozen_encoder(omni_root, tmp_path):
     for task in ("d", "h", "s", "w"):  # published: freeze_representation freezes the encoder only; the task
         assert has_grads(G.decoders[task]), task  # decoders learn through the SPADE condition
     assert no_grads(G.decoders["a"]) and has_grads(G.decoders["t"])
-    assert all(torch.equal(a, b) for a, b in zip(before, G.encoder.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(before, weights()))
     losses = model.get_current_losses()
     assert set(losses) == {"G", "G_translation", "gan_t", "cycle_t", "sm", "dm", "D", "D_a", "D_t", "C"}
     assert all(math.isfinite(v) for v in losses.values())
@@ -367,3 +373,25 @@ def test_validation_on_the_val_lists_every_epoch(omni_root, tmp_path):
     assert model.eval_dataset_spec() is None
     model.opt.omni_val_freq = 0
     assert model.eval_dataset_spec() is None
+
+
+def test_published_initialisation_and_the_earlier_networks_one_flag_away(omni_root, tmp_path):
+    from models.omnigan.blocks import SpectralNorm
+    model = build(omni_root, tmp_path, ["--init_type", "normal", "--init_gain", "0.0001"])
+    G = model.netG
+    # published get_gen initialises the decoders only: the encoder keeps torch's default initialisation
+    assert G.encoder.model[0].conv.module.weight_bar.std() > 0.01
+    assert G.decoders["d"].model[0].model[0].model[0].conv.weight.std() < 0.001
+    assert isinstance(G.encoder.model[0].conv, SpectralNorm)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.netC.modules())  # published C
+    assert model.optimizer_E.idle == "momentum"
+    earlier = build(omni_root, tmp_path, ["--omni_classifier", "conv", "--omni_translation", "separate",
+                                          "--omni_condition", "probs", "--omni_enc_norm", "in",
+                                          "--omni_activation", "relu", "--extraadam_idle", "anchor",
+                                          "--repr_steps", "1"])
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in earlier.netC.modules())
+    assert set(dict(earlier.netG.decoders["t"].named_children())) == {"f", "n"}
+    assert earlier.netG.condition_tasks == ("h", "d", "s", "w") and earlier.optimizer_T.idle == "anchor"
+    for _ in range(2):
+        earlier.optimize_parameters()
+    assert earlier.phase == "translation" and all(math.isfinite(v) for v in earlier.get_current_losses().values())

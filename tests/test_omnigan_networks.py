@@ -236,9 +236,77 @@ def test_published_decoder_outputs_spade_spectral_norm_and_kernel_size():
         assert out[task].abs().max() <= 1.0, task
     raw = OmniGenerator(**dict(TINY, dec_n_res=0), task_activation="none", spade_spectral=False, spade_kernel_size=5)
     assert not any(isinstance(m, torch.nn.Tanh) for m in raw.decoders["d"].modules())
-    block = g.decoders["t"]["f"].blocks[0]
-    assert hasattr(block.conv_0, "weight_orig") and not hasattr(raw.decoders["t"]["f"].blocks[0].conv_0, "weight_orig")
-    assert block.norm_0.gamma.kernel_size == (3, 3) and raw.decoders["t"]["f"].blocks[0].norm_0.gamma.kernel_size == (5, 5)
+    block, raw_block = g.decoders["t"]._model.head_0, raw.decoders["t"]._model.head_0
+    assert hasattr(block.conv_0, "weight_orig") and not hasattr(raw_block.conv_0, "weight_orig")
+    assert block.norm_0.mlp_gamma.kernel_size == (3, 3) and raw_block.norm_0.mlp_gamma.kernel_size == (5, 5)
     assert sum(isinstance(m, ResBlock) for m in OmniGenerator(**dict(TINY, dec_n_res=4)).decoders["h"].modules()) == 4
     with pytest.raises(ValueError, match="task decoder activation"):
         OmniGenerator(**TINY, task_activation="relu")
+
+
+def test_spade_condition_construction():
+    torch.manual_seed(0)
+    preds = {"d": torch.rand(1, 1, 4, 4), "h": torch.rand(1, 1, 4, 4) + 1, "s": torch.randn(1, 3, 4, 4),
+             "w": torch.randn(1, 1, 4, 4)}
+    raw = OmniGenerator(n_classes=3, **TINY)  # published: d, h, s, w as the heads give them (w: its tanh)
+    assert raw.condition_tasks == ("d", "h", "s", "w") and raw.cond_nc == 6
+    assert torch.equal(raw.condition_from(preds), torch.cat([preds["d"], preds["h"], preds["s"], preds["w"].tanh()], 1))
+    probs = OmniGenerator(n_classes=3, condition="probs", shared_translation=False, **TINY)
+    assert probs.condition_tasks == ("h", "d", "s", "w")
+    assert torch.equal(probs.condition_from(preds), torch.cat(
+        [preds["h"], preds["d"], preds["s"].softmax(1), preds["w"].sigmoid()], 1))
+    assert set(dict(probs.decoders["t"].named_children())) == {"f", "n"}
+    # the shared decoder puts the 2-channel bit, [1, 0] for f and [0, 1] for n, in front of the condition
+    seen = []
+    shared = raw.decoders["t"]._model
+    assert shared.head_0.norm_0.mlp_shared[0].in_channels == 6 + 2
+    shared.head_0.norm_0.register_forward_pre_hook(lambda m, args: seen.append(args[1]))
+    z, cond = torch.randn(1, 16, 8, 8), raw.condition_from(preds)
+    f, n = raw.translate(z, "f", cond), raw.translate(z, "n", cond)
+    assert not torch.allclose(f, n)
+    for got, bit in zip(seen, ([1.0, 0.0], [0.0, 1.0])):
+        assert torch.equal(got[:, :2], torch.tensor(bit).view(1, 2, 1, 1).expand(1, 2, 4, 4))
+        assert torch.equal(got[:, 2:], cond)
+    with pytest.raises(ValueError, match="unknown translation target"):
+        raw.translate(z, "x", cond)
+    with pytest.raises(ValueError, match="unknown SPADE condition"):
+        OmniGenerator(condition="logits", **TINY)
+
+
+def test_published_encoder_blocks_and_layer_norm():
+    from models.omnigan.blocks import Conv2dBlock, LayerNorm, SpectralNorm
+    enc = MunitContentEncoder(dim=4, n_downsample=2, n_res=1)  # published: spectral-norm convs, lrelu
+    convs = [b for b in enc.model[:3]]
+    assert all(isinstance(b.conv, SpectralNorm) and isinstance(b.activation, torch.nn.LeakyReLU) for b in convs)
+    assert all(isinstance(b.norm, torch.nn.Identity) for b in convs)
+    res = enc.model[3].model[0].model[0]
+    assert isinstance(res.norm, torch.nn.InstanceNorm2d) and isinstance(res.activation, torch.nn.LeakyReLU)
+    old = MunitContentEncoder(dim=4, n_downsample=2, n_res=1, conv_norm="in", activation="relu")
+    assert isinstance(old.model[0].norm, torch.nn.InstanceNorm2d) and isinstance(old.model[0].activation, torch.nn.ReLU)
+    # conv blocks always carry a bias, whatever their normalisation
+    assert all(Conv2dBlock(2, 2, 3, norm=n).conv.bias is not None for n in ("in", "bn", "ln", "none"))
+    # the spectral-norm weight has unit largest singular value after the power iterations
+    block = convs[1].conv
+    for _ in range(200):
+        block(torch.randn(1, 4, 8, 8))
+    w = block.module.weight_bar.detach()
+    sigma = block.module.weight_u @ w.view(w.shape[0], -1) @ block.module.weight_v
+    assert sigma.item() == pytest.approx(torch.linalg.matrix_norm(w.view(w.shape[0], -1), ord=2).item(), rel=0.01)
+    u = block.module.weight_u.clone()
+    block.eval()
+    block(torch.randn(1, 4, 8, 8))
+    assert torch.equal(u, block.module.weight_u)  # eval-mode forwards leave u, v alone
+    # published LayerNorm: (x - mean) / (unbiased std + eps) per sample, gamma ~ U[0, 1), beta 0
+    ln = LayerNorm(3)
+    assert ((ln.gamma >= 0) & (ln.gamma < 1)).all() and not ln.beta.any()
+    x = torch.randn(2, 3, 4, 4) * 3 + 1
+    flat = x.view(2, -1)
+    expected = (x - flat.mean(1).view(2, 1, 1, 1)) / (flat.std(1).view(2, 1, 1, 1) + 1e-5)
+    assert torch.allclose(ln(x), expected * ln.gamma.view(1, 3, 1, 1), atol=1e-6)
+    # the task decoders: lrelu in the residual and upsampling blocks (published gen.default.activ)
+    acts = {type(m) for m in TaskDecoderFor().modules() if isinstance(m, (torch.nn.ReLU, torch.nn.LeakyReLU))}
+    assert acts == {torch.nn.LeakyReLU}
+
+
+def TaskDecoderFor():
+    return OmniGenerator(tasks="d", **TINY).decoders["d"]

@@ -85,7 +85,7 @@ def test_bilinear_game_converges_where_simultaneous_adam_does_not():
 
 def test_no_gradient_at_the_update_returns_to_the_anchor_and_state_round_trips():
     p = torch.nn.Parameter(torch.ones(3))
-    opt = ExtraAdam([p], lr=0.1)
+    opt = ExtraAdam([p], lr=0.1, idle="anchor")
     p.sum().backward()
     opt.step()
     assert not torch.equal(p.detach(), torch.ones(3))
@@ -95,7 +95,7 @@ def test_no_gradient_at_the_update_returns_to_the_anchor_and_state_round_trips()
     p.sum().backward()
     opt.step()  # extrapolated: a checkpoint now carries the anchor
     state = opt.state_dict()
-    other = ExtraAdam([torch.nn.Parameter(p.detach().clone())], lr=0.1)
+    other = ExtraAdam([torch.nn.Parameter(p.detach().clone())], lr=0.1, idle="anchor")
     other.load_state_dict(state)
     assert other.state["extrapolated"] and torch.equal(other.state[other.param_groups[0]["params"][0]]["anchor"],
                                                        torch.ones(3))
@@ -103,3 +103,38 @@ def test_no_gradient_at_the_update_returns_to_the_anchor_and_state_round_trips()
         ExtraAdam([p]).update()
     with pytest.raises(ValueError, match="betas"):
         ExtraAdam([p], betas=(1.0, 0.9))
+
+
+def test_published_idle_parameters_keep_moving_with_momentum():
+    """idle="momentum" (default, published under torch 1.4): a parameter that had a gradient keeps moving on Adam's
+    momentum once its gradient is gone, also after a checkpoint round trip; one that never had one stays put."""
+    def run(idle, resume_at=None):
+        p, never = torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.ones(2))
+        opt = ExtraAdam([p, never], lr=0.1, idle=idle)
+        p.sum().backward()
+        opt.step()  # extrapolation with a gradient
+        opt.step()  # update with the same gradient
+        trace = [p.detach().clone()]
+        for i in range(6):  # no more loss on p (a decoder after the switch, a frozen encoder)
+            opt.zero_grad()  # torch's default set_to_none=True
+            if i == resume_at:  # a fresh optimizer from the checkpoint: no gradient tensors come back
+                state = opt.state_dict()
+                p, never = (torch.nn.Parameter(t.detach().clone()) for t in (p, never))
+                opt = ExtraAdam([p, never], lr=0.1, idle=idle)
+                opt.load_state_dict(state)
+            opt.step()
+            trace.append(p.detach().clone())
+        assert torch.equal(never.detach(), torch.ones(2))
+        return opt, p, trace
+
+    opt, p, trace = run("momentum")
+    assert p.grad is None
+    anchors = trace[::2]  # after each update half step
+    assert all((b < a).all() for a, b in zip(anchors, anchors[1:]))  # momentum keeps pushing it down
+    assert opt.state[p]["step"] == 8  # both half steps count, as published
+    for resume_at in (2, 3):  # resumed before an extrapolation and before an update
+        assert all(torch.equal(a, b) for a, b in zip(trace, run("momentum", resume_at)[2]))
+    opt, p, trace = run("anchor")
+    assert all(torch.equal(t, trace[0]) for t in trace)
+    with pytest.raises(ValueError, match="idle must be one of"):
+        ExtraAdam([p], idle="drift")

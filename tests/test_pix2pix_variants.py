@@ -259,8 +259,8 @@ def test_w_is_dlims_plain_critic_and_wgangp_is_one_flag_away(tmp_path, paired_ro
     assert parsed('--gan_mode', 'w', '--lambda_gp', '10').lambda_gp == 10.0
 
 
-@pytest.mark.parametrize('preset', ['pix2pix', 'perceptual', 'adversarial', 'multiscale', 'sesame', 'stochastic',
-                                    'cityscapes'])
+@pytest.mark.parametrize('preset', ['pix2pix', 'perceptual', 'adversarial', 'multiscale', 'sesame', 'sesam_own',
+                                    'stochastic', 'cityscapes'])
 def test_dlim_presets_parse_with_the_study_settings(tmp_path, paired_root, preset):
     from options.train_options import TrainOptions
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -271,8 +271,52 @@ def test_dlim_presets_parse_with_the_study_settings(tmp_path, paired_root, prese
                 'perceptual': dict(model='perceptual', lambda_vgg=10.0, keep_L1=False),
                 'adversarial': dict(model='adversarial_losses', gan_mode='original'),
                 'multiscale': dict(netD='multiscale', num_D=2, n_layers_D=3, lambda_feat=0.0),
-                'sesame': dict(netD='sesame', num_D=2, n_layers_D=4, norm_D='spectralinstance', gan_mode='hinge',
-                               lambda_feat=10.0),
+                'sesame': dict(model='perceptual', netD='sesame', num_D=2, n_layers_D=4, norm_D='spectralinstance',
+                               sesame_padding=2, sesame_last_stride=1, gan_mode='hinge', lambda_feat=10.0,
+                               lambda_vgg=10.0, keep_L1=False, ttur=True),
+                'sesam_own': dict(model='pix2pix', netD='sesam', num_D=2, n_layers_D=3, norm_D='instance',
+                                  sesame_padding=1, sesame_last_stride=2, gan_mode='vanilla', lambda_feat=0.0,
+                                  lambda_L1=100.0, ttur=False),
                 'stochastic': dict(model='stochastic', dropout_rate=0.95),
                 'cityscapes': dict(model='pix2pix', lambda_L1=100.0)}[preset]
     assert {k: getattr(opt, k) for k in expected} == expected
+
+
+def _preset(tmp_path, root, name, *args):
+    from options.train_options import TrainOptions
+    config = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'configs', f'dlim_{name}.yaml')
+    return TrainOptions(['--config', config, '--dataroot', root, '--checkpoints_dir', str(tmp_path), '--name', name,
+                         *args]).parse()
+
+
+def test_opensesame_preset_trains_with_ttur_vgg_and_feature_matching(tmp_path, paired_root):
+    """configs/dlim_sesame.yaml: OpenSESAME's TTUR (G lr / 2, D lr x 2, betas (0, 0.9)), VGG x10 in place of
+    L1, feature matching x10 and hinge loss, on a tiny U-Net."""
+    from models import create_model
+    opt = _preset(tmp_path, paired_root, 'sesame', '--vgg_weights', 'random', '--gpu_ids', '-1', *PX32, '--ngf',
+                  '8', '--ndf', '8')
+    model = create_model(opt)
+    for optimizer, lr in ((model.optimizer_G, 1e-4), (model.optimizer_D, 4e-4)):
+        group = optimizer.param_groups[0]
+        assert group['lr'] == pytest.approx(lr) and tuple(group['betas']) == (0.0, 0.9)
+    assert model.loss_names == ['G_GAN', 'G_VGG', 'G_feat', 'D_real', 'D_fake']
+
+
+def test_dlims_own_sesam_preset_builds_its_discriminator(tmp_path, paired_root):
+    """configs/dlim_sesam_own.yaml: per scale and stream three 4x4 stride-2 convs with padding 1 and instance norm,
+    a final 4x4 conv with padding 1: 2,642,178 parameters at ndf 64 as DLIM's sesamDis (nmproduction/DLIM
+    models/sesamDis.py), 31x31 predictions at 256 px; plain Adam at --lr with betas (0.5, 0.999)."""
+    from models import create_model
+    model = create_model(_preset(tmp_path, paired_root, 'sesam_own', '--gpu_ids', '-1', *PX32, '--ngf', '8'))
+    net = model.netD
+    for optimizer in (model.optimizer_G, model.optimizer_D):
+        group = optimizer.param_groups[0]
+        assert group['lr'] == pytest.approx(2e-4) and tuple(group['betas']) == (0.5, 0.999)
+    assert model.loss_names == ['G_GAN', 'G_L1', 'D_real', 'D_fake']
+    assert sum(p.numel() for p in net.parameters()) == 2_642_178
+    convs = [m for m in net.scales[0].image_stream.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.stride[0], c.padding[0]) for c in convs] == [(2, 1)] * 3
+    assert not any(hasattr(m, 'weight_orig') for m in net.modules())  # no spectral norm
+    with torch.no_grad():
+        out = net(torch.zeros(1, 6, 256, 256))
+    assert [scale[-1].shape[-1] for scale in out] == [31, 15]

@@ -537,3 +537,39 @@ def test_comet_online_writes_its_url_and_logs_model_totals(tmp_path, no_comet_ke
     vis.plot_current_losses(1, 0.5, {'G': 3.0, 'G_a': 1.0, 'G_b': 2.0, 'D': 1.5, 'D_a': 1.5}, total_iters=1)
     vis.close()
     assert backend.experiment.metrics == [{'G': 3.0, 'D': 1.5}] and backend.experiment.ended
+
+
+def test_text_parameters_confusion_matrices_and_unprefixed_metrics_reach_the_trackers(tmp_path):
+    """The tracking API models use (LiSS's schedule switches, confusion matrices, learning rates): each call
+    becomes the comet experiment's and the TensorBoard writer's own call."""
+    from visualizers.comet_backend import CometBackend
+    from visualizers.tensorboard_backend import TensorBoardBackend
+    calls = []
+
+    class Recorder:
+        def __init__(self, who):
+            self.who = who
+
+        def __getattr__(self, name):
+            return lambda *args, **kwargs: calls.append((self.who, name, args, kwargs))
+
+    vis = Visualizer(fake_opt(tmp_path, no_html=True))
+    comet, board = CometBackend.__new__(CometBackend), TensorBoardBackend.__new__(TensorBoardBackend)
+    comet.experiment, comet.log_level, board.writer = Recorder('comet'), 2, Recorder('tb')
+    vis.backends += [comet, board]
+    vis.total_iters = 12
+    vis.log_text('phase 0 -> phase 1')
+    vis.log_parameters({'schedule_start_translation': 12})
+    vis.log_confusion_matrix([[2, 1], [0, 3]], 'confusion_A_rotation_12')
+    vis.plot_current_metrics(3, {'lr_translation': 0.5})
+    assert [c for c in calls if c[0] == 'comet'] == [
+        ('comet', 'log_text', ('phase 0 -> phase 1',), {'step': 12}),
+        ('comet', 'log_parameter', ('schedule_start_translation', 12), {}),
+        ('comet', 'log_confusion_matrix', (), {'matrix': [[2, 1], [0, 3]], 'title': 'confusion_A_rotation_12',
+                                               'file_name': 'confusion_A_rotation_12.json', 'step': 12}),
+        ('comet', 'log_metrics', ({'lr_translation': 0.5},), {'epoch': 3})]
+    board_calls = [c for c in calls if c[0] == 'tb']
+    assert [c[1] for c in board_calls] == ['add_text', 'add_text', 'add_text', 'add_scalar']
+    assert board_calls[2][2][0] == 'confusion/confusion_A_rotation_12' and '| 1 | 0 | 3 |' in board_calls[2][2][1]
+    assert board_calls[3][2] == ('lr_translation', 0.5)
+    assert not (tmp_path / 'unit' / 'loss_log.txt').read_text().count('lr_translation')  # tracked, not printed

@@ -141,3 +141,18 @@ def test_a_failing_log_disables_wandb_once(fake_wandb, tmp_path, capsys, no_wand
         vis.plot_current_losses(1, 0.5, OrderedDict(G=1.0), total_iters=i + 1)
     err = capsys.readouterr().err
     assert err.count('wandb failed') == 1 and 'disk full' in err and vis.backend_names() == []
+
+
+def test_text_parameters_and_confusion_matrices(fake_wandb, tmp_path, no_wandb_login):
+    fake_wandb.Html = lambda text: ('html', text)
+    fake_wandb.Table = lambda columns, data: ('table', columns, data)
+    vis = Visualizer(opt_for(tmp_path))
+    run = fake_wandb.runs[-1]
+    run.config = SimpleNamespace(values={}, update=lambda params, allow_val_change: run.config.values.update(params))
+    vis.log_text('a <switch>', step=6)
+    vis.log_parameters({'schedule_start_translation': 6})
+    vis.log_confusion_matrix([[2, 1], [0, 3]], 'confusion_A_rotation_6', step=6)
+    assert run.logged == [(6, {'log': ('html', '<pre>a &lt;switch&gt;</pre>')}),
+                          (6, {'confusion/confusion_A_rotation_6': ('table', ['truth', 'predicted 0', 'predicted 1'],
+                                                                    [[0, 2, 1], [1, 0, 3]])})]
+    assert run.config.values == {'schedule_start_translation': 6}

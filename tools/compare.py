@@ -32,9 +32,6 @@ NOT_COMPARED = {'name', 'checkpoints_dir', 'results_dir', 'gpu_ids', 'config', '
                 'suffix', 'continue_train', 'epoch', 'load_iter', 'phase', 'display_id', 'display_server',
                 'display_port', 'display_env', 'display_ncols', 'display_winsize', 'use_wandb', 'wandb_project_name',
                 'isTrain', 'fidelity_weights', 'eval_freq', 'eval_phase', 'eval_num', 'eval_metrics'}
-# For the charts: which direction is better.
-LOWER_IS_BETTER = {'fid', 'kid', 'l1'}
-HIGHER_IS_BETTER = {'isc', 'psnr', 'ssim'}
 STD_SUFFIX = '_std'
 INFO_KEYS = {'n_samples', 'num_images'}  # numbers in metrics.json that describe the run rather than score it
 
@@ -169,8 +166,7 @@ def bar_chart(runs, name, path):
     ax.bar(range(len(runs)), values, yerr=errors if any(errors) else None, color='#4878a8', capsize=3)
     ax.set_xticks(range(len(runs)))
     ax.set_xticklabels(labels, rotation=30, ha='right', fontsize=8)
-    direction = ' (lower is better)' if name in LOWER_IS_BETTER else ' (higher is better)' \
-        if name in HIGHER_IS_BETTER else ''
+    direction = {True: ' (higher is better)', False: ' (lower is better)', None: ''}[M.higher_is_better(name)]
     ax.set_title(name.upper() + direction, fontsize=10)
     fig.tight_layout()
     os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -148,7 +148,7 @@ def _liss(model, opt):
 
 
 class OmniPainter(nn.Module):
-    """x -> flooded image: encoder, task heads as the SPADE condition, translation decoder t['f']."""
+    """x -> flooded image: encoder, task heads as the SPADE condition, translation decoder towards f (flooded)."""
 
     def __init__(self, generator):
         super().__init__()
@@ -165,7 +165,7 @@ def _omnigan(model, opt):
     if 't' not in G.tasks:
         raise ExportError(f"this omnigan run has no painter: --tasks {opt.tasks} has no t (translation)")
     return [image_target('G_painter', OmniPainter(G), opt.input_nc, opt.input_nc, opt.crop_size,
-                         'omnigan painter: non-flooded image -> flooded image (translation decoder t[f] conditioned '
+                         'omnigan painter: non-flooded image -> flooded image (translation decoder towards f, conditioned '
                          'on the predicted ' + ','.join(G.condition_tasks) + ' maps)')]
 
 

@@ -103,7 +103,16 @@ class Backend:
         """Losses of the current iteration; x = epoch - 1 + counter_ratio is the (fractional) epoch."""
 
     def metrics(self, epoch, metrics, split):
-        """Per-epoch metrics such as validation scores."""
+        """Per-epoch metrics such as validation scores; ``split`` (e.g. 'val') prefixes their names, None: none."""
+
+    def text(self, text, step):
+        """A line of text worth keeping with the run (e.g. a training-phase switch), at training step ``step``."""
+
+    def parameters(self, params):
+        """Values that describe the run (name -> number or string), e.g. when a phase of training started."""
+
+    def confusion_matrix(self, matrix, title, step):
+        """A classifier's confusion matrix (list of rows: truth, columns: prediction) named ``title``."""
 
     def take_error(self):
         """An error raised in a background thread since the last call, or None."""

@@ -46,7 +46,7 @@ class CometBackend(Backend):
                             help='description of the experiment this run belongs to (comet other "exp_desc")')
         parser.add_argument('--comet_note', type=str, default='', help="text note of this run (the comet experiment's notes)")
         parser.add_argument('--run_dir', type=str, default='',
-                            help='launcher run folder (tools/omnigan/experiment.py): comet_url.txt is written there too')
+                            help='launcher run folder (tools/experiment.py): comet_url.txt is written there too')
         return parser
 
     @staticmethod
@@ -134,7 +134,18 @@ class CometBackend(Backend):
 
     def metrics(self, epoch, metrics, split):
         if self.log_level >= 1:
-            self.experiment.log_metrics({f'{split}_{k}': float(v) for k, v in metrics.items()}, epoch=epoch)
+            prefix = f'{split}_' if split else ''
+            self.experiment.log_metrics({f'{prefix}{k}': float(v) for k, v in metrics.items()}, epoch=epoch)
+
+    def text(self, text, step):
+        self.experiment.log_text(text, step=step)
+
+    def parameters(self, params):
+        for name, value in params.items():
+            self.experiment.log_parameter(name, value)
+
+    def confusion_matrix(self, matrix, title, step):
+        self.experiment.log_confusion_matrix(matrix=matrix, title=title, file_name=f'{title}.json', step=step)
 
     def archive_path(self):
         return os.path.join(self.offline_dir, f'{self.experiment.get_key()}.zip')

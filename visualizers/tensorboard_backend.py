@@ -45,8 +45,21 @@ class TensorBoardBackend(Backend):
             self.writer.add_scalar(f'loss/{name}', float(value), global_step=total_iters)
 
     def metrics(self, epoch, metrics, split):
+        prefix = f'{split}/' if split else ''
         for name, value in metrics.items():
-            self.writer.add_scalar(f'{split}/{name}', float(value), global_step=epoch)
+            self.writer.add_scalar(f'{prefix}{name}', float(value), global_step=epoch)
+
+    def text(self, text, step):
+        self.writer.add_text('log', text, global_step=step)
+
+    def parameters(self, params):
+        self.writer.add_text('parameters', '\n'.join(f'{k}: {v}' for k, v in params.items()))
+
+    def confusion_matrix(self, matrix, title, step):  # a markdown table: rows truth, columns prediction
+        lines = ['| truth \\ predicted | ' + ' | '.join(str(j) for j in range(len(matrix))) + ' |',
+                 '|---' * (len(matrix) + 1) + '|']
+        lines += [f'| {i} | ' + ' | '.join(str(v) for v in row) + ' |' for i, row in enumerate(matrix)]
+        self.writer.add_text(f'confusion/{title}', '\n'.join(lines), global_step=step)
 
     def close(self):
         self.writer.close()

@@ -136,9 +136,28 @@ class Visualizer:
     def print_current_metrics(self, epoch, metrics, split='val'):
         """Print one line of per-epoch metrics (e.g. validation scores) and append it to loss_log.txt."""
         self.log_message(f'(epoch: {epoch}, {split}) ' + ' '.join(f'{k}: {v:.4f}' for k, v in metrics.items()))
+        self.plot_current_metrics(epoch, metrics, split)
+
+    def plot_current_metrics(self, epoch, metrics, split=None):
+        """Send per-epoch values to the trackers only (nothing printed); ``split`` prefixes their names."""
+        self._broadcast('metrics', epoch, metrics, split)
+
+    def log_text(self, text, step=None):
+        """Keep a line of text with the run in the trackers (e.g. a task-schedule switch); not printed."""
+        self._broadcast('text', text, self.total_iters if step is None else step)
+
+    def log_parameters(self, params):
+        """Record values that describe the run (name -> value) in the trackers, e.g. when a phase started."""
+        self._broadcast('parameters', dict(params))
+
+    def log_confusion_matrix(self, matrix, title, step=None):
+        """Send a confusion matrix (list of rows: truth, columns: prediction) to the trackers."""
+        self._broadcast('confusion_matrix', matrix, title, self.total_iters if step is None else step)
+
+    def _broadcast(self, method, *args):
         if self.enabled:
             for backend in list(self.backends):
-                self._call(backend, 'metrics', epoch, metrics, split)
+                self._call(backend, method, *args)
 
     def print_current_losses(self, epoch, iters, losses, t_comp, t_data):
         """Print one loss line and append it to loss_log.txt.

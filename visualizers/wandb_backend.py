@@ -1,5 +1,6 @@
 """Weights & Biases tracking backend (``--wandb``): the options, the losses (--log_level), the visuals and the
 per-epoch metrics, online or as an offline run folder to sync later."""
+import html
 import os
 import sys
 from urllib.parse import urlparse
@@ -117,9 +118,21 @@ class WandbBackend(Backend):
 
     def metrics(self, epoch, metrics, split):
         if self.log_level >= 1:
-            record = {f'{split}/{k}': float(v) for k, v in metrics.items()}
+            prefix = f'{split}/' if split else ''
+            record = {f'{prefix}{k}': float(v) for k, v in metrics.items()}
             record['epoch'] = float(epoch)
             self.run.log(record, step=self.step)
+
+    def text(self, text, step):
+        self.run.log({'log': self.wandb.Html(f'<pre>{html.escape(text)}</pre>')}, step=self._advance(step))
+
+    def parameters(self, params):
+        self.run.config.update(params, allow_val_change=True)
+
+    def confusion_matrix(self, matrix, title, step):
+        columns = ['truth'] + [f'predicted {j}' for j in range(len(matrix))]
+        table = self.wandb.Table(columns=columns, data=[[i] + list(row) for i, row in enumerate(matrix)])
+        self.run.log({f'confusion/{title}': table}, step=self._advance(step))
 
     def close(self):
         self.run.finish()

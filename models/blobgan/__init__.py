@@ -1,6 +1,6 @@
 """BlobGAN (Epstein et al., ECCV 2022) in plain PyTorch: layout network, blob splatting, generator with
-spatially varying modulation, StyleGAN2 discriminator, losses, EMA, editing, drawing, inversion and
-counterfactual explanations (OCTET, Zemni et al., CVPR 2023)."""
+spatially varying modulation, StyleGAN2 discriminator, losses, EMA, editing and drawing. Inversion and
+counterfactual explanations (OCTET, Zemni et al., CVPR 2023) are workflow code in tools/blobgan/octet/."""
 from .layout import LayoutNetwork, LAYOUT_KEYS, check_layout, clone_layout, slice_layout, cat_layouts
 from .splat import splat, splat_alphas, blob_opacities, composite_alphas, splat_features, shape_covariances
 from .generator import BlobGenerator, SynthesisNetwork, output_shape

@@ -16,16 +16,18 @@ def make_ema(net):
 
 
 @torch.no_grad()
-def update_ema(ema, net, decay=PUBLISHED_EMA_DECAY):
-    """ema <- decay * ema + (1 - decay) * net for parameters; buffers are copied."""
+def update_ema(ema, net, decay=PUBLISHED_EMA_DECAY, buffers=True):
+    """ema <- decay * ema + (1 - decay) * net for parameters; buffers are copied unless ``buffers`` is False
+    (published ``accumulate`` averages parameters only)."""
     if not 0.0 <= decay <= 1.0:
         raise ValueError(f'EMA decay must be in [0, 1], got {decay}')
     src = dict(net.named_parameters())
     for name, p in ema.named_parameters():
-        p.lerp_(src[name].detach().to(p.dtype), 1.0 - decay)
-    src_b = dict(net.named_buffers())
-    for name, b in ema.named_buffers():
-        b.copy_(src_b[name])
+        p.mul_(decay).add_(src[name].detach().to(p.dtype), alpha=1.0 - decay)  # the published arithmetic
+    if buffers:
+        src_b = dict(net.named_buffers())
+        for name, b in ema.named_buffers():
+            b.copy_(src_b[name])
 
 
 def ema_decay_from_half_life(batch_size, half_life_kimg=10.0):

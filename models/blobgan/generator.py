@@ -165,11 +165,13 @@ class BlobGenerator(nn.Module):
         return splat(layout, self.score_size, self.synthesis.size_in, self.synthesis.aspect_ratio, self.ab_norm,
                      self.jitter if jitter else None)
 
-    def render(self, layout, noise_mode='const', jitter=False):
-        """Decodes a layout dict into images (N, 3, H, W), roughly in [-1, 1]."""
+    def render(self, layout, noise_mode='const', jitter=False, return_placed=False):
+        """Decodes a layout dict into images (N, 3, H, W), roughly in [-1, 1]; ``return_placed`` also returns the
+        (jittered) blobs that were splatted (splat.placed_blobs: what the published layout metadata holds)."""
         check_layout(layout)
         s = self.splat(layout, jitter)
-        return self.synthesis(s['input'], layout['spatial_style'], s['pyramid'], noise_mode=noise_mode)
+        img = self.synthesis(s['input'], layout['spatial_style'], s['pyramid'], noise_mode=noise_mode)
+        return (img, s['placed']) if return_placed else img
 
     def forward(self, z, noise_mode='random', return_layout=False, jitter=False, truncate=None):
         layout = self.layout(z, truncate)

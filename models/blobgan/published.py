@@ -58,6 +58,12 @@ def is_lightning_blobgan(obj):
             and any(k.startswith(('generator_ema.', 'generator.')) for k in obj['state_dict']))
 
 
+def is_blobganex(hparams):
+    """A BlobGANEX checkpoint: its model records ``aspect_ratio`` (a field dave-epstein/blobgan's model lacks); its
+    layout network always detaches the blob covariances (X layoutnet.py ``ret['covs'].detach()``)."""
+    return _get(hparams or {}, 'aspect_ratio') is not None
+
+
 def _sub(state, prefix):
     return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
 
@@ -91,7 +97,7 @@ def generator_config(state, hparams=None, ema=True):
     return dict(size=size, size_in=size_in, aspect_ratio=aspect, n_blobs=int(k), noise_dim=int(noise_dim),
                 hidden_dim=int(hidden_dim), n_mlp=n_mlp, feature_dim=int(feature_dim), style_dim=int(style_dim),
                 c_model=c_model, channel_multiplier=cm, layout_lr_mul=float(_get(lay_hp, 'mlp_lr_mul', 0.01)),
-                norm_features=bool(_get(lay_hp, 'norm_features', False)),
+                norm_features=bool(_get(lay_hp, 'norm_features', False)), detach_shapes=is_blobganex(hp),
                 ab_norm=float(_get(hp, 'ab_norm', 0.02)), jitter_xy=float(_get(hp, 'feature_jitter_xy', 0.0)),
                 jitter_shift=float(_get(hp, 'feature_jitter_shift', 0.0)),
                 jitter_angle=float(_get(hp, 'feature_jitter_angle', 0.0)))

@@ -36,23 +36,35 @@ def shape_covariances(covs, ab_norm=0.02, jitter_angle=0.0):
     return sigma + 1e-5 * torch.eye(2, device=covs.device, dtype=covs.dtype)
 
 
-def blob_opacities(layout, score_size, ab_norm=0.02, jitter=None):
-    """Per-blob opacity (B, K, S, S) on the square score grid (``jitter``: dict of xy/shift/angle or None)."""
+def placed_blobs(layout, ab_norm=0.02, jitter=None):
+    """What splatting places: {'xs', 'ys' (B, K), 'covs' (B, K, 2, 2), 'sizes' (B, K, foreground)}, with the training
+    jitter (dict of xy/shift/angle, or None) drawn in the published order: xs, ys, angle, shift."""
     jitter = jitter or {}
     xs, ys, sizes = layout['xs'], layout['ys'], layout['sizes'][:, 1:]
     if jitter.get('xy'):
         xs = xs + torch.empty_like(xs).uniform_(-jitter['xy'], jitter['xy'])
         ys = ys + torch.empty_like(ys).uniform_(-jitter['xy'], jitter['xy'])
     sigma = shape_covariances(layout['covs'], ab_norm, jitter.get('angle', 0.0))
+    if jitter.get('shift'):
+        sizes = sizes + torch.empty_like(sizes).uniform_(-jitter['shift'], jitter['shift'])
+    return {'xs': xs, 'ys': ys, 'covs': sigma, 'sizes': sizes}
+
+
+def placed_opacities(placed, score_size):
+    """Per-blob opacity (B, K, S, S) on the square score grid of blobs placed by ``placed_blobs``."""
+    xs, ys, sigma = placed['xs'], placed['ys'], placed['covs']
     grid = torch.arange(score_size, device=xs.device, dtype=xs.dtype) / score_size
     dx = grid.view(1, 1, 1, -1) - xs[..., None, None]  # (B, K, 1, S): x varies along the width
     dy = grid.view(1, 1, -1, 1) - ys[..., None, None]  # (B, K, S, 1)
     inv = torch.linalg.inv(sigma)
     d = (inv[..., 0, 0, None, None] * dx * dx + (inv[..., 0, 1] + inv[..., 1, 0])[..., None, None] * dx * dy
          + inv[..., 1, 1, None, None] * dy * dy)
-    if jitter.get('shift'):
-        sizes = sizes + torch.empty_like(sizes).uniform_(-jitter['shift'], jitter['shift'])
-    return torch.sigmoid(sizes[..., None, None] - d)
+    return torch.sigmoid(placed['sizes'][..., None, None] - d)
+
+
+def blob_opacities(layout, score_size, ab_norm=0.02, jitter=None):
+    """Per-blob opacity (B, K, S, S) on the square score grid (``jitter``: dict of xy/shift/angle or None)."""
+    return placed_opacities(placed_blobs(layout, ab_norm, jitter), score_size)
 
 
 def composite_alphas(opacities):
@@ -88,9 +100,11 @@ def splat_features(alphas, vectors):
 
 
 def splat(layout, score_size, size_in, aspect_ratio=1.0, ab_norm=0.02, jitter=None):
-    """Returns {'pyramid': {height: alphas}, 'input': splatted ``features`` at size_in (generator input)}."""
-    pyramid = alpha_pyramid(splat_alphas(layout, score_size, ab_norm, jitter), size_in, aspect_ratio)
-    return {'pyramid': pyramid, 'input': splat_features(pyramid[size_in], layout['features'])}
+    """Returns {'pyramid': {height: alphas}, 'input': splatted ``features`` at size_in (generator input),
+    'placed': the (jittered) blobs that were splatted (``placed_blobs``)}."""
+    placed = placed_blobs(layout, ab_norm, jitter)
+    pyramid = alpha_pyramid(composite_alphas(placed_opacities(placed, score_size)), size_in, aspect_ratio)
+    return {'pyramid': pyramid, 'input': splat_features(pyramid[size_in], layout['features']), 'placed': placed}
 
 
 def alphas_at(layout, height, width, ab_norm=0.02):

@@ -1,11 +1,11 @@
-"""The zoo's GANLoss with Ganzo's label tricks for the discriminator (vanilla and lsgan objectives only):
+"""The zoo's GANLoss with Ganzo's label tricks (vanilla and lsgan objectives only):
 
-  soft labels   real targets drawn uniformly in [0.9, 1.0], fake targets in [0.0, 0.1] (per element);
+  soft labels   real targets drawn uniformly in [0.9, 1.0], fake targets in [0.0, 0.1] (per element); the
+                generator's targets are soft real ones too (as Ganzo's), unless soft_G_labels is off;
   noisy labels  with probability --noisy_labels_freq the real targets become fake ones, and (independently)
-                the fake targets become real ones, for that discriminator step.
+                the fake targets become real ones, for that discriminator step (never the generator's).
 
-The generator's targets stay hard (1). Draws come from the global RNG, whose state is in the training
-checkpoint, so resumed runs draw the same labels.
+Draws come from the global RNG, whose state is in the training checkpoint, so resumed runs draw the same labels.
 """
 import torch
 
@@ -15,7 +15,7 @@ TARGET_MODES = ('vanilla', 'lsgan')
 
 
 class LabelTrickGANLoss(networks.GANLoss):
-    def __init__(self, gan_mode, soft_labels=False, noisy_labels=False, noisy_labels_freq=0.1):
+    def __init__(self, gan_mode, soft_labels=False, noisy_labels=False, noisy_labels_freq=0.1, soft_G_labels=False):
         super().__init__(gan_mode)
         if (soft_labels or noisy_labels) and self.gan_mode not in TARGET_MODES:
             raise ValueError(f'--soft_labels/--noisy_labels change the targets of --gan_mode vanilla or lsgan; '
@@ -23,6 +23,7 @@ class LabelTrickGANLoss(networks.GANLoss):
         self.soft_labels = soft_labels
         self.noisy_labels = noisy_labels
         self.noisy_labels_freq = noisy_labels_freq
+        self.soft_G_labels = soft_G_labels
         self._for_discriminator = False
         self._flip = {True: False, False: False}
         self.last_targets = {}  # target_is_real -> the target tensor used in the last discriminator call
@@ -41,6 +42,8 @@ class LabelTrickGANLoss(networks.GANLoss):
         return torch.full(prediction.shape, 1.0 if real else 0.0, device=prediction.device)
 
     def get_target_tensor(self, prediction, target_is_real):
+        if not self._for_discriminator and self.soft_G_labels:
+            return self._label(prediction, target_is_real)
         if not (self._for_discriminator and (self.soft_labels or self.noisy_labels)):
             return super().get_target_tensor(prediction, target_is_real)
         real = target_is_real != self._flip[target_is_real]

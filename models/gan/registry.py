@@ -1,4 +1,4 @@
-"""Name -> builder tables of the unconditional GAN components (--netG, --netD, --noise).
+"""Name -> builder tables of the unconditional GAN components (--netG, --netD, --noise, the turn hooks).
 
 A module listed in $ZOO_PLUGINS adds its own component with the decorators, before options are parsed:
 
@@ -46,6 +46,7 @@ class ComponentTable:
 GENERATORS = ComponentTable('generator', '--netG')
 DISCRIMINATORS = ComponentTable('discriminator', '--netD')
 NOISES = ComponentTable('noise', '--noise')
+HOOKS = ComponentTable('hook', '--generator_hook/--discriminator_hook')
 
 
 def register_generator(name, builder=None):
@@ -61,3 +62,9 @@ def register_discriminator(name, builder=None):
 def register_noise(name, sampler=None):
     """Make ``--noise name`` draw latents with ``sampler(n, nz, generator, device, truncation)``."""
     return NOISES.register(name, sampler)
+
+
+def register_hook(name, builder=None):
+    """Make ``--generator_hook name`` / ``--discriminator_hook name`` apply ``builder(opt)``, a function of the
+    network, after each generator / discriminator turn."""
+    return HOOKS.register(name, builder)

@@ -14,8 +14,9 @@ A phase ends when the metrics of its gating tasks cross their thresholds in BOTH
 an additional phase, every task of a representational pre-training phase (plus identity for 'representational').
 
 --repr_mode only concerns the representational schedules, once translation starts: freeze the encoder, let
-gradients flow, or flow with a distillation loss to the reference encoder ('distillation'; 'continual' is the
-same, the name the published help text uses). In sequential and liss the encoder always keeps learning.
+gradients flow, or flow with a distillation loss to the reference encoder ('distillation'). 'continual' runs
+as 'flow': the published help text announces it as flow + distillation, but the published code only tests
+for 'freeze' and 'distillation'. In sequential and liss the encoder always keeps learning.
 """
 SCHEDULES = ('parallel', 'sequential', 'additional', 'liss', 'representational', 'representational-traduction')
 REPR_MODES = ('freeze', 'flow', 'distillation', 'continual')
@@ -81,7 +82,7 @@ class TaskSchedule:
         """Distillation towards the reference encoder is part of the generator loss (when a reference exists)."""
         if self.kind == 'liss':
             return bool(self.aux) and self.phase > 0
-        return self._after_representation() and self.repr_mode in ('distillation', 'continual')
+        return self._after_representation() and self.repr_mode == 'distillation'
 
     @property
     def frozen_decoders(self):

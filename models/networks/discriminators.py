@@ -193,19 +193,19 @@ def _sesame_norm(layer, norm):
 
 class SesameStream(nn.Module):
     """One stream of a SESAME scale: a 4x4 stride-2 conv + LeakyReLU(0.2), then ``n_layers - 1`` normalised
-    4x4 convs doubling the width (at most 512), stride 2 except the last (stride 1). forward returns every
-    block's output."""
+    4x4 convs doubling the width (at most 512), stride 2 except the last (``last_stride``, 1 in OpenSESAME).
+    ``padding``: OpenSESAME's ceil((4 - 1) / 2) = 2. forward returns every block's output."""
 
-    def __init__(self, input_nc, ndf=64, n_layers=4, norm='spectralinstance'):
+    def __init__(self, input_nc, ndf=64, n_layers=4, norm='spectralinstance', padding=2, last_stride=1):
         super().__init__()
         if n_layers < 1:
             raise ValueError(f'--n_layers_D must be at least 1 for --netD sesame (got {n_layers})')
-        kw, padw = 4, 2  # OpenSESAME: padding ceil((kw - 1) / 2)
+        kw, padw = 4, padding
         blocks = [nn.Sequential(nn.Conv2d(input_nc, ndf, kw, stride=2, padding=padw), nn.LeakyReLU(0.2))]
         nf = ndf
         for n in range(1, n_layers):
             nf_prev, nf = nf, min(nf * 2, 512)
-            stride = 1 if n == n_layers - 1 else 2
+            stride = last_stride if n == n_layers - 1 else 2
             blocks.append(nn.Sequential(*_sesame_norm(nn.Conv2d(nf_prev, nf, kw, stride=stride, padding=padw), norm),
                                         nn.LeakyReLU(0.2)))
         self.blocks = nn.ModuleList(blocks)
@@ -230,11 +230,11 @@ class SesameScale(nn.Module):
     real and fake pairs).
     """
 
-    def __init__(self, image_nc, condition_nc, ndf=64, n_layers=4, norm='spectralinstance'):
+    def __init__(self, image_nc, condition_nc, ndf=64, n_layers=4, norm='spectralinstance', padding=2, last_stride=1):
         super().__init__()
-        self.image_stream = SesameStream(image_nc, ndf, n_layers, norm)
-        self.label_stream = SesameStream(condition_nc, ndf, n_layers, norm)
-        self.final_conv = nn.Conv2d(self.image_stream.out_channels, 1, kernel_size=4, stride=1, padding=2)
+        self.image_stream = SesameStream(image_nc, ndf, n_layers, norm, padding, last_stride)
+        self.label_stream = SesameStream(condition_nc, ndf, n_layers, norm, padding, last_stride)
+        self.final_conv = nn.Conv2d(self.image_stream.out_channels, 1, kernel_size=4, stride=1, padding=padding)
 
     def forward(self, condition, image):
         features = self.image_stream(image)
@@ -252,7 +252,8 @@ class SesameDiscriminator(nn.Module):
     Output: ``[[image features..., prediction] for each scale]``, like :class:`MultiscaleDiscriminator`.
     """
 
-    def __init__(self, input_nc, condition_nc, ndf=64, n_layers=4, norm='spectralinstance', num_D=2):
+    def __init__(self, input_nc, condition_nc, ndf=64, n_layers=4, norm='spectralinstance', num_D=2, padding=2,
+                 last_stride=1):
         super().__init__()
         if condition_nc <= 0 or condition_nc >= input_nc:
             raise ValueError('--netD sesame needs a conditional model whose discriminator input is '
@@ -261,8 +262,8 @@ class SesameDiscriminator(nn.Module):
             raise ValueError(f'--num_D must be at least 1 (got {num_D})')
         self.condition_nc = condition_nc
         self.num_D = num_D
-        self.scales = nn.ModuleList(SesameScale(input_nc - condition_nc, condition_nc, ndf, n_layers, norm)
-                                    for _ in range(num_D))
+        self.scales = nn.ModuleList(SesameScale(input_nc - condition_nc, condition_nc, ndf, n_layers, norm, padding,
+                                                last_stride) for _ in range(num_D))
 
     def forward(self, x):
         condition, image = x[:, :self.condition_nc], x[:, self.condition_nc:]
@@ -287,4 +288,6 @@ def _multiscale(input_nc, ndf, n_layers_D, norm_layer, opt=None):
 def _sesame(input_nc, ndf, n_layers_D, norm_layer, opt=None, condition_nc=0):
     # its own --norm_D (spectral + instance by default) instead of --norm, which the generator keeps
     return SesameDiscriminator(input_nc, condition_nc, ndf, n_layers=n_layers_D,
-                               norm=getattr(opt, 'norm_D', 'spectralinstance'), num_D=getattr(opt, 'num_D', 2))
+                               norm=getattr(opt, 'norm_D', 'spectralinstance'), num_D=getattr(opt, 'num_D', 2),
+                               padding=getattr(opt, 'sesame_padding', 2),
+                               last_stride=getattr(opt, 'sesame_last_stride', 1))

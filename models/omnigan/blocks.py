@@ -1,30 +1,81 @@
 """Building blocks shared by the omnigan encoder and decoders.
 
-Conv2dBlock / ResBlock follow the MUNIT layout (padding -> conv -> norm -> activation),
-SPADE / SPADEResnetBlock implement spatially-adaptive denormalisation (Park et al. 2019).
+Conv2dBlock / ResBlock follow the MUNIT layout (padding -> conv -> norm -> activation) with the published
+omnigan's LayerNorm and SpectralNorm; module names follow the published ones so its state dicts load key for
+key. SPADE / SPADEResnetBlock implement spatially-adaptive denormalisation (Park et al. 2019).
 Written for this project; only the published architecture descriptions were used.
 """
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils import spectral_norm
 
 
 class LayerNorm(nn.Module):
-    """Per-sample normalisation over (C, H, W) with a per-channel affine, as used in MUNIT decoders.
-
-    nn.GroupNorm(1, C) computes exactly these statistics, so we reuse it rather than hand-rolling.
-    """
+    """The published omnigan's layer norm (MUNIT's): per sample over (C, H, W), divided by the unbiased std plus
+    eps (not sqrt(var + eps) as nn.LayerNorm / GroupNorm), then a per-channel affine whose gamma starts uniform
+    in [0, 1) and beta at 0."""
 
     def __init__(self, num_features, eps=1e-5, affine=True):
         super().__init__()
-        self.norm = nn.GroupNorm(1, num_features, eps=eps, affine=affine)
+        self.eps = eps
+        self.affine = affine
+        if affine:
+            self.gamma = nn.Parameter(torch.empty(num_features).uniform_())
+            self.beta = nn.Parameter(torch.zeros(num_features))
 
     def forward(self, x):
-        return self.norm(x)
+        flat = x.reshape(x.shape[0], -1)
+        shape = (-1,) + (1,) * (x.dim() - 1)
+        x = (x - flat.mean(1).view(shape)) / (flat.std(1).view(shape) + self.eps)
+        if self.affine:
+            shape = (1, -1) + (1,) * (x.dim() - 2)
+            x = x * self.gamma.view(shape) + self.beta.view(shape)
+        return x
+
+
+def _l2normalize(v, eps=1e-12):
+    # published: v / (||v|| + eps), not F.normalize's v / max(||v||, eps)
+    return v / (v.norm() + eps)
+
+
+class SpectralNorm(nn.Module):
+    """Spectral normalisation of a wrapped convolution, laid out as the published omnigan's encoder blocks have it.
+
+    The raw weight is ``module.weight_bar``; the power-iteration vectors ``module.weight_u`` / ``weight_v`` are
+    parameters without gradient (so they count as parameters, as published, and published state dicts load key
+    for key). One power iteration per training-mode forward updates u and v (torch's spectral_norm keeps them in
+    buffers instead); eval-mode forwards reuse them, so exported graphs carry no in-place update.
+    """
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+        weight = module.weight
+        del module._parameters["weight"]
+        height = weight.shape[0]
+        width = weight[0].numel()
+        for name, size in (("weight_u", height), ("weight_v", width)):
+            vector = _l2normalize(weight.detach().new_empty(size).normal_())
+            module.register_parameter(name, nn.Parameter(vector, requires_grad=False))
+        module.register_parameter("weight_bar", nn.Parameter(weight.detach()))
+
+    def forward(self, x):
+        m = self.module
+        w = m.weight_bar.view(m.weight_bar.shape[0], -1)
+        if self.training:
+            with torch.no_grad():
+                wf = w.float()
+                # through .data, as published: no version bump, so a graph that ran the encoder twice (the cycle)
+                # back-propagates with the latest u, v instead of failing
+                m.weight_v.data.copy_(_l2normalize(wf.t().mv(m.weight_u.float())))
+                m.weight_u.data.copy_(_l2normalize(wf.mv(m.weight_v.float())))
+        sigma = m.weight_u.to(w.dtype).dot(w.mv(m.weight_v.to(w.dtype)))
+        return m._conv_forward(x, m.weight_bar / sigma, m.bias)
 
 
 def make_norm(norm, dim):
-    """Return a normalisation layer for `norm` in {in, bn, ln, none}."""
+    """Return a normalisation layer for `norm` in {in, bn, ln, none} (ln: the published LayerNorm)."""
     if norm == "in":
         return nn.InstanceNorm2d(dim, affine=False)
     if norm == "bn":
@@ -61,16 +112,19 @@ def make_pad(pad_type, padding):
 
 
 class Conv2dBlock(nn.Module):
-    """pad -> conv -> norm -> activation."""
+    """pad -> conv (always with a bias, as published) -> norm -> activation.
+
+    norm "spectral" wraps the convolution in SpectralNorm and adds no normalisation layer (the published
+    encoder's conv blocks).
+    """
 
     def __init__(self, in_dim, out_dim, kernel_size, stride=1, padding=0,
                  norm="none", activation="relu", pad_type="reflect"):
         super().__init__()
         self.pad = make_pad(pad_type, padding)
-        # a bias is redundant right before a normalisation that re-centres the activations
-        bias = norm in ("none", "ln")
-        self.conv = nn.Conv2d(in_dim, out_dim, kernel_size, stride, bias=bias)
-        self.norm = make_norm(norm, out_dim)
+        conv = nn.Conv2d(in_dim, out_dim, kernel_size, stride)
+        self.conv = SpectralNorm(conv) if norm == "spectral" else conv
+        self.norm = make_norm("none" if norm == "spectral" else norm, out_dim)
         self.activation = make_activation(activation)
 
     def forward(self, x):
@@ -82,20 +136,25 @@ class ResBlock(nn.Module):
 
     def __init__(self, dim, norm="in", activation="relu", pad_type="reflect"):
         super().__init__()
-        self.body = nn.Sequential(
+        self.model = nn.Sequential(
             Conv2dBlock(dim, dim, 3, 1, 1, norm=norm, activation=activation, pad_type=pad_type),
             Conv2dBlock(dim, dim, 3, 1, 1, norm=norm, activation="none", pad_type=pad_type),
         )
 
     def forward(self, x):
-        return x + self.body(x)
+        return x + self.model(x)
 
 
-class ResBlocks(nn.Sequential):
-    """`n_res` ResBlocks in sequence (an empty sequence is the identity)."""
+class ResBlocks(nn.Module):
+    """`n_res` ResBlocks in sequence (none: the identity); held in `.model` as published, so state dict keys
+    match the published checkpoints."""
 
     def __init__(self, n_res, dim, norm="in", activation="relu", pad_type="reflect"):
-        super().__init__(*[ResBlock(dim, norm, activation, pad_type) for _ in range(n_res)])
+        super().__init__()
+        self.model = nn.Sequential(*[ResBlock(dim, norm, activation, pad_type) for _ in range(n_res)])
+
+    def forward(self, x):
+        return self.model(x)
 
 
 class SPADE(nn.Module):
@@ -114,16 +173,17 @@ class SPADE(nn.Module):
         else:
             raise ValueError(f"unknown SPADE norm '{param_free_norm}': use instance or batch")
         pad = kernel_size // 2
-        self.shared = nn.Sequential(nn.Conv2d(cond_nc, nhidden, kernel_size, padding=pad), nn.ReLU(inplace=True))
-        self.gamma = nn.Conv2d(nhidden, norm_nc, kernel_size, padding=pad)
-        self.beta = nn.Conv2d(nhidden, norm_nc, kernel_size, padding=pad)
+        # attribute names as published (mlp_*), so published state dicts load key for key
+        self.mlp_shared = nn.Sequential(nn.Conv2d(cond_nc, nhidden, kernel_size, padding=pad), nn.ReLU(inplace=True))
+        self.mlp_gamma = nn.Conv2d(nhidden, norm_nc, kernel_size, padding=pad)
+        self.mlp_beta = nn.Conv2d(nhidden, norm_nc, kernel_size, padding=pad)
 
     def forward(self, x, cond):
         normalized = self.param_free_norm(x)
         # nearest keeps one-hot / mask-like conditions crisp when shrinking them
         cond = F.interpolate(cond, size=x.shape[-2:], mode="nearest")
-        h = self.shared(cond)
-        return normalized * (1 + self.gamma(h)) + self.beta(h)
+        h = self.mlp_shared(cond)
+        return normalized * (1 + self.mlp_gamma(h)) + self.mlp_beta(h)
 
 
 class SPADEResnetBlock(nn.Module):

@@ -1,7 +1,8 @@
 """Content encoders for the omnigan generator.
 
 * MunitContentEncoder: 7x7 projection, `n_downsample` strided 4x4 convs (each doubling channels,
-  halving resolution), then `n_res` residual blocks (MUNIT content encoder layout).
+  halving resolution), then `n_res` residual blocks (MUNIT content encoder layout; published omnigan:
+  spectral-norm convolutions, instance-norm residual blocks, LeakyReLU).
 * DeeplabV2Encoder: the feature extractor of a DeepLab-v2 ResNet (dilated layer3/layer4, output
   stride 8, ASPP head dropped) followed by a 1x1 projection and extra residual blocks. Weights for the
   backbone come from a local file (e.g. an ImageNet-pretrained DeepLab-v2 checkpoint); with no file the
@@ -17,14 +18,19 @@ from .blocks import Conv2dBlock, ResBlocks
 
 
 class MunitContentEncoder(nn.Module):
-    """image (input_nc x H x W) -> content code (dim*2^n_downsample x H/2^n x W/2^n)."""
+    """image (input_nc x H x W) -> content code (dim*2^n_downsample x H/2^n x W/2^n).
 
-    def __init__(self, input_nc=3, dim=64, n_downsample=2, n_res=4, norm="in", activation="relu",
-                 pad_type="reflect"):
+    `conv_norm` normalises the projection and the downsampling convolutions (published: spectral), `norm` the
+    residual blocks (published: instance); `activation` is used throughout (published: lrelu).
+    """
+
+    def __init__(self, input_nc=3, dim=64, n_downsample=2, n_res=4, norm="in", activation="lrelu",
+                 pad_type="reflect", conv_norm="spectral"):
         super().__init__()
-        layers = [Conv2dBlock(input_nc, dim, 7, 1, 3, norm=norm, activation=activation, pad_type=pad_type)]
+        layers = [Conv2dBlock(input_nc, dim, 7, 1, 3, norm=conv_norm, activation=activation, pad_type=pad_type)]
         for _ in range(n_downsample):
-            layers.append(Conv2dBlock(dim, dim * 2, 4, 2, 1, norm=norm, activation=activation, pad_type=pad_type))
+            layers.append(Conv2dBlock(dim, dim * 2, 4, 2, 1, norm=conv_norm, activation=activation,
+                                      pad_type=pad_type))
             dim *= 2
         layers.append(ResBlocks(n_res, dim, norm=norm, activation=activation, pad_type=pad_type))
         self.model = nn.Sequential(*layers)

@@ -1,21 +1,25 @@
-"""OmniGenerator: one shared encoder, task decoders d/s/h/w, adaptation decoders a[r|s] and
-SPADE translation decoders t[f|n].
+"""OmniGenerator: one shared encoder, task decoders d/s/h/w, adaptation decoders a[r|s] and the SPADE
+translation head t (targets f, n).
 
-Adaptation and translation have one decoder per *target* domain: `a["s"]` renders an image in the
-simulated style, `a["r"]` in the real style, `t["f"]` a flooded image and `t["n"]` a non-flooded one.
+Adaptation has one decoder per *target* domain: `a["s"]` renders an image in the simulated style, `a["r"]` in
+the real style. Translation to f (flooded) or n (not flooded) goes through one decoder told the target by a
+2-channel bit (published) or through one decoder per target (`--omni_translation separate`).
 """
 import torch
 import torch.nn as nn
 
-from .decoders import SpadeTranslationDecoder, TaskDecoder
+from .decoders import TaskDecoder, TranslationDecoders
 from .encoders import DeeplabV2Encoder, MunitContentEncoder
 
 ALL_TASKS = ("a", "d", "h", "s", "t", "w")
 # output activation of the task decoders: the published decoders end every head in tanh (blocks.py:189 at
 # cc-ai/omnigan@432cfa1); the water mask keeps raw logits here (its published loss is a placeholder)
 TASK_ACTIVATIONS = ("tanh", "none")
-# order of the maps concatenated into the translation condition (the seed's SPADE([h, d, s, w]))
-CONDITION_TASKS = ("h", "d", "s", "w")
+# the SPADE condition: raw (published: the heads' outputs in sorted order d, h, s, w, the water head through
+# the tanh the published head ends in) or probs (the seed's order h, d, s, w with softmax(s) and sigmoid(w))
+CONDITION_ORDER = {"raw": ("d", "h", "s", "w"), "probs": ("h", "d", "s", "w")}
+CONDITION_CHOICES = tuple(CONDITION_ORDER)
+CONDITION_TASKS = CONDITION_ORDER["raw"]
 
 
 def parse_tasks(tasks):
@@ -37,22 +41,26 @@ class OmniGenerator(nn.Module):
     def __init__(self, tasks=ALL_TASKS, input_nc=3, encoder="munit", enc_dim=64, n_downsample=2, enc_n_res=4,
                  dec_n_res=4, n_classes=19, norm="in", deeplab_layers=(3, 4, 23, 3), deeplab_weights="",
                  deeplab_proj_dim=512, spade_nhidden=128, spade_norm="instance", spade_spectral=True,
-                 load_pretrained=True, task_activation="tanh", spade_kernel_size=3):
+                 load_pretrained=True, task_activation="tanh", spade_kernel_size=3, activation="lrelu",
+                 enc_conv_norm="spectral", condition="raw", shared_translation=True):
         super().__init__()
         self.tasks = parse_tasks(tasks)
         self.n_classes = n_classes
         if encoder == "munit":
-            self.encoder = MunitContentEncoder(input_nc, enc_dim, n_downsample, enc_n_res, norm=norm)
+            self.encoder = MunitContentEncoder(input_nc, enc_dim, n_downsample, enc_n_res, norm=norm,
+                                               activation=activation, conv_norm=enc_conv_norm)
         elif encoder == "deeplabv2":
             self.encoder = DeeplabV2Encoder(input_nc, deeplab_layers, deeplab_proj_dim, enc_n_res, norm=norm,
-                                            weights_path=deeplab_weights, load_weights=load_pretrained)
+                                            activation=activation, weights_path=deeplab_weights,
+                                            load_weights=load_pretrained)
         else:
             raise ValueError(f"unknown --omni_encoder '{encoder}': use munit or deeplabv2")
         z_nc, n_up = self.encoder.output_dim, self.encoder.n_downsample
 
         def task_decoder(out_nc, output_activation="none"):
             # decoders upsample as many times as the encoder downsampled so outputs match the input size
-            return TaskDecoder(z_nc, out_nc, n_up, dec_n_res, output_activation=output_activation)
+            return TaskDecoder(z_nc, out_nc, n_up, dec_n_res, res_norm=norm, activation=activation,
+                               output_activation=output_activation)
 
         out_channels = {"d": 1, "h": 1, "w": 1, "s": n_classes}
         if task_activation not in TASK_ACTIVATIONS:
@@ -65,13 +73,16 @@ class OmniGenerator(nn.Module):
                 self.decoders[task] = task_decoder(out_channels[task], "none" if task == "w" else task_activation)
         if "a" in self.tasks:
             self.decoders["a"] = nn.ModuleDict({dom: task_decoder(input_nc, "tanh") for dom in ("r", "s")})
-        self.condition_tasks = tuple(t for t in CONDITION_TASKS if t in self.tasks)
+        if condition not in CONDITION_ORDER:
+            raise ValueError(f"unknown SPADE condition '{condition}': use one of {', '.join(CONDITION_CHOICES)}")
+        self.condition_kind = condition
+        self.condition_tasks = tuple(t for t in CONDITION_ORDER[condition] if t in self.tasks)
         self.cond_nc = sum(out_channels[t] for t in self.condition_tasks)
         if "t" in self.tasks:
-            self.decoders["t"] = nn.ModuleDict({
-                dom: SpadeTranslationDecoder(z_nc, self.cond_nc, n_up, input_nc, spade_nhidden, spade_norm,
-                                             spade_spectral, spade_kernel_size)
-                for dom in ("f", "n")})
+            self.decoders["t"] = TranslationDecoders(
+                shared_translation, z_nc=z_nc, cond_nc=self.cond_nc, n_up=n_up, output_nc=input_nc,
+                nhidden=spade_nhidden, param_free_norm=spade_norm, use_spectral_norm=spade_spectral,
+                kernel_size=spade_kernel_size)
 
     def load_pretrained(self):
         """Reload pretrained encoder weights (DeepLab-v2 file) if any, e.g. after a global weight init."""
@@ -90,16 +101,16 @@ class OmniGenerator(nn.Module):
         """Adaptation decoder towards domain style `target` in {r, s}; image in [-1, 1]."""
         return self.decoders["a"][target](z)
 
-    @staticmethod
-    def condition_from(preds, tasks):
-        """Concatenate task predictions into the SPADE condition: s as softmax, w as sigmoid, d/h raw."""
+    def condition_from(self, preds, tasks=None):
+        """Concatenate task predictions into the SPADE condition (see CONDITION_ORDER): raw, the water logits
+        through tanh; probs, s as softmax and w as sigmoid."""
         maps = []
-        for task in tasks:
+        for task in self.condition_tasks if tasks is None else tasks:
             p = preds[task]
-            if task == "s":
+            if self.condition_kind == "probs" and task == "s":
                 p = p.softmax(dim=1)
             elif task == "w":
-                p = p.sigmoid()
+                p = p.sigmoid() if self.condition_kind == "probs" else p.tanh()
             maps.append(p)
         return torch.cat(maps, dim=1)
 
@@ -114,7 +125,7 @@ class OmniGenerator(nn.Module):
         """Translation decoder towards `target` in {f (flooded), n (not flooded)}; image in [-1, 1]."""
         if cond is None:
             cond = self.condition(z)
-        return self.decoders["t"][target](z, cond)
+        return self.decoders["t"](z, cond, target)
 
     def forward(self, x):
         """Every head on `x`: {'z', 'd', 'h', 's', 'w', 'a': {r, s}, 't': {f, n}} (enabled ones only)."""

@@ -7,7 +7,15 @@ Adversarial Networks", ICLR 2019, Extra-Adam) alternates two half steps from the
     update:         x_{t+1}   = x_t - u(g(x_{t+1/2}))    (move the anchor with the look-ahead gradient)
 
 where u is Adam's step ``lr * m_hat / (sqrt(v_hat) + eps)``. Both half steps update Adam's moment estimates
-and step count. A parameter without a gradient at the update step goes back to its anchor (its update is 0).
+and step count.
+
+Parameters without a gradient (``idle``): under the torch 1.4 the published code pins, ``zero_grad()`` zeroed
+gradients instead of dropping them, so a parameter that had a gradient once kept a zero one and Adam's momentum
+kept moving it (the adaptation decoders after the phase switch, a frozen encoder); a parameter that never had one
+stayed put (cc-ai/omnigan@432cfa1 omnigan/optim.py:93-102, :121-123). ``idle="momentum"`` reproduces that: a
+parameter without gradient that this optimizer has already stepped (it has Adam moments) takes a zero gradient.
+Reading it from the moments rather than from kept gradient tensors makes it survive a checkpoint, so resumed runs
+continue exactly. ``idle="anchor"`` leaves such a parameter alone (and returns it to its anchor at an update).
 
 The published trainer calls ``extrapolation()`` on even and ``step()`` on odd iterations. Here ``step()``
 does that alternation by itself (first call extrapolates, second updates, ...), so ExtraAdam drops into any
@@ -18,24 +26,34 @@ import math
 
 import torch
 
+IDLE_CHOICES = ("momentum", "anchor")
+
 
 class ExtraAdam(torch.optim.Optimizer):
-    """Extragradient Adam; see the module docstring. Arguments as torch.optim.Adam (no amsgrad)."""
+    """Extragradient Adam; see the module docstring. Arguments as torch.optim.Adam (no amsgrad), plus `idle`."""
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, idle="momentum"):
         if lr < 0:
             raise ValueError(f"ExtraAdam: invalid learning rate {lr}")
         if eps < 0:
             raise ValueError(f"ExtraAdam: invalid eps {eps}")
         if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
             raise ValueError(f"ExtraAdam: betas must lie in [0, 1), got {betas}")
+        if idle not in IDLE_CHOICES:
+            raise ValueError(f"ExtraAdam: idle must be one of {', '.join(IDLE_CHOICES)}, got {idle!r}")
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+        self.idle = idle
         # True between an extrapolation and its update: the anchors are stored in state['anchor']
         self.state["extrapolated"] = False
 
-    def _adam_direction(self, p, group):
-        """Advance p's moment estimates with its current gradient; return Adam's step (to subtract)."""
-        grad = p.grad
+    def _gradient(self, p):
+        """p's gradient; for idle="momentum", a zero one when p has none but already has Adam moments."""
+        if p.grad is None and self.idle == "momentum" and "step" in self.state[p]:
+            return torch.zeros_like(p)
+        return p.grad
+
+    def _adam_direction(self, p, group, grad):
+        """Advance p's moment estimates with `grad`; return Adam's step (to subtract)."""
         if grad.is_sparse:
             raise RuntimeError("ExtraAdam does not support sparse gradients")
         if group["weight_decay"]:
@@ -61,8 +79,9 @@ class ExtraAdam(torch.optim.Optimizer):
         for group in self.param_groups:
             for p in group["params"]:
                 self.state[p]["anchor"] = p.detach().clone()
-                if p.grad is not None:
-                    p.sub_(self._adam_direction(p, group))
+                grad = self._gradient(p)
+                if grad is not None:
+                    p.sub_(self._adam_direction(p, group, grad))
         self.state["extrapolated"] = True
 
     @torch.no_grad()
@@ -73,9 +92,12 @@ class ExtraAdam(torch.optim.Optimizer):
         for group in self.param_groups:
             for p in group["params"]:
                 anchor = self.state[p].pop("anchor")
-                if p.grad is not None:
-                    anchor.sub_(self._adam_direction(p, group))
-                p.copy_(anchor)
+                grad = self._gradient(p)
+                if grad is not None:
+                    p.copy_(anchor.sub_(self._adam_direction(p, group, grad)))
+                elif self.idle == "anchor":
+                    p.copy_(anchor)
+                # idle="momentum" and no gradient yet: published step() leaves p where it is
         self.state["extrapolated"] = False
 
     def step(self, closure=None):

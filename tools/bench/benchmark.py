@@ -45,7 +45,7 @@ from models.base_model import unwrap
 from options.test_options import TestOptions
 from options.train_options import TrainOptions
 from tools.bench.classic_step import classic_step
-from util import distributed
+from util import distributed, hardware
 from util.util import seed_everything
 
 
@@ -416,15 +416,7 @@ def loss_check(configs, args):
 def environment(args):
     info = {'torch': torch.__version__, 'python': platform.python_version(), 'device': args.device,
             'threads': torch.get_num_threads(), 'cpu_count': os.cpu_count()}
-    try:
-        with open('/proc/cpuinfo') as f:
-            text = f.read()
-        names = [line.split(':', 1)[1].strip() for line in text.splitlines() if line.startswith('model name')]
-        info['cpu'] = names[0] if names else platform.processor()
-        flags = next((line.split(':', 1)[1].split() for line in text.splitlines() if line.startswith('flags')), [])
-        info['cpu_bf16'] = [f for f in ('avx512_bf16', 'amx_bf16', 'amx_tile') if f in flags]
-    except OSError:
-        info['cpu'] = platform.processor()
+    info.update(hardware.cpu_info())
     if torch.device(args.device).type == 'cuda':
         info['gpu'] = torch.cuda.get_device_name(torch.device(args.device))
     return info

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from data.blobgan_dataset import RESIZE_MODES, resize_to_shape
 from data.image_folder import IMG_EXTENSIONS, list_image_files
 
 
@@ -31,34 +32,39 @@ def list_images(folder, n=None, shuffle=False, seed=0):
     return files[:n] if n else files
 
 
-def load_cropped(path, height, width):
-    """Image scaled to cover height x width, centre-cropped, as a float tensor (3,H,W) in [-1, 1]."""
+def load_cropped(path, height, width, mode='published'):
+    """Image resized to height x width by ``mode`` (data.blobgan_dataset.RESIZE_MODES; 'published': LANCZOS shorter
+    side + centre crop for square generators, LANCZOS stretch for 2:1 ones, as BlobGANEX's scripts load real images;
+    'cover': bicubic cover-resize + centre crop) as a float tensor (3,H,W) in [-1, 1]."""
     try:
         with Image.open(path) as im:
             im = im.convert('RGB')
     except OSError as err:
         raise ValueError(f'cannot read image {path!r}: {err}') from None
-    ow, oh = im.size
-    scale = max(width / ow, height / oh)
-    nw, nh = max(width, round(ow * scale)), max(height, round(oh * scale))
-    im = im.resize((nw, nh), Image.BICUBIC)
-    x, y = (nw - width) // 2, (nh - height) // 2
-    im = im.crop((x, y, x + width, y + height))
+    im = resize_to_shape(im, height, width, mode)
     arr = np.asarray(im, dtype=np.float32).transpose(2, 0, 1) / 127.5 - 1.0
     return torch.from_numpy(arr.copy())
 
 
-class FolderImages(torch.utils.data.Dataset):
-    """Images of a folder resized/cropped to the generator's shape: (tensor in [-1,1], file name)."""
+def add_resize_arg(p):
+    p.add_argument('--image_resize', default='published', choices=RESIZE_MODES,
+                   help="how real images become the generator's shape: 'published' (LANCZOS shorter side + centre "
+                        "crop for square generators, LANCZOS stretch for 2:1 ones, as BlobGANEX's scripts), "
+                        "'shorter_side', 'stretch', or 'cover' (bicubic cover-resize + centre crop, earlier here)")
+    return p
 
-    def __init__(self, files, height, width):
-        self.files, self.height, self.width = list(files), height, width
+
+class FolderImages(torch.utils.data.Dataset):
+    """Images of a folder resized to the generator's shape (``mode`` as load_cropped): (tensor in [-1,1], name)."""
+
+    def __init__(self, files, height, width, mode='published'):
+        self.files, self.height, self.width, self.mode = list(files), height, width, mode
 
     def __len__(self):
         return len(self.files)
 
     def __getitem__(self, i):
-        return load_cropped(self.files[i], self.height, self.width), os.path.basename(self.files[i])
+        return load_cropped(self.files[i], self.height, self.width, self.mode), os.path.basename(self.files[i])
 
 
 class Uint8Images(torch.utils.data.Dataset):

@@ -18,8 +18,8 @@ import sys
 
 import torch
 
-from models.blobgan.counterfactual import PUBLISHED_CF, PUBLISHED_DIVERSE, DecisionWrapper, counterfactuals, \
-    load_decision_model
+from tools.blobgan.octet.counterfactual import PUBLISHED_CF, PUBLISHED_DIVERSE, DecisionDensenet, DecisionWrapper, \
+    counterfactuals, load_decision_model
 from models.blobgan.layout import LAYOUT_KEYS, check_layout
 from tools.blobgan import invert as inv
 from tools.blobgan.common import load_cropped, save_grid, to_cpu
@@ -60,7 +60,13 @@ def build_parser():
                    help='blob parameters that may change')
     c.add_argument('--target_blobs', type=int, nargs='+', default=None,
                    help='only these foreground blobs may change (blob targeting; default: all and the background)')
-    c.add_argument('--n_iter', type=int, default=PUBLISHED_CF['n_iter'], help='optimisation steps per attribute')
+    c.add_argument('--n_iter', type=int, default=None,
+                   help=f"optimisation steps per attribute (published {PUBLISHED_CF['n_iter']}; "
+                        f"{PUBLISHED_DIVERSE['n_iter']} with --n_diverse > 1, the diversity script's n_iters)")
+    c.add_argument('--lambda_inv_decision', type=float, default=None,
+                   help=f"weight of the decision-feature MSE in the inversion (published 0; "
+                        f"{PUBLISHED_DIVERSE['lambda_inv_decision']} with --n_diverse > 1; needs a "
+                        f"DecisionDensenetModel checkpoint)")
     c.add_argument('--lambda_prox', type=float, default=None,
                    help='weight of the proximity loss (published 0.1; 0.5 with --n_diverse > 1)')
     c.add_argument('--prox_weights', nargs='+', default=None, metavar='KEY=W',
@@ -78,32 +84,55 @@ def build_parser():
                    help="keep each image's first iterate that flips the decision and stop early (published: run all "
                         "--n_iter steps and keep the last)")
     c.add_argument('--load_inversion', default=None,
-                   help='reuse saved inversions: an inversion_*.pt / metadata_*.pt file or a folder of them')
+                   help='reuse saved inversions: an inversion_*.pt / metadata_*.pt file or a folder of them, or '
+                        "BlobGANEX's inversions_path file (image name -> layout)")
     c.add_argument('--invert_only', action='store_true', help='only run (and save) the inversion, no counterfactuals')
     return p
 
 
-def loaded_batches(args, gen, device):
-    """Batches from saved inversions (tools.blobgan.invert output or earlier metadata files)."""
-    path = args.load_inversion
+def _inversion_files(path):
+    """Saved inversions: one file, or the inversion_*.pt / metadata_*.pt files of a folder."""
     files = sorted(glob.glob(os.path.join(path, 'inversion_*.pt')) + glob.glob(os.path.join(path, 'metadata_*.pt'))) \
         if os.path.isdir(path) else [path]
     if not files or not all(os.path.isfile(f) for f in files):
         raise FileNotFoundError(f'--load_inversion {path!r}: no inversion_*.pt or metadata_*.pt files')
-    h, w = gen.out_shape
-    for f in files:
-        meta = torch.load(f, map_location='cpu', weights_only=True)
-        if not isinstance(meta, dict) or 'blob_optim' not in meta:
-            raise ValueError(f'{f!r} has no blob_optim: not written by tools.blobgan.invert or counterfactuals')
-        layout = {k: v.to(device) for k, v in meta['blob_optim'].items() if k in LAYOUT_KEYS}
+    return files
+
+
+def _saved_layouts(path, batch_size):
+    """(names, layout) batches of one saved file: our {'image_names', 'blob_optim'} files, or BlobGANEX's
+    ``inversions_path`` file (a dict image name -> layout of one image, batched here by ``batch_size``)."""
+    obj = torch.load(path, map_location='cpu', weights_only=True)
+    if isinstance(obj, dict) and 'blob_optim' in obj:
+        layout = {k: v for k, v in obj['blob_optim'].items() if k in LAYOUT_KEYS}
+        n = check_layout(layout)[0]
+        yield list(obj.get('image_names') or [f'image_{i}' for i in range(n)]), layout
+        return
+    if not (isinstance(obj, dict) and obj and all(isinstance(v, dict) and set(LAYOUT_KEYS) <= set(v)
+                                                  for v in obj.values())):
+        raise ValueError(f'{path!r} is neither an inversion written by tools.blobgan.invert / counterfactuals (no '
+                         f'blob_optim) nor a BlobGANEX inversions file (image name -> layout)')
+    names = list(obj)
+    for start in range(0, len(names), batch_size):
+        chunk = names[start:start + batch_size]
+        layout = {k: torch.cat([obj[n][k] for n in chunk]) for k in LAYOUT_KEYS}  # each value has batch size 1
         check_layout(layout)
-        names = list(meta.get('image_names') or [f'image_{i}' for i in range(layout['xs'].shape[0])])
-        images = None
-        if args.dataroot:
-            paths = [os.path.join(args.dataroot, n) for n in names]
-            if all(os.path.isfile(p_) for p_ in paths):
-                images = torch.stack([load_cropped(p_, h, w) for p_ in paths]).to(device)
-        yield images, names, layout
+        yield [str(n) for n in chunk], layout
+
+
+def loaded_batches(args, gen, device):
+    """Batches from saved inversions (tools.blobgan.invert output, earlier metadata files, or BlobGANEX's
+    inversions file); the images are read from --dataroot when all are there."""
+    h, w = gen.out_shape
+    for f in _inversion_files(args.load_inversion):
+        for names, layout in _saved_layouts(f, args.batch_size):
+            layout = {k: v.to(device) for k, v in layout.items()}
+            images = None
+            if args.dataroot:
+                paths = [os.path.join(args.dataroot, n) for n in names]
+                if all(os.path.isfile(p_) for p_ in paths):
+                    images = torch.stack([load_cropped(p_, h, w, args.image_resize) for p_ in paths]).to(device)
+            yield images, names, layout
 
 
 def main(argv=None):
@@ -117,8 +146,15 @@ def main(argv=None):
     size = tuple(args.decision_size) if args.decision_size else None
     decision = DecisionWrapper(model, size[0] if size and len(size) == 1 else size, args.decision_input_range).to(device)
     lrs = {key: getattr(args, f'lr_{key}') for key in LAYOUT_KEYS if getattr(args, f'lr_{key}') is not None}
-    lambda_prox = args.lambda_prox if args.lambda_prox is not None else \
-        (PUBLISHED_DIVERSE if args.n_diverse > 1 else PUBLISHED_CF)['lambda_prox']
+    published = PUBLISHED_DIVERSE if args.n_diverse > 1 else PUBLISHED_CF
+    lambda_prox = args.lambda_prox if args.lambda_prox is not None else published['lambda_prox']
+    n_iter = args.n_iter if args.n_iter is not None else published['n_iter']
+    lambda_inv_decision = args.lambda_inv_decision if args.lambda_inv_decision is not None else \
+        published.get('lambda_inv_decision', 0.0)
+    inverting = bool(args.dataroot) and not args.load_inversion
+    if inverting and lambda_inv_decision > 0 and not isinstance(model, DecisionDensenet):
+        raise ValueError('the decision-feature term of the inversion (published in diversity mode) needs a '
+                         'DecisionDensenetModel checkpoint; pass --lambda_inv_decision 0 for other classifiers')
     os.makedirs(args.out_dir, exist_ok=True)
     report = []
     batches = loaded_batches(args, gen, device) if args.load_inversion else inv.image_batches(args, gen, device)
@@ -131,7 +167,8 @@ def main(argv=None):
             if images is None:
                 images = recon
         else:
-            res, latent_enc, _ = inv.invert_batch(args, gen, encoder, mlp_idx, lpips, images)
+            res, latent_enc, _ = inv.invert_batch(args, gen, encoder, mlp_idx, lpips, images, decision,
+                                                  lambda_inv_decision)
             layout, recon = res['layout'], res['recon']
             meta.update(latent_enc=latent_enc, lpips=res['lpips'])
         meta['blob_optim'] = layout
@@ -139,13 +176,15 @@ def main(argv=None):
         if not args.invert_only:
             for att in args.target_attributes:
                 out = counterfactuals(gen, decision, layout, att, args.target_features, args.target_blobs, lrs,
-                                      args.n_iter, lambda_prox, prox_weights, args.decision_activation,
+                                      n_iter, lambda_prox, prox_weights, args.decision_activation,
                                       args.n_diverse, args.lambda_div, args.seed + att, args.keep_first_flip)
                 meta['init_scores'] = out['init_scores']
                 single = args.n_diverse == 1
                 entry = {'final_scores': out['final_scores'][0] if single else out['final_scores'],
-                         'blob_cf': out['layouts'][0] if single else out['layouts'],
+                         'blob_cf': out['layouts'][0] if single else out['optimised'],
                          'flipped': out['flipped'][0] if single else out['flipped']}
+                if not single:  # published blob_cf: the optimised values; the rendered layouts scale them by A
+                    entry['blob_cf_mixed'] = out['layouts']
                 if lpips is not None:
                     with torch.no_grad():
                         scores = [lpips(img, images).cpu() for img in out['images']]

@@ -17,11 +17,11 @@ import torch
 import torch.nn.functional as F
 
 from models.blobgan.draw import draw_layout
-from models.blobgan.encoder_training import freeze
-from models.blobgan.inversion import PUBLISHED_INV, invert
+from tools.blobgan.octet.encoder_training import freeze
+from tools.blobgan.octet.inversion import PUBLISHED_INV, invert
 from models.blobgan.io import load_encoder, load_generator
 from models.blobgan.lpips_loss import LPIPSLoss
-from tools.blobgan.common import FolderImages, list_images, resolve_device, save_grid, to_cpu
+from tools.blobgan.common import FolderImages, add_resize_arg, list_images, resolve_device, save_grid, to_cpu
 
 
 def add_inversion_args(p):
@@ -53,14 +53,14 @@ def add_inversion_args(p):
     p.add_argument('--out_dir', required=True, help='where snapshots and metadata go')
     p.add_argument('--device', default='auto', help='cpu, cuda or auto')
     p.add_argument('--seed', type=int, default=0, help='seed for generated images')
-    return p
+    return add_resize_arg(p)
 
 
 def image_batches(args, gen, device):
     """Yields (images, names, true_layout_or_None) batches from --dataroot or generated (truncated) samples."""
     if args.dataroot:
         h, w = gen.out_shape
-        ds = FolderImages(list_images(args.dataroot, args.max_images), h, w)
+        ds = FolderImages(list_images(args.dataroot, args.max_images), h, w, args.image_resize)
         loader = torch.utils.data.DataLoader(ds, batch_size=args.batch_size, shuffle=False)
         for imgs, names in loader:
             yield imgs.to(device), list(names), None
@@ -89,16 +89,17 @@ def setup(args):
     return device, gen, encoder, mlp_idx, lpips
 
 
-def invert_batch(args, gen, encoder, mlp_idx, lpips, images):
-    """Encoder + optimisation for one batch; returns (result dict, encoder latent or None, encoder recon)."""
+def invert_batch(args, gen, encoder, mlp_idx, lpips, images, decision=None, lambda_decision=0.0):
+    """Encoder + optimisation for one batch; returns (result dict, encoder latent or None, encoder recon).
+    ``lambda_decision`` > 0 adds the decision-feature MSE of ``decision`` (published in the diversity script)."""
     latent_enc, rec_enc = None, None
     if encoder is not None:
         with torch.no_grad():
             latent_enc = encoder(images)
             rec_enc = gen.from_latent(latent_enc, mlp_idx, noise_mode='const')
     res = invert(gen, images, latent_enc, mlp_idx, args.n_iter_latent, args.n_iter_blobs, args.lr_latent,
-                 args.lr_blobs, args.lr_blob_sizes, args.step_size, args.gamma, lpips, None, args.lambda_lpips,
-                 args.lambda_mse, args.lambda_inv_prox)
+                 args.lr_blobs, args.lr_blob_sizes, args.step_size, args.gamma, lpips, decision, args.lambda_lpips,
+                 args.lambda_mse, args.lambda_inv_prox, lambda_decision)
     return res, latent_enc, rec_enc
 
 

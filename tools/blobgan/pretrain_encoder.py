@@ -13,7 +13,7 @@ import sys
 
 import torch
 
-from models.blobgan.encoder_training import PUBLISHED_PRETRAIN, freeze, generated_batch, pretrain_step
+from tools.blobgan.octet.encoder_training import PUBLISHED_PRETRAIN, freeze, generated_batch, pretrain_step
 from models.blobgan.io import load_encoder, load_generator, make_encoder, save_encoder
 from tools.blobgan.common import resolve_device
 
@@ -32,6 +32,9 @@ def add_common(p, defaults):
     p.add_argument('--seed', type=int, default=0, help='random seed')
     p.add_argument('--log_every', type=int, default=100, help='print losses every N steps')
     p.add_argument('--save_every', type=int, default=2000, help='write the checkpoint every N steps')
+    p.add_argument('--render', default='published', choices=['published', 'fixed'],
+                   help="how generated images are rendered: 'published' (fresh per-layer noise and the generator's "
+                        "training jitter, as BlobGANEX's encoder scripts) or 'fixed' (constant noise, no jitter)")
     return p
 
 
@@ -74,7 +77,7 @@ def main(argv=None):
         encoder = make_encoder(gen, mlp_idx, c_model=args.encoder_c_model).to(device)
 
     def step(opt):
-        img, h, _ = generated_batch(gen, args.batch_size, mlp_idx, device)
+        img, h, _, _ = generated_batch(gen, args.batch_size, mlp_idx, device, args.render == 'published')
         return pretrain_step(encoder, gen, opt, mlp_idx, img, h)
     return run(args, encoder, 'pretrain', step)
 

@@ -27,6 +27,9 @@ def build_parser():
     p.add_argument('--txt', default=None, help='clean-fid: text file of image names relative to --path')
     p.add_argument('--center_crop', action='store_true',
                    help='clean-fid: resize the shorter side to --size and crop a centre square (square generators)')
+    p.add_argument('--antialias', action='store_true',
+                   help='clean-fid: antialias the resize to the generator shape (published: none, the uint8 tensor '
+                        'resize of torchvision 0.12)')
     p.add_argument('-j', '--num_workers', type=int, default=0, help='clean-fid: image loading workers')
     p.add_argument('--action', default='compute_new', choices=['compute_new', 'info'],
                    help='compute_new: (re)compute statistics; info: show what is cached under --name')
@@ -69,7 +72,7 @@ def main(argv=None):
         files = clean_fid.list_files(args.path, args.txt, args.n_imgs, args.shuffle, args.seed)
         device = 'cuda' if args.device == 'cuda' or (args.device == 'auto' and torch.cuda.is_available()) else 'cpu'
         out = clean_fid.make_stats(files, name, size, ar, args.center_crop, args.inception_weights, args.stats_dir,
-                                   args.batch_size, args.num_workers, device)
+                                   args.batch_size, args.num_workers, device, antialias=args.antialias)
         print(f"clean-fid statistics '{name}' of {out['num_images']} images from {args.path} written to {out['path']}")
         return out
     if args.txt or args.center_crop:

@@ -13,12 +13,13 @@ published DecisionDensenetModel checkpoint). Without them those terms are left o
 import argparse
 import sys
 
-from models.blobgan.counterfactual import DecisionWrapper, load_decision_model
-from models.blobgan.encoder_training import PUBLISHED_TRAIN, PUBLISHED_TRAIN_LAMBDAS, freeze, generated_batch, train_step
+from tools.blobgan.octet.counterfactual import DecisionWrapper, load_decision_model
+from tools.blobgan.octet.encoder_training import (PUBLISHED_TRAIN, PUBLISHED_TRAIN_LAMBDAS, blob_values, freeze,
+                                                  generated_batch, train_step)
 from models.blobgan.io import load_encoder, load_generator
 from models.blobgan.lpips_loss import LPIPSLoss
 from tools.blobgan import pretrain_encoder as pre
-from tools.blobgan.common import FolderImages, infinite_batches, list_images, resolve_device
+from tools.blobgan.common import FolderImages, add_resize_arg, infinite_batches, list_images, resolve_device
 
 
 def build_parser():
@@ -35,7 +36,10 @@ def build_parser():
                    help='decision model input (published: the [-1, 1] images unchanged)')
     for key, value in PUBLISHED_TRAIN_LAMBDAS.items():
         p.add_argument(f'--lambda_{key}', type=float, default=value, help=f'weight of {key} (published {value})')
-    return p
+    p.add_argument('--blob_mse', default='published', choices=['published', 'raw'],
+                   help="blob-parameter MSE: 'published' (jittered centres, processed 2x2 covariances without "
+                        "gradient, as BlobGANEX) or 'raw' (the raw 4-d shape values, with gradient)")
+    return add_resize_arg(p)
 
 
 def main(argv=None):
@@ -54,12 +58,16 @@ def main(argv=None):
         decision = DecisionWrapper(load_decision_model(args.decision_model),
                                    input_range=args.decision_input_range).to(device)
     h, w = gen.out_shape
-    real = infinite_batches(FolderImages(list_images(args.dataroot, args.max_images), h, w), args.batch_size,
+    real = infinite_batches(FolderImages(list_images(args.dataroot, args.max_images), h, w, args.image_resize),
+                            args.batch_size,
                             args.seed)
 
+    render, mse = args.render == 'published', args.blob_mse == 'published'
+
     def step(opt):
-        img, _, layout = generated_batch(gen, args.batch_size, mlp_idx, device)
-        return train_step(encoder, gen, opt, mlp_idx, img, layout, next(real)[0].to(device), lambdas, lpips, decision)
+        img, _, layout, placed = generated_batch(gen, args.batch_size, mlp_idx, device, render)
+        return train_step(encoder, gen, opt, mlp_idx, img, blob_values(layout, placed, mse), next(real)[0].to(device),
+                          lambdas, lpips, decision, render, mse)
     return pre.run(args, encoder, 'train', step)
 
 

@@ -9,7 +9,8 @@ only ``target_blobs``) are optimised with Adam (lr 0.08 for sizes, 0.01 for the 
 Diversity (blobex_inv_cf_diversity.py): n counterfactuals per image share an assignment matrix A = softmax(B) over
 the counterfactuals for every blob (B starts at 1 + U(-0.05, 0.05)); each counterfactual's change of blob k is scaled
 by A[k], and 0.4 * entropy(A) is added, so every blob ends up changed by one counterfactual (published defaults for
-that mode: lr 0.06 sizes / 0.0075 others, lambda_prox 0.5, w = 10, 10, 1, 1, 10, 10). A is saved as 'Assignment'.
+that mode: 2 steps, lr 0.06 sizes / 0.0075 others, lambda_prox 0.5, w = 10, 10, 1, 1, 10, 10). A is saved as
+'Assignment'; the saved ``blob_cf`` are the optimised values before the scaling by A.
 
 Decision models: the published ``DecisionDensenetModel`` checkpoint ({'model_state_dict': ...} with
 ``feat_extract.feat_extract.*`` DenseNet-121 keys and a ``classifier`` head; sigmoid outputs), fed the generator's
@@ -21,12 +22,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .layout import BG_KEYS, LAYOUT_KEYS, check_layout, clone_layout
+from models.blobgan.layout import BG_KEYS, LAYOUT_KEYS, check_layout, clone_layout
 
 PUBLISHED_CF = dict(n_iter=200, lambda_prox=0.1, lrs={'xs': 0.01, 'ys': 0.01, 'sizes': 0.08, 'covs': 0.01,
                                                       'features': 0.01, 'spatial_style': 0.01},
                     prox_weights={'xs': 6, 'ys': 6, 'sizes': 1, 'covs': 1, 'features': 20, 'spatial_style': 20})
-PUBLISHED_DIVERSE = dict(lambda_prox=0.5, lambda_div=0.4,
+# diversity script: 2 steps per attribute (n_iters = 2) and 0.1 x the decision-feature MSE in its inversion
+PUBLISHED_DIVERSE = dict(n_iter=2, lambda_inv_decision=0.1, lambda_prox=0.5, lambda_div=0.4,
                          lrs={'xs': 0.0075, 'ys': 0.0075, 'sizes': 0.06, 'covs': 0.0075, 'features': 0.0075,
                               'spatial_style': 0.0075, 'assignment': 0.06},
                          prox_weights={'xs': 10, 'ys': 10, 'sizes': 1, 'covs': 1, 'features': 10, 'spatial_style': 10})
@@ -204,8 +206,10 @@ def counterfactuals(generator, decision, layout, attribute, target_features=LAYO
                     n_diverse=1, lambda_div=0.4, seed=0, keep_first_flip=False):
     """Optimises counterfactual layouts for ``layout`` (B images).
 
-    Returns dict with 'layouts' (list of n_diverse layout dicts), 'images' (list of tensors), 'init_scores',
-    'final_scores' (list), 'flipped' (list of bool tensors), 'history', and 'assignment' ((B, n, K) or None).
+    Returns dict with 'layouts' (list of n_diverse layout dicts: what was rendered, in diversity mode the changes
+    scaled by the assignment), 'optimised' (the optimised values themselves, unscaled: the published ``blob_cf``),
+    'images' (list of tensors), 'init_scores', 'final_scores' (list), 'flipped' (list of bool tensors), 'history',
+    and 'assignment' ((B, n, K) or None).
     As published, all ``n_iter`` steps run and the last iterate is returned; ``keep_first_flip`` instead keeps each
     image's first iterate whose decision flipped (and stops once all flipped).
     """
@@ -296,6 +300,8 @@ def counterfactuals(generator, decision, layout, attribute, target_features=LAYO
             images.append(img)
             final_scores.append(scores)
             flipped.append(is_flipped(scores, attribute, target, activation))
-    return {'layouts': best, 'images': images, 'init_scores': init_scores, 'final_scores': final_scores,
+    optimised = [dict(clone_layout(base), **{key: values[key][j].detach().clone() for key in target_features})
+                 for j in range(n_diverse)]
+    return {'layouts': best, 'optimised': optimised, 'images': images, 'init_scores': init_scores, 'final_scores': final_scores,
             'flipped': flipped, 'target': target, 'history': history,
             'assignment': a.detach() if a is not None else None}

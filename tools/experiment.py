@@ -1,6 +1,6 @@
 """Launch a set of training runs described by one experiment YAML file.
 
-    python -m tools.omnigan.experiment --experiment exp.yaml --template configs/omnigan_template.sh [--dry_run]
+    python -m tools.experiment --experiment exp.yaml --template configs/omnigan_template.sh [--dry_run]
 
 The experiment file::
 
@@ -50,7 +50,7 @@ import yaml
 
 from util.cli import run_cli
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PARAM_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 SAMPLE_KINDS = ("list", "range", "uniform")
 

@@ -9,11 +9,16 @@ real batch (batch 2; Adam lr 0.002, StepLR(5000, 0.5)):
     real: 0.1 * MSE(image) + 1 * LPIPS + 0.05 * decision-feature MSE
 
 Decision features are the DenseNet trunk's (``DecisionWrapper.features``) on [-1, 1] images.
+
+Published rendering (``published_render``): both scripts render every image with fresh per-layer noise and the
+generator's training jitter (they pass ``no_jiter``, a keyword the generator ignores). Published blob MSE
+(``published_blob_mse``): the layout metadata they compare holds the jittered centres and the processed 2x2
+covariances, built from covariances the layout network detaches, so that term sends no gradient.
 """
 import torch
 import torch.nn.functional as F
 
-from .layout import LAYOUT_KEYS
+from models.blobgan.layout import LAYOUT_KEYS
 
 PUBLISHED_PRETRAIN = dict(lr=0.005, step_size=2500, gamma=0.5, batch_size=8, n_iters=150000)
 PUBLISHED_TRAIN = dict(lr=0.002, step_size=5000, gamma=0.5, batch_size=2, n_iters=150000)
@@ -21,13 +26,35 @@ PUBLISHED_TRAIN_LAMBDAS = dict(fake_MSE=1.0, fake_LPIPS=1.0, fake_decision=0.1, 
                                real_MSE=0.1, real_LPIPS=1.0, real_decision=0.05)
 
 
-def generated_batch(generator, n, mlp_idx, device):
-    """Fresh samples: (images, their latents at mlp_idx, their layouts)."""
+def render_latent(generator, latent, mlp_idx, published=True):
+    """(image, layout, placed blobs) from a layout-MLP activation: published = fresh noise + the generator's jitter;
+    otherwise constant noise, no jitter."""
+    layout = generator.layout_net.forward_from(latent, mlp_idx)
+    img, placed = generator.render(layout, 'random' if published else 'const', jitter=published, return_placed=True)
+    return img, layout, placed
+
+
+def generated_batch(generator, n, mlp_idx, device, published_render=True):
+    """Fresh samples: (images, their latents at mlp_idx, their layouts, their placed blobs)."""
     with torch.no_grad():
         z = generator.sample_noise(n, device=device)
         h = generator.layout_net.latent(z, mlp_idx)
-        img, layout = generator.from_latent(h, mlp_idx, noise_mode='const', return_layout=True)
-    return img, h, layout
+        img, layout, placed = render_latent(generator, h, mlp_idx, published_render)
+    return img, h, layout, placed
+
+
+def blob_values(layout, placed, published=True):
+    """The blob values the encoder's blob MSE compares: published, the placed (jittered) xs/ys and the 2x2
+    covariances without gradient; otherwise the raw layout (4-d shape values, with gradient)."""
+    values = {k: layout[k] for k in LAYOUT_KEYS}
+    if published:
+        values.update(xs=placed['xs'], ys=placed['ys'], covs=placed['covs'].detach())
+    return values
+
+
+def blob_mse(pred, target):
+    """Mean over the 6 blob keys of the MSE (published ``fake_latents_MSE``)."""
+    return sum(F.mse_loss(pred[k], target[k].detach()) for k in LAYOUT_KEYS) / len(LAYOUT_KEYS)
 
 
 def pretrain_step(encoder, generator, optimizer, mlp_idx, gen_images, gen_latents):
@@ -39,9 +66,10 @@ def pretrain_step(encoder, generator, optimizer, mlp_idx, gen_images, gen_latent
     return {'latent': float(loss.detach())}
 
 
-def train_step(encoder, generator, optimizer, mlp_idx, gen_images, gen_layout, real_images, lambdas, lpips=None,
-               decision=None):
-    """Published encoder training step; terms whose weight is 0 (or whose model is absent) are skipped."""
+def train_step(encoder, generator, optimizer, mlp_idx, gen_images, gen_blobs, real_images, lambdas, lpips=None,
+               decision=None, published_render=True, published_blob_mse=True):
+    """Published encoder training step; terms whose weight is 0 (or whose model is absent) are skipped.
+    ``gen_blobs``: ``blob_values`` of the generated batch (same ``published_blob_mse``)."""
     lam = dict(PUBLISHED_TRAIN_LAMBDAS, **(lambdas or {}))
     losses = {}
 
@@ -54,11 +82,11 @@ def train_step(encoder, generator, optimizer, mlp_idx, gen_images, gen_layout, r
                 ref = decision.features(target)
             losses[f'{prefix}_decision'] = (decision.features(recon) - ref).pow(2).mean()
 
-    recon, layout = generator.from_latent(encoder(gen_images), mlp_idx, noise_mode='const', return_layout=True)
+    recon, layout, placed = render_latent(generator, encoder(gen_images), mlp_idx, published_render)
     image_terms('fake', recon, gen_images)
-    losses['fake_latents_MSE'] = sum(F.mse_loss(layout[k], gen_layout[k]) for k in LAYOUT_KEYS) / len(LAYOUT_KEYS)
+    losses['fake_latents_MSE'] = blob_mse(blob_values(layout, placed, published_blob_mse), gen_blobs)
     if real_images is not None:
-        image_terms('real', generator.from_latent(encoder(real_images), mlp_idx, noise_mode='const'), real_images)
+        image_terms('real', render_latent(generator, encoder(real_images), mlp_idx, published_render)[0], real_images)
     total = sum(lam[k] * v for k, v in losses.items())
     optimizer.zero_grad(set_to_none=True)
     total.backward()

@@ -11,7 +11,7 @@ An optional first stage optimises the latent itself (``n_iter_latent``; 0 as pub
 import torch
 import torch.nn.functional as F
 
-from .layout import LAYOUT_KEYS, clone_layout
+from models.blobgan.layout import LAYOUT_KEYS, clone_layout
 
 PUBLISHED_INV = dict(n_iter=400, lr=0.02, lr_sizes=0.04, step_size=100, gamma=0.5, lambda_lpips=1.0,
                      lambda_mse=0.1, lambda_prox=0.1, lambda_decision=0.0)

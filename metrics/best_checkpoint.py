@@ -1,7 +1,8 @@
 """Keep the best networks of a run by a criterion (Ganzo's ``evaluation-criterion``), for every model:
 
     --save_best loss:G        the epoch's mean of the model's loss G (lower is better)
-    --save_best metric:fid    a --eval_freq metric (fid, kid, l1: lower is better; isc, psnr, ssim: higher)
+    --save_best metric:fid    a --eval_freq metric, in the direction it was registered with (fid: lower is
+                              better, psnr: higher; metrics/registry.py)
 
 Whenever the criterion improves at the end of an epoch, the networks are saved as best_net_<name>.pth and
 best.json records the criterion, its value and the epoch. A resumed run reads best.json, so it only replaces
@@ -14,10 +15,10 @@ import json
 import math
 import os
 
+from metrics.registry import higher_is_better
 from util import util
 from util.errors import OptionError
 
-HIGHER_IS_BETTER = {'isc', 'is', 'psnr', 'ssim'}
 LABEL = 'best'
 
 
@@ -61,7 +62,7 @@ class BestCheckpoint:
             wanted = [m.strip() for m in str(getattr(opt, 'eval_metrics', '')).split(',')]
             if getattr(opt, 'eval_freq', 0) <= 0 or name not in wanted:
                 raise OptionError(f'--save_best metric:{name} needs --eval_freq N and {name} in --eval_metrics')
-        self.higher_is_better = kind == 'metric' and name.lower() in HIGHER_IS_BETTER
+        self.higher_is_better = kind == 'metric' and bool(higher_is_better(name))
 
     def _record(self):
         if not os.path.isfile(self.path):

@@ -667,7 +667,7 @@ def test_name_auto_is_a_hash_of_the_options_reused_by_the_same_options(tmp_path,
     assert parse_train(base + ['--nz', 9]).name != first.name
     assert parse_train(base + ['--seed', 4]).name != parse_train(base + ['--seed', 5]).name
     # what changes the result counts: batch size, flips, dataset size; how long to train does not
-    names = {parse_train(base + extra).name for extra in ([], ['--batch_size', 8], ['--batch_size', 16], ['--no_flip'],
+    names = {parse_train(base + extra).name for extra in ([], ['--batch_size', 8], ['--batch_size', 16], ['--flip'],
                                                           ['--max_dataset_size', 8])}
     assert len(names) == 5
     assert parse_train(base + ['--n_epochs', 7, '--n_epochs_decay', 3, '--save_epoch_freq', 2]).name == first.name

@@ -3,8 +3,11 @@
     python train.py --dataroot ./datasets/synthetic_facades --name facades_pix2pix --model pix2pix --direction BtoA
 
 Checkpoints, options, the loss log and the training web page go to ./checkpoints/NAME/. Stop with Ctrl-C
-(or SIGTERM) at any time: the current state is saved and ``--continue_train`` resumes exactly there.
+(or SIGTERM, e.g. a SLURM pre-emption) at any time: the state is saved after the current iteration, the run ends
+with exit status 130 (SIGINT) or 143 (SIGTERM), and ``--continue_train`` resumes exactly there. One trainer per
+run: a second train.py on the same run is refused while the first holds checkpoints/NAME/.train.lock.
 """
+import os
 import signal
 import sys
 import time
@@ -21,32 +24,10 @@ from metrics.best_checkpoint import BestCheckpoint
 from metrics.registry import higher_is_better
 from util.cli import run_cli
 from util.reproducibility import write_run_info
+from util.run_lock import RunLock
+from util.stop_signals import StopNow, StopRequest, exit_status, signal_name
 from util.util import seed_everything
 from visualizers import Visualizer
-
-
-class StopRequest:
-    """Turns the first SIGINT/SIGTERM into a request to save and stop after the current iteration."""
-
-    def __init__(self):
-        self.requested = False
-        self.previous = {}
-
-    def __enter__(self):
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self.previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        if self.requested:  # a second signal stops at once
-            raise KeyboardInterrupt
-        self.requested = True
-        print(f'\nreceived signal {signum}: saving the training state after this iteration '
-              f'(send it again to stop immediately)', file=sys.stderr)
-
-    def __exit__(self, *exc):
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
 
 
 class PlateauMetric:
@@ -89,6 +70,8 @@ class PlateauMetric:
 
 class Trainer:
     """The training loop: epochs of batches, periodic logging and checkpoints, exact resume."""
+
+    stopped_by = 0  # the signal number every rank agreed to stop on (0: none)
 
     def __init__(self, opt, write_run_files=None):
         """Everything that can refuse the run is checked first (:meth:`check_run`); ``write_run_files`` is then the
@@ -182,11 +165,15 @@ class Trainer:
                                            epoch_samples=self.epoch_samples)
 
     def run(self):
+        """True when the schedule is done; False when a stop signal ended it (``self.stopped_by``, state saved)."""
         with StopRequest() as stop:
             while self.epoch <= self.model.final_epoch(self.epoch, self.last_epoch):
                 if not self.run_epoch(stop):
                     self.save(['latest'])
-                    self.log('stopped: training state saved as latest; resume with the same command plus --continue_train')
+                    if self.is_main:
+                        print(f'stopped by {signal_name(self.stopped_by)}: training state saved as latest (epoch '
+                              f'{self.epoch}, {self.total_iters} images seen); resume with the same command plus '
+                              f'--continue_train', file=sys.stderr)
                     return False
         self.save(['latest'])
         self.log(f'training finished after {self.epoch - 1} epochs; checkpoints are in {self.model.save_dir}')
@@ -217,7 +204,8 @@ class Trainer:
             data_sum, comp_sum = data_sum + t_data, comp_sum + t_comp
             bar.update(1)
             self.after_step(t_comp, t_data)
-            if self.stop_agreement.update(stop.requested):  # all ranks stop at the same iteration
+            self.stopped_by = self.stop_agreement.update(stop.signum)  # all ranks stop at the same iteration
+            if self.stopped_by:
                 bar.close()
                 return False
             t_data_start = time.time()
@@ -270,11 +258,19 @@ class Trainer:
 
 
 def main(args=None):
+    """Exit status: 0 trained (or nothing left to train), 130/143 stopped by SIGINT/SIGTERM (state saved, or at
+    once on a second Ctrl-C), 2 refused (bad options, a run another trainer holds), 1 failed."""
     options = TrainOptions(args)
     opt = options.parse(save=False)  # written below, once the run is checked (a refused run writes nothing)
+    with RunLock(os.path.join(opt.checkpoints_dir, opt.name)) as lock:  # held until train() returns or the process dies
+        return train(options, opt, args, lock)
 
+
+def train(options, opt, args, lock):
+    """Build the trainer and run it; ``lock`` is taken once the run is accepted. Returns main's exit status."""
     def write_run_files():
         if opt.rank == 0:
+            lock.acquire()  # one trainer per run: a second one is refused here, before its first byte
             options.save_options(opt, 'train')
         write_run_info(opt, args)  # git commit, command line, library versions (rank 0)
 
@@ -283,13 +279,21 @@ def main(args=None):
     except resume.NothingToTrain as done:
         print(str(done), file=sys.stderr)
         return 0
+    except KeyboardInterrupt:
+        print('interrupted before training started: nothing to save', file=sys.stderr)
+        return exit_status(signal.SIGINT)
     finished = None
     try:
         finished = trainer.run()
+    except StopNow as stop:
+        if trainer.is_main:
+            print(f'stopped at once by a second {signal_name(stop.signum)}: nothing saved since the last checkpoint',
+                  file=sys.stderr)
+        return exit_status(stop.signum)
     finally:
         trainer.visualizer.close()  # final loss plot, pending visdom posts, comet archive
         distributed.cleanup(wait_for_peers=finished is not None)  # after an error, peers may never arrive
-    return 0 if finished else 130
+    return 0 if finished else exit_status(trainer.stopped_by)
 
 
 if __name__ == '__main__':

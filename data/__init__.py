@@ -13,6 +13,7 @@ import torch.utils.data
 from torch.utils.data.distributed import DistributedSampler
 
 from util.registry import Registry
+from util.stop_signals import ignore_in_worker
 
 
 def _base_dataset():
@@ -166,6 +167,7 @@ class DataLoader:
             EpochIndexedDataset(self.dataset, getattr(opt, 'skip_bad_images', False)), drop_last=self.drop_last,
             batch_size=opt.batch_size, sampler=self.sampler, num_workers=workers, collate_fn=collate,
             persistent_workers=workers > 0, pin_memory=opt.device.type == 'cuda',
+            worker_init_fn=ignore_in_worker,  # a SIGTERM to the process group must not kill them first
             generator=torch.Generator().manual_seed(int(opt.seed)))  # keeps the global RNG untouched (exact resume)
 
     def load_data(self):

@@ -11,6 +11,7 @@ import os
 import torchvision
 
 from data.cifar10_dataset import Cifar10Dataset
+from data.unconditional import TorchvisionDataset
 
 
 class _UncheckedCIFAR100(torchvision.datasets.CIFAR100):
@@ -38,3 +39,6 @@ class Cifar100Dataset(Cifar10Dataset):
 
     def tv_dataset(self, train):
         return _UncheckedCIFAR100(self.root, train=train, download=False)
+
+    def files_read(self, train):
+        return TorchvisionDataset.files_read(self, train)  # one file a split, not CIFAR-10's batches

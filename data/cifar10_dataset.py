@@ -6,6 +6,7 @@ Fetch them once with python -c "import torchvision; torchvision.datasets.CIFAR10
 The files are read as they are (no checksum test), so a subset of the batches also works.
 """
 import os
+import pickle
 
 import torchvision
 
@@ -53,3 +54,17 @@ class Cifar10Dataset(TorchvisionDataset):
 
     def tv_dataset(self, train):
         return _PresentBatchesCIFAR10(self.root, train=train)
+
+    def files_read(self, train):
+        folder = os.path.join(self.root, 'cifar-10-batches-py')
+        names = [f for f in BATCHES if os.path.isfile(os.path.join(folder, f))] if train else ['test_batch']
+        return [os.path.join(folder, f) for f in names]
+
+    @classmethod
+    def damage(cls, path):
+        try:
+            with open(path, 'rb') as f:
+                pickle.load(f, encoding='latin1')
+        except Exception as exc:  # noqa: BLE001 - any unpickling failure means a damaged batch
+            return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        return None

@@ -6,9 +6,12 @@ Fetch them once with python -c "import torchvision; torchvision.datasets.MNIST(r
 """
 import os
 
+import numpy as np
 import torchvision
 
 from data.unconditional import TorchvisionDataset
+
+IDX_ITEM_BYTES = {0x08: 1, 0x09: 1, 0x0B: 2, 0x0C: 4, 0x0D: 4, 0x0E: 8}  # idx type code -> bytes per value
 
 
 class _SplitMNIST(torchvision.datasets.MNIST):
@@ -44,3 +47,18 @@ class MnistDataset(TorchvisionDataset):
 
     def tv_dataset(self, train):
         return self.tv_class(self.root, train=train, download=False)
+
+    @classmethod
+    def damage(cls, path):
+        """An idx file whose size is not what its header (type code, dimensions) announces."""
+        size = os.path.getsize(path)
+        with open(path, 'rb') as f:
+            magic = f.read(4)
+            if len(magic) < 4 or magic[:2] != b'\0\0' or magic[2] not in IDX_ITEM_BYTES:
+                return 'not an idx file'
+            dims = np.frombuffer(f.read(4 * magic[3]), '>i4')
+        if len(dims) < magic[3]:
+            return f'{size} bytes: its header is cut short'
+        expected = 4 + 4 * magic[3] + int(np.prod(dims, dtype=np.int64)) * IDX_ITEM_BYTES[magic[2]]
+        return None if size == expected else f'{size} bytes where its header announces {expected}'
+

@@ -8,12 +8,15 @@ bicubic, the DCGAN recipes' Resize + CenterCrop), then flipped with --flip.
 At test time (and --num_samples > 0) a mode yields --num_samples items {'z_index': i, 'A_paths':
 'sample_000i.png'} instead, from which the model draws reproducible noise: generation needs no data files.
 """
+import os
+import pickle
 from abc import abstractmethod
 
 import torch
 from PIL import Image
 
 from data.base_dataset import BaseDataset, to_tensor
+from util.errors import BadImageError
 
 
 def cover_center_crop(img, size):
@@ -90,20 +93,42 @@ class TorchvisionDataset(UnconditionalDataset):
     def tv_dataset(self, train):
         raise NotImplementedError
 
+    @classmethod
+    def damage(cls, path):
+        """Why the file at ``path`` cannot be read (e.g. shorter than its header says), or None when it looks
+        whole; called only after torchvision failed, to name the file its error does not name."""
+        return None
+
+    def files_read(self, train):
+        """Paths of every file the split reads (tv_files: those it needs)."""
+        return [os.path.join(self.root, f) for f in self.tv_files(train)]
+
     def fetch_args(self):
         """Arguments of the torchvision call beside root, train and download (e.g. EMNIST's split)."""
         return ''
 
+    def fetch_command(self, train):
+        return (f"python -c \"import torchvision; torchvision.datasets.{self.tv_name}(root='{self.root}', "
+                f"{self.fetch_args()}train={train}, download=True)\"")
+
     def load_train(self):
-        import os
         train = self.opt.phase == 'train'
-        missing = [f for f in self.tv_files(train) if not os.path.isfile(os.path.join(self.root, f))]
+        files = [os.path.join(self.root, f) for f in self.tv_files(train)]
+        missing = [f for f in files if not os.path.isfile(f)]
         if missing:
-            raise FileNotFoundError(
-                f"--dataset_mode {self.opt.dataset_mode}: missing {', '.join(os.path.join(self.root, f) for f in missing)}; "
-                f"fetch them once with python -c \"import torchvision; torchvision.datasets.{self.tv_name}"
-                f"(root='{self.root}', {self.fetch_args()}train={train}, download=True)\"")
-        self.tv = self.tv_dataset(train)
+            raise FileNotFoundError(f"--dataset_mode {self.opt.dataset_mode}: missing {', '.join(missing)}; fetch "
+                                    f"them once with {self.fetch_command(train)}")
+        try:
+            self.tv = self.tv_dataset(train)
+        except (RuntimeError, ValueError, EOFError, OSError, pickle.UnpicklingError) as exc:  # a truncated download
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            read = self.files_read(train)
+            damaged = [(f, why) for f, why in ((f, self.damage(f)) for f in read) if why]
+            damaged = damaged or [(' or '.join(read), reason)]
+            name, why = damaged[0]
+            raise BadImageError(f"--dataset_mode {self.opt.dataset_mode}: cannot read {name} ({why}): it is truncated "
+                                f"or corrupt; delete it and download it again with {self.fetch_command(train)}") \
+                from exc
         return int(min(len(self.tv), self.opt.max_dataset_size))
 
     def class_labels(self):

@@ -72,43 +72,61 @@ class Session:
 # ---------------------------------------------------------------------------------------------- images
 
 CHANNEL_NAMES = {1: 'grayscale', 2: 'grayscale with alpha', 3: 'RGB', 4: 'RGBA'}
+MODE_CHANNELS = {'L': 1, 'LA': 2, 'RGB': 3, 'RGBA': 4}
 
 
 def as_uint8(image):
-    """An uploaded image (numpy HxW / HxWxC, or PIL) -> uint8 numpy array (HxW or HxWxC)."""
-    if image is None:
-        raise AppInputError('no image: upload one or pick one from the test folder')
-    if isinstance(image, Image.Image):
-        image = np.asarray(image)
+    """An uploaded numpy image (HxW / HxWxC) -> uint8 array: 16-bit values are scaled (65535 is white), floats
+    in [0, 1] stretched, others clipped to [0, 255]."""
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (2, 3, 4)):
         raise AppInputError(f'expected an image, got an array of shape {tuple(image.shape)}')
-    if image.dtype != np.uint8:
+    if image.dtype == np.uint16:
+        image = np.rint(image / 257.0).astype(np.uint8)
+    elif image.dtype != np.uint8:
         image = np.clip(image.astype(np.float64) * (255.0 if image.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
     return image
 
 
+def as_pil(image):
+    """An upload (a PIL image of any mode, as Gradio passes it, or a numpy array) -> PIL image in mode L, LA, RGB
+    or RGBA: 16-bit and float greys are scaled as the data loaders do (data/base_dataset.py: _to_mode), a palette
+    image becomes the colours of its palette (with its transparency), other modes RGB."""
+    if image is None:
+        raise AppInputError('no image: upload one or pick one from the test folder')
+    if not isinstance(image, Image.Image):
+        array = as_uint8(image)
+        return Image.fromarray(array, {1: 'L', 2: 'LA', 3: 'RGB', 4: 'RGBA'}[channels_of(array)])
+    if image.mode in MODE_CHANNELS:
+        return image
+    if image.mode in ('P', 'PA'):
+        transparent = image.mode == 'PA' or 'transparency' in image.info
+        return image.convert('RGBA' if transparent else 'RGB')
+    if image.mode in ('1', 'I', 'F') or image.mode.startswith('I;16'):
+        return _to_mode(image, 'L')
+    return image.convert('RGB')  # CMYK, YCbCr, LAB, HSV...
+
+
 def channels_of(image):
+    if isinstance(image, Image.Image):
+        return MODE_CHANNELS[image.mode]
     return 1 if image.ndim == 2 else image.shape[2]
 
 
 def to_pil(image, channels, what='this run\'s generator'):
-    """uint8 image -> PIL image in the mode of ``channels`` (1: L, 3: RGB); AppInputError for a channel count
-    the generator cannot take. Alpha is composited onto white (as the data loaders do)."""
-    image = as_uint8(image)
-    have = channels_of(image)
-    colour = have in (3, 4)
-    if (channels == 3 and not colour) or (channels == 1 and colour):
-        need = CHANNEL_NAMES.get(channels, f'{channels}-channel')
-        raise AppInputError(f'{what} takes {need} images ({channels} channel{"s" if channels > 1 else ""}), but this '
-                            f'image is {CHANNEL_NAMES[have]} ({have} channel{"s" if have > 1 else ""}); convert it '
-                            f'to {need} first')
+    """An upload -> PIL image in the mode of ``channels`` (1: L, 3: RGB); colour is converted to grey for a
+    grayscale generator, grey is refused by a colour one (AppInputError: the run expects colour photos). Alpha is
+    composited onto white (as the data loaders do)."""
+    img = as_pil(image)
+    have = channels_of(img)
+    if channels == 3 and have in (1, 2):
+        raise AppInputError(f'{what} takes RGB images (3 channels), but this image is {CHANNEL_NAMES[have]} '
+                            f'({have} channel{"s" if have > 1 else ""}); convert it to RGB first')
     if channels not in (1, 3):
         raise AppInputError(f'{what} takes {channels}-channel inputs, which the app cannot build from an image')
-    mode = {1: 'L', 2: 'LA', 3: 'RGB', 4: 'RGBA'}[have]
-    return _to_mode(Image.fromarray(image, mode), 'L' if channels == 1 else 'RGB')
+    return _to_mode(img, 'L' if channels == 1 else 'RGB')
 
 
 def round_size(size, multiple):

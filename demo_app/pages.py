@@ -5,6 +5,7 @@ PAGES maps a --model name to its page class; a model without an entry uses the p
 (perceptual and adversarial_losses are pix2pix pages). A new model (e.g. ``gan``) adds a Page subclass with
 ``@page_for('gan')``: request methods that take and return numpy images, and ``build(gr)`` laying them out.
 """
+import os
 from collections import OrderedDict
 
 import numpy as np
@@ -13,8 +14,11 @@ from PIL import Image
 
 from models import entry_for_model
 from models.base_model import unwrap
+from models.checkpoint import available_labels
+from options.inference_options import trained_runs
+from util.errors import USER_ERRORS
 from models.inference import size_multiple
-from .core import AppInputError, as_uint8, channels_of, load_input_half, pil_to_tensor, tensor_to_image, to_pil
+from .core import AppInputError, as_pil, channels_of, load_input_half, pil_to_tensor, tensor_to_image, to_pil
 
 PAGES = {}
 IMAGE_HEIGHT = 320  # display height of image components (small runs are shown enlarged)
@@ -35,6 +39,30 @@ def page_class(model, model_name):
         return page
     raise AppInputError(f"the app has no page for --model {model_name} (demo_app/pages.py knows "
                         f"{', '.join(sorted(PAGES))})")
+
+
+def check_run_name(checkpoints_dir, name, epoch=None):
+    """/load_run serves runs of the app's --checkpoints_dir only (--host 0.0.0.0 exposes it): ``name`` must be one
+    of its run folders (no path, no '..', no link leading out of it) and ``epoch`` one of the run's checkpoint
+    labels. AppInputError (naming no server path) otherwise."""
+    runs = trained_runs(checkpoints_dir)
+    listing = f"runs here: {', '.join(runs)}" if runs else 'there are no trained runs here'
+    root = os.path.realpath(checkpoints_dir)
+    folder = os.path.join(checkpoints_dir, name)
+    if os.path.basename(name) != name or name in ('.', '..') or name not in os.listdir(checkpoints_dir) or \
+            os.path.dirname(os.path.realpath(folder)) != root or name not in runs:
+        raise AppInputError(f"no run '{name}' in this app's checkpoints folder; {listing}")
+    if epoch is not None and epoch not in available_labels(folder):
+        labels = ', '.join(available_labels(folder)) or 'none'
+        raise AppInputError(f"run '{name}' has no checkpoint '{epoch}'; saved labels for this experiment: {labels}")
+
+
+def hide_folder(message, folder):
+    """``message`` with the checkpoints folder (as given, absolute and resolved) written as <checkpoints_dir>."""
+    for path in sorted({os.path.realpath(folder), os.path.abspath(folder), folder.rstrip(os.sep)}, key=len,
+                       reverse=True):
+        message = message.replace(path, '<checkpoints_dir>')
+    return message
 
 
 def latency_text(session):
@@ -59,10 +87,14 @@ class Page:
     def switch_run(self, name, epoch=''):
         """Load run ``name`` (at ``epoch``) into this page, which must be the page of its model; returns the new
         description. A missing run or a checkpoint that does not fit raises a one-line error."""
-        name = str(name or '').strip()
+        name, epoch = str(name or '').strip(), str(epoch or '').strip() or None
         if not name:
             raise AppInputError('type or pick the name of a run')
-        new = self.session.with_run(name, str(epoch or '').strip() or None)
+        check_run_name(self.opt.checkpoints_dir, name, epoch)
+        try:
+            new = self.session.with_run(name, epoch)
+        except USER_ERRORS as exc:  # the page's users see the run, never the server's folders
+            raise type(exc)(hide_folder(str(exc), self.opt.checkpoints_dir)) from exc
         cls = page_class(new.model, new.opt.model)
         if cls is not type(self):
             raise AppInputError(f"'{name}' is a --model {new.opt.model} run, which this {self.title} page cannot "
@@ -93,7 +125,7 @@ class Page:
             if path.rsplit('/', 1)[-1] == name:
                 image = load_input_half(path, self.opt.dataset_mode, self.opt.direction)
                 return image if channels != 1 else np.asarray(Image.fromarray(image).convert('L'))
-        raise AppInputError(f"no test image '{name}' in {self.opt.dataroot}/{self.opt.phase}{subfolder}")
+        raise AppInputError(f"no test image '{name}' in the run's {self.opt.phase}{subfolder} folder")
 
     # -- gradio
     def build(self, gr):
@@ -110,13 +142,21 @@ def example_picker(gr, page, image, subfolder='', channels=3, label='or pick a t
     return picker
 
 
+def integer_dropdown(gr, choices, **kwargs):
+    """A gr.Dropdown of integers whose API schema says integer: gradio describes every dropdown as a string enum,
+    which gradio_client shows as Literal['0', '1', ...] although it refuses the strings. (Set on the instance: a
+    gr.Dropdown subclass would make gradio write a .pyi stub next to this module.)"""
+    choices = list(choices)
+    dropdown = gr.Dropdown(choices, **kwargs)
+    dropdown.api_info = lambda: {'type': 'integer', 'description': f"one of {', '.join(map(str, choices))}"}
+    return dropdown
+
+
 def guarded(fn):
     """Turn the app's input errors (and checkpoint/option errors) into a gr.Error message, not a traceback."""
     import functools
 
     import gradio as gr
-
-    from util.errors import USER_ERRORS
 
     @functools.wraps(fn)
     def wrapper(*args):
@@ -152,12 +192,12 @@ class TranslationPage(Page):
     def build(self, gr):
         with gr.Row():
             with gr.Column():
-                image = gr.Image(type='numpy', height=IMAGE_HEIGHT, image_mode=None, label=f'input ({self.direction_label()})',
+                image = gr.Image(type='pil', format='png', height=IMAGE_HEIGHT, image_mode=None, label=f'input ({self.direction_label()})',
                                  elem_id='input-image', sources=['upload', 'clipboard'])
                 example_picker(gr, self, image, channels=self.opt.input_nc)
                 button = gr.Button('Translate', variant='primary', elem_id='run-button')
             with gr.Column():
-                output = gr.Image(type='numpy', height=IMAGE_HEIGHT, label='output', elem_id='output-image', interactive=False)
+                output = gr.Image(type='numpy', format='png', height=IMAGE_HEIGHT, label='output', elem_id='output-image', interactive=False)
                 timing = gr.Markdown(elem_id='latency')
         button.click(guarded(lambda im: (self.translate(im), latency_text(self.session))), image, [output, timing],
                      api_name='translate')
@@ -190,14 +230,14 @@ class StochasticPage(TranslationPage):
     def build(self, gr):
         with gr.Row():
             with gr.Column():
-                image = gr.Image(type='numpy', height=IMAGE_HEIGHT, image_mode=None, label=f'input ({self.direction_label()})',
+                image = gr.Image(type='pil', format='png', height=IMAGE_HEIGHT, image_mode=None, label=f'input ({self.direction_label()})',
                                  elem_id='input-image', sources=['upload', 'clipboard'])
                 example_picker(gr, self, image, channels=self.opt.input_nc)
                 n = gr.Slider(1, 16, value=4, step=1, label='number of samples')
                 seed = gr.Number(value=0, precision=0, label='seed')
                 button = gr.Button('Sample', variant='primary', elem_id='run-button')
             with gr.Column():
-                gallery = gr.Gallery(label='samples', columns=4, height=IMAGE_HEIGHT, elem_id='output-gallery')
+                gallery = gr.Gallery(label='samples', format='png', columns=4, height=IMAGE_HEIGHT, elem_id='output-gallery')
                 diversity = gr.Markdown(elem_id='diversity')
 
         def run(im, k, s):
@@ -216,8 +256,8 @@ class ColorizationPage(TranslationPage):
 
     def colorize(self, image):
         from skimage import color
-        image = as_uint8(image)
-        img = to_pil(image, 3 if channels_of(image) in (3, 4) else 1, 'colorization').convert('RGB')
+        img = as_pil(image)
+        img = to_pil(img, 3 if channels_of(img) > 2 else 1, 'colorization').convert('RGB')
         side_img = img.resize((self.opt.crop_size, self.opt.crop_size))
         lab = color.rgb2lab(np.asarray(side_img)).astype(np.float32)
         L = torch.from_numpy(lab[None, None, :, :, 0].copy()) / 50.0 - 1.0
@@ -229,13 +269,13 @@ class ColorizationPage(TranslationPage):
     def build(self, gr):
         with gr.Row():
             with gr.Column():
-                image = gr.Image(type='numpy', height=IMAGE_HEIGHT, image_mode=None, label='input (grayscale, or colour: its lightness is used)',
+                image = gr.Image(type='pil', format='png', height=IMAGE_HEIGHT, image_mode=None, label='input (grayscale, or colour: its lightness is used)',
                                  elem_id='input-image', sources=['upload', 'clipboard'])
                 example_picker(gr, self, image)
                 button = gr.Button('Colorize', variant='primary', elem_id='run-button')
             with gr.Column():
-                gray = gr.Image(type='numpy', height=IMAGE_HEIGHT, label='lightness L (generator input)', interactive=False)
-                output = gr.Image(type='numpy', height=IMAGE_HEIGHT, label='colorized', elem_id='output-image', interactive=False)
+                gray = gr.Image(type='numpy', format='png', height=IMAGE_HEIGHT, label='lightness L (generator input)', interactive=False)
+                output = gr.Image(type='numpy', format='png', height=IMAGE_HEIGHT, label='colorized', elem_id='output-image', interactive=False)
                 timing = gr.Markdown(elem_id='latency')
         button.click(guarded(lambda im: (*self.colorize(im), latency_text(self.session))), image,
                      [gray, output, timing], api_name='colorize')
@@ -272,12 +312,12 @@ class CycleGANPage(Page):
             with gr.Tab(f'G_{which}: {src} → {dst}'):
                 with gr.Row():
                     with gr.Column():
-                        image = gr.Image(type='numpy', height=IMAGE_HEIGHT, image_mode=None, label=f'domain {src} image',
+                        image = gr.Image(type='pil', format='png', height=IMAGE_HEIGHT, image_mode=None, label=f'domain {src} image',
                                          elem_id=f'input-image-{which}', sources=['upload', 'clipboard'])
                         example_picker(gr, self, image, subfolder=src, channels=self.in_channels(which))
                         button = gr.Button(f'Translate {src} → {dst}', variant='primary', elem_id=f'run-button-{which}')
                     with gr.Column():
-                        output = gr.Image(type='numpy', height=IMAGE_HEIGHT, label=f'domain {dst} (G_{which})', interactive=False,
+                        output = gr.Image(type='numpy', format='png', height=IMAGE_HEIGHT, label=f'domain {dst} (G_{which})', interactive=False,
                                           elem_id=f'output-image-{which}')
                         timing = gr.Markdown()
                 extra = self.extra_outputs(gr, which)
@@ -329,7 +369,7 @@ class LissPage(CycleGANPage):
         with gr.Row():
             for head in ('depth', 'gray', 'colorized gray'):
                 if head.split()[-1] in self.heads_available():
-                    comps.append(gr.Image(type='numpy', height=IMAGE_HEIGHT, label=f'{head} head', interactive=False))
+                    comps.append(gr.Image(type='numpy', format='png', height=IMAGE_HEIGHT, label=f'{head} head', interactive=False))
             if 'rotation' in self.heads_available():
                 comps.append(gr.Label(label='rotation head: predicted rotation of the input'))
         return comps
@@ -378,12 +418,12 @@ class OmniganPage(Page):
     def build(self, gr):
         with gr.Row():
             with gr.Column():
-                image = gr.Image(type='numpy', height=IMAGE_HEIGHT, image_mode=None, label='input image', elem_id='input-image',
+                image = gr.Image(type='pil', format='png', height=IMAGE_HEIGHT, image_mode=None, label='input image', elem_id='input-image',
                                  sources=['upload', 'clipboard'])
                 button = gr.Button('Run all heads', variant='primary', elem_id='run-button')
                 timing = gr.Markdown()
             with gr.Column():
-                comps = [gr.Image(type='numpy', height=IMAGE_HEIGHT, label=name, interactive=False) for name in self.output_names()]
+                comps = [gr.Image(type='numpy', format='png', height=IMAGE_HEIGHT, label=name, interactive=False) for name in self.output_names()]
 
         def run(im):
             out = self.outputs(im)
@@ -482,7 +522,7 @@ class BlobganPage(Page):
                 trunc = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label='truncation (0: none, 1: mean layout)')
                 sample_btn = gr.Button('Sample', variant='primary', elem_id='run-button')
                 gr.Markdown('**Edit a blob** (numbered as in the table; blob k has the k-th outline colour)')
-                blob = gr.Dropdown(list(range(k)), value=0, label='blob')
+                blob = integer_dropdown(gr, range(k), value=0, label='blob')
                 dx = gr.Slider(-0.5, 0.5, value=0.0, step=0.01, label='move x (fraction of the width)')
                 dy = gr.Slider(-0.5, 0.5, value=0.0, step=0.01, label='move y (fraction of the height)')
                 size = gr.Slider(-5.0, 5.0, value=0.0, step=0.1, label='resize (change of the size logit)')
@@ -492,8 +532,8 @@ class BlobganPage(Page):
                     edit_btn = gr.Button('Apply edit', elem_id='edit-button')
                     remove_btn = gr.Button('Remove blob', elem_id='remove-button')
             with gr.Column():
-                image = gr.Image(type='numpy', height=IMAGE_HEIGHT, label='generated scene', interactive=False, elem_id='output-image')
-                drawn = gr.Image(type='numpy', height=IMAGE_HEIGHT, label='blob layout', interactive=False, elem_id='layout-image')
+                image = gr.Image(type='numpy', format='png', height=IMAGE_HEIGHT, label='generated scene', interactive=False, elem_id='output-image')
+                drawn = gr.Image(type='numpy', format='png', height=IMAGE_HEIGHT, label='blob layout', interactive=False, elem_id='layout-image')
                 table = gr.Dataframe(headers=['blob', 'x', 'y', 'size', 'state'], label='blobs', interactive=False)
                 timing = gr.Markdown()
 
@@ -548,7 +588,7 @@ class GanPage(Page):
                 n = gr.Slider(1, 64, value=16, step=1, label='number of samples')
                 button = gr.Button('Sample', variant='primary', elem_id='run-button')
             with gr.Column():
-                grid = gr.Image(type='numpy', height=IMAGE_HEIGHT, label='samples', interactive=False,
+                grid = gr.Image(type='numpy', format='png', height=IMAGE_HEIGHT, label='samples', interactive=False,
                                 elem_id='output-image')
                 timing = gr.Markdown()
         button.click(guarded(lambda s, k: (self.samples(s, k)[0], latency_text(self.session))), [seed, n],

@@ -1,5 +1,6 @@
 """Build the Gradio app for a run and serve it; ``python app.py --name RUN [--port 7860]``."""
 import argparse
+import socket
 import sys
 import tempfile
 import time
@@ -7,6 +8,7 @@ import time
 import numpy as np
 
 from options.inference_options import trained_runs
+from util.errors import OptionError
 from .core import Session
 from .pages import TranslationPage, guarded, page_class
 
@@ -100,10 +102,30 @@ def benchmark(demo, session, n, host):
     return {'function_ms': direct, 'http_ms': http}
 
 
+def check_port(host, port):
+    """One line, before the run is loaded, for a --port outside 1-65535 or one that cannot be listened on (in use,
+    or privileged) at --host, instead of the server's OverflowError / OSError once everything is loaded."""
+    if not 1 <= port <= 65535:
+        raise OptionError(f'--port {port}: choose a port from 1 to 65535 (the default is 7860)')
+    try:
+        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise OptionError(f'--host {host}: not an address this machine can listen on ({exc.strerror})') from None
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does: only a listener blocks it
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise OptionError(f'--port {port}: cannot listen on {host}:{port} ({exc.strerror}); stop what uses it '
+                              f'or pick another --port') from None
+
+
 def main(argv=None):
     args, rest = parse_args(sys.argv[1:] if argv is None else argv)
     if '--name' not in rest and not any(a.startswith('--name=') for a in rest):
         raise ValueError('--name RUN is required (the training run to demo)')
+    if not args.benchmark:  # the benchmark serves on a free port of its own
+        check_port(args.host, args.port)
     session = Session(rest)
     demo = build_app(session, runtime=args.runtime)
     if args.benchmark:

@@ -97,23 +97,43 @@ class _FileImages(Dataset):
         return torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1).contiguous()
 
 
+def to_uint8_rgb(images):
+    """{1,3}xHxW (or Nx{1,3}xHxW) uint8, or float in [-1, 1] as the models output -> uint8 with 3 channels."""
+    if images.dtype != torch.uint8:
+        images = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    if images.shape[-3] == 1:
+        images = images.repeat_interleave(3, dim=-3)
+    return images.cpu()
+
+
 class _TensorImages(Dataset):
     """A Nx{1,3}xHxW tensor (uint8, or float in [-1, 1] as the models output) as uint8 RGB images."""
 
     def __init__(self, images):
         if images.dim() != 4 or images.shape[1] not in (1, 3):
             raise ValueError(f"image tensor must be Nx3xHxW or Nx1xHxW, got {tuple(images.shape)}")
-        if images.dtype != torch.uint8:
-            images = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-        if images.shape[1] == 1:
-            images = images.repeat(1, 3, 1, 1)
-        self.images = images.cpu()
+        self.images = to_uint8_rgb(images)
 
     def __len__(self):
         return len(self.images)
 
     def __getitem__(self, i):
         return self.images[i]
+
+
+class DatasetImages(Dataset):
+    """The images of a data mode's items (``item[key]`` in [-1, 1], e.g. an unconditional mode's real images) as
+    uint8 RGB, read one at a time: the metrics stream a dataset of any size."""
+
+    def __init__(self, dataset, key='A'):
+        self.dataset = dataset
+        self.key = key
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        return to_uint8_rgb(self.dataset[i][self.key])
 
 
 def as_dataset(images, resize=None, suffix='', max_images=None):

@@ -7,7 +7,7 @@ import os
 from metrics.compute import evaluate
 from metrics.inputs import results_dir_images
 from metrics.json_io import read_metrics_json, write_metrics_json
-from metrics.registry import parse_metrics
+from metrics.registry import get_metric, parse_metrics
 from metrics.weights import weights_tag
 
 METRICS_FILE = 'metrics.json'
@@ -31,6 +31,24 @@ def score_images(image_dir, metric_names, weights_path=None, device=None, fake_s
         real = [f for f in real if os.path.basename(str(f)) in keep]
     return evaluate(fake, real, names, weights_path=weights_path, device=device,
                     gen_suffix=fake_suffix, real_suffix=real_suffix)
+
+
+def score_samples(files, real, metric_names, weights_path=None, device=None):
+    """Distribution metrics (fid, kid, isc) of generated samples (``files``, e.g. what test.py --model gan wrote)
+    against ``real`` (a folder, or a Dataset such as :class:`metrics.inputs.DatasetImages`), read in batches:
+    memory does not grow with the number of samples beyond the metrics' features."""
+    names = parse_metrics(metric_names)
+    paired = [m for m in names if get_metric(m).kind == 'paired']
+    if paired:  # also refused by the options before anything is generated (models/gan_model.py)
+        raise ValueError(unpaired_metrics_message(paired))
+    if not names:
+        return {}
+    return evaluate(list(files), real, names, weights_path=weights_path, device=device)
+
+
+def unpaired_metrics_message(paired):
+    return (f"--metrics {','.join(paired)}: these compare each output with its target image, and generated samples "
+            f"have none; use fid, kid or isc")
 
 
 def write_results_metrics(web_dir, metrics):

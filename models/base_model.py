@@ -20,10 +20,18 @@ from util.errors import CheckpointError, OptionError  # noqa: F401 (CheckpointEr
 from . import checkpoint, networks
 from .checkpoint import ARCHITECTURE_OPTIONS, TRAINING_STATE_FORMAT  # noqa: F401 (re-exported)
 from .dense_step import register_dense_step
+from .networks import objectives
 
 
 class BaseModel(ABC):
     """Abstract base of all models; see models/pix2pix_model.py for a complete small example."""
+
+    # Which --gan_mode values the model takes (a family of models/networks/objectives.py)
+    objective_family = objectives.IMAGE_TO_IMAGE
+
+    # test.py: results-page rows for the first page_rows images only (None: every image); every image is still
+    # written to its file. Models that make thousands of samples cap it so that the page stays small.
+    page_rows = None
 
     def __init__(self, opt):
         self.opt = opt
@@ -57,7 +65,9 @@ class BaseModel(ABC):
         """The model's option checks, all in this one hook: raise util.errors.OptionError with one line that says
         what to change, and fill values derived from several options. Called on the parsed options before anything
         is built or written (train.py, test.py and the tools); a subclass extends its parent's checks with
-        ``super().check_options(opt)``. No-op here."""
+        ``super().check_options(opt)``. Here: --gan_mode is one the model takes."""
+        if opt.isTrain and getattr(opt, 'gan_mode', None) is not None:
+            objectives.accepted(opt.gan_mode, cls.objective_family, opt.model)
 
     def check_training_data(self, dataset):
         """Checks of the training data against the options that need the dataset itself (e.g. class labels
@@ -247,7 +257,9 @@ class BaseModel(ABC):
         return {}
 
     def add_to_results_page(self, webpage):
-        """Add model-specific content (e.g. a grid of all samples) to test.py's results page; no-op here."""
+        """Add model-specific content (e.g. a grid of samples) to test.py's results page and return the names of
+        the image files it wrote into the page's image folder; none here."""
+        return []
 
     def get_image_paths(self):
         return self.image_paths

@@ -23,24 +23,20 @@ import warnings
 
 import torch
 
+from metrics.registry import get_metric, parse_metrics
+from metrics.results import unpaired_metrics_message
 from util import util
 from util.errors import OptionError
 from . import networks
 from .base_model import BaseModel
+from .networks import objectives
 from .gan import (AUTO_NORM_D, DEFAULT_LAYERS, DISCRIMINATORS, FIXED_DEPTH, GENERATORS, HOOKS, NO_DROPOUT, NOISES,
                   ZOO_INIT, LabelTrickGANLoss, check_good_size, check_image_size)
 from .gan.conditional import ConditionalGenerator, ProjectionDiscriminator
 
-GAN_MODES = ('vanilla', 'lsgan', 'hinge', 'wgan', 'wgangp')
-# What --optimizer, --lr, --beta1, --beta2, --d_iters and --clip_weights become when not given, per --gan_mode
-# (DCGAN paper; WGAN paper: RMSprop 5e-5, n_critic 5, c = 0.01; WGAN-GP paper: Adam 1e-4, (0, 0.9), n_critic 5).
-MODE_DEFAULTS = {
-    'vanilla': dict(optimizer='adam', lr=2e-4, beta1=0.5, beta2=0.999, d_iters=1, clip_weights=0.0),
-    'lsgan': dict(optimizer='adam', lr=2e-4, beta1=0.5, beta2=0.999, d_iters=1, clip_weights=0.0),
-    'hinge': dict(optimizer='adam', lr=2e-4, beta1=0.5, beta2=0.999, d_iters=1, clip_weights=0.0),
-    'wgan': dict(optimizer='rmsprop', lr=5e-5, beta1=0.5, beta2=0.999, d_iters=5, clip_weights=0.01),
-    'wgangp': dict(optimizer='adam', lr=1e-4, beta1=0.0, beta2=0.9, d_iters=5, clip_weights=0.0),
-}
+# test.py: the results page's grid shows the first samples only, so memory and the grid's size do not grow with
+# --num_samples (every sample is still written to its own file as it is generated)
+GRID_SAMPLES = 64
 GAN_ARCHITECTURE = ('crop_size', 'output_nc', 'nz', 'noise', 'n_layers_G', 'dropout_G', 'dropout_D', 'norm_D',
                     'condition', 'n_classes')
 
@@ -58,6 +54,8 @@ def _has_option(parser, flag):
 class GanModel(BaseModel):
     """Generator G (noise -> image) and discriminator D, trained by --gan_mode; test.py draws --num_samples."""
 
+    objective_family = objectives.GAN
+    page_rows = GRID_SAMPLES
     rate_options = ('lr', 'lr_G', 'lr_D')
 
     @staticmethod
@@ -106,7 +104,8 @@ class GanModel(BaseModel):
         g.add_argument('--n_fixed', type=int, default=64, help='samples in the snapshot grid shown every --display_freq')
         if not _has_option(parser, '--num_samples'):
             g.add_argument('--num_samples', type=int, default=64,
-                           help='test.py: number of samples to generate (each saved, plus one grid)')
+                           help=f'test.py: number of samples to generate (each saved as it is generated, plus '
+                                f'one grid of the first {GRID_SAMPLES})')
         g.add_argument('--truncation', type=float, default=0.0,
                        help='redraw Gaussian noise coordinates beyond +-truncation (truncation trick); 0 disables it')
         if is_train:
@@ -114,23 +113,22 @@ class GanModel(BaseModel):
                                 lr=None, beta1=None, beta2=None, display_freq=6400, print_freq=640)
             for action in parser._actions:
                 if action.dest == 'gan_mode':
-                    action.choices = list(GAN_MODES)
-                    action.help = ('objective: vanilla (non-saturating), lsgan, hinge, wgan (weight clipping) or '
-                                   'wgangp (gradient penalty --lambda_gp)')
-            _set_help(parser, 'optimizer', 'optimizer of G and D (default: rmsprop for wgan, adam otherwise)')
-            _set_help(parser, 'lr', 'learning rate (default: 5e-5 for wgan, 1e-4 for wgangp, 2e-4 otherwise)')
-            _set_help(parser, 'beta1', 'beta1 of adam (default: 0 for wgangp, 0.5 otherwise)')
-            _set_help(parser, 'beta2', 'beta2 of adam (default: 0.9 for wgangp, 0.999 otherwise)')
+                    action.choices = objectives.spellings(objectives.GAN)
+                    action.help = objectives.gan_mode_help(objectives.GAN)
+            _set_help(parser, 'optimizer', f'optimizer of G and D (default: {objectives.defaults_help("optimizer")})')
+            _set_help(parser, 'lr', f'learning rate (default: {objectives.defaults_help("lr")})')
+            _set_help(parser, 'beta1', f'beta1 of adam (default: {objectives.defaults_help("beta1")})')
+            _set_help(parser, 'beta2', f'beta2 of adam (default: {objectives.defaults_help("beta2")})')
             g.add_argument('--lr_G', type=float, default=None, help='learning rate of G (default: --lr)')
             g.add_argument('--lr_D', type=float, default=None, help='learning rate of D (default: --lr)')
             g.add_argument('--d_iters', type=int, default=None,
-                           help='discriminator steps (each on a new batch) per generator turn (default: 5 for '
-                                'wgan/wgangp, 1 otherwise)')
+                           help='discriminator steps (each on a new batch) per generator turn (default: '
+                                f'{objectives.defaults_help("d_iters")})')
             g.add_argument('--g_iters', type=int, default=1, help='generator steps per generator turn')
             if not _has_option(parser, '--clip_weights'):
                 g.add_argument('--clip_weights', type=float, default=None,
-                               help='clamp every discriminator parameter to [-c, c] after each D step (default: '
-                                    '0.01 for wgan, 0 = off otherwise)')
+                               help='clamp every discriminator parameter to [-c, c] after each D step, 0 = off '
+                                    f'(default: {objectives.defaults_help("clip_weights")})')
             g.add_argument('--soft_labels', action='store_true',
                            help='vanilla/lsgan: real targets (D\'s and G\'s, as in Ganzo) drawn in [0.9, 1.0], D\'s '
                                 'fake ones in [0.0, 0.1]')
@@ -210,10 +208,11 @@ class GanModel(BaseModel):
         if not opt.isTrain:
             if opt.num_samples < 1:
                 raise OptionError('--num_samples must be at least 1')
+            paired = [m for m in parse_metrics(opt.metrics or None) if get_metric(m).kind == 'paired']
+            if paired:  # test.py scores the samples against the run's real images (fid, kid, isc) only
+                raise OptionError(unpaired_metrics_message(paired))
             return
-        if gan_mode not in MODE_DEFAULTS:
-            raise OptionError(f"--gan_mode {gan_mode}: choose one of {', '.join(GAN_MODES)}")
-        for key, value in MODE_DEFAULTS[gan_mode].items():
+        for key, value in vars(objectives.accepted(gan_mode, cls.objective_family, opt.model).optimizer).items():
             if getattr(opt, key) is None:
                 setattr(opt, key, value)
         opt.lr_G = opt.lr if opt.lr_G is None else opt.lr_G
@@ -266,7 +265,7 @@ class GanModel(BaseModel):
         self.model_names = ['G']
         self.visual_names = ['fake']
         self.loss_names = []
-        self.samples = []  # test.py: every generated sample, for the grid of the results page
+        self.samples = []  # test.py: the first GRID_SAMPLES samples, for the grid of the results page
         if self.isTrain:
             self.netD = self._build(DISCRIMINATORS, opt.netD, opt)
             if self.conditional:
@@ -274,8 +273,7 @@ class GanModel(BaseModel):
             self.model_names = ['G', 'D']
             self.visual_names = ['real', 'fake', 'grid']
             self.loss_names = ['G', 'D', 'D_real', 'D_fake'] + (['D_gp'] if opt.gan_mode == 'wgangp' else [])
-            loss_mode = 'wgangp' if opt.gan_mode == 'wgan' else opt.gan_mode  # the Wasserstein objective
-            self.criterionGAN = LabelTrickGANLoss(loss_mode, opt.soft_labels, opt.noisy_labels, opt.noisy_labels_freq,
+            self.criterionGAN = LabelTrickGANLoss(opt.gan_mode, opt.soft_labels, opt.noisy_labels, opt.noisy_labels_freq,
                                                   soft_G_labels=opt.soft_labels and not opt.hard_G_labels
                                                   ).to(self.device)
             self.hooks = {net: None if getattr(opt, f'{kind}_hook') == 'none' else
@@ -513,18 +511,26 @@ class GanModel(BaseModel):
         if self.isTrain:
             self.grid = make_grid(self.snapshot_samples())
         elif self.fake is not None:
-            self.samples.extend(self.fake.detach().float().cpu())
+            room = min(GRID_SAMPLES, self.opt.num_samples) - len(self.samples)
+            if room > 0:  # clone: a view would keep the whole batch alive
+                self.samples.extend(self.fake[:room].detach().float().cpu().clone())
 
     def add_to_results_page(self, webpage):
-        """test.py: every sample of the run in one grid, under the per-sample table."""
+        """test.py: the first GRID_SAMPLES samples in one grid, under the per-sample table; returns the file
+        names written (test.py keeps them when it clears an earlier run's images)."""
         if not self.samples:
-            return
-        samples = torch.stack(self.samples[:self.opt.num_samples])
+            return []
+        samples = torch.stack(self.samples)
         name = 'grid.png'
         util.save_image(util.tensor2im(make_grid(samples)), os.path.join(webpage.get_image_dir(), name))
-        webpage.add_header(f'All {len(samples)} samples')
-        webpage.add_images([name], [f'{len(samples)} samples of {self.opt.name}'], [name],
+        total = self.opt.num_samples
+        shown = f'All {total} samples' if len(samples) == total else f'The first {len(samples)} of {total} samples'
+        webpage.add_header(shown)
+        if len(samples) < total:
+            webpage.add_text(f'every sample is in images/ (sample_0000_fake.png to sample_{total - 1:04d}_fake.png)')
+        webpage.add_images([name], [f'{shown.lower()} of {self.opt.name}'], [name],
                            width=min(1024, getattr(self.opt, 'display_winsize', 256) * 2))
+        return [name]
 
 
 def make_grid(images):

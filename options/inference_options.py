@@ -39,6 +39,7 @@ class InferenceOptions(TestOptions):
         return super().gather_options()
 
     def check(self, opt):
+        self.check_trained_model(opt)
         super(TestOptions, self).check(opt)
         if 'load_size' not in self._given_on_command_line(self.parser):
             opt.load_size = opt.crop_size

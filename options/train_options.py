@@ -2,6 +2,7 @@
 import os
 
 from metrics import best_checkpoint
+from models.networks import objectives
 from util import util
 from visualizers import Visualizer
 from . import run_name
@@ -51,15 +52,11 @@ class TrainOptions(BaseOptions):
         parser.add_argument('--beta1', type=float, default=0.5, help='momentum term (beta1) of adam-like optimizers')
         parser.add_argument('--beta2', type=float, default=0.999, help='beta2 of adam-like optimizers')
         parser.add_argument('--lr', type=float, default=0.0002, help='initial learning rate')
-        parser.add_argument('--gan_mode', type=str, default='lsgan',
-                            choices=['vanilla', 'lsgan', 'wgangp', 'hinge', 'original', 'ls', 'w', 'wgan'],
-                            help='GAN objective: vanilla (original), lsgan (ls), wgangp (Wasserstein with gradient '
-                                 'penalty), w (the plain Wasserstein critic of the DLIM study) or hinge; wgan '
-                                 '(Wasserstein with weight clipping) for --model gan')
+        parser.add_argument('--gan_mode', type=str, default='lsgan', choices=objectives.spellings(),
+                            help=objectives.gan_mode_help(None))
         parser.add_argument('--lambda_gp', type=float, default=None,
-                            help='weight of the WGAN-GP gradient penalty (0 disables it); default 10 with --gan_mode '
-                                 'wgangp and 0 with w (the DLIM study\'s plain Wasserstein critic: add --lambda_gp 10 '
-                                 'for WGAN-GP)')
+                            help='weight of the WGAN-GP gradient penalty with a Wasserstein --gan_mode (0 disables '
+                                 'it); default: ' + objectives.defaults_help('lambda_gp', objectives.IMAGE_TO_IMAGE))
         parser.add_argument('--pool_size', type=int, default=50, help='the size of image buffer that stores previously generated images')
         parser.add_argument('--lr_policy', type=str, default='linear', choices=['linear', 'step', 'plateau', 'cosine'],
                             help='learning rate policy')
@@ -88,8 +85,8 @@ class TrainOptions(BaseOptions):
 
     def gather_options(self):
         opt = super().gather_options()
-        if getattr(opt, 'lambda_gp', 0) is None:  # w: DLIM's plain critic; wgangp: WGAN-GP
-            opt.lambda_gp = 0.0 if opt.gan_mode == 'w' else 10.0
+        if getattr(opt, 'lambda_gp', 0) is None:
+            opt.lambda_gp = objectives.lookup(opt.gan_mode).lambda_gp
         return opt
 
     def check(self, opt):

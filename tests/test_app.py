@@ -74,15 +74,72 @@ def test_switching_runs_in_the_page(root):
     shutil.copytree(os.path.join(ck, 'p2p'), os.path.join(ck, 'p2p_copy'), dirs_exist_ok=True)
     assert '**p2p_copy**' in p.switch_run('p2p_copy', 'latest')
     assert p.opt.name == 'p2p_copy' and p.model.opt.name == 'p2p_copy' and p.translate(RGB).shape == (32, 32, 3)
-    from util.errors import CheckpointError, OptionError
-    with pytest.raises(OptionError, match="no run 'nope'"):
+    with pytest.raises(AppInputError, match="no run 'nope' in this app's checkpoints folder; runs here: .*p2p"):
         p.switch_run('nope')
-    with pytest.raises(CheckpointError, match="saved labels for this experiment: latest"):
+    with pytest.raises(AppInputError, match="run 'p2p' has no checkpoint '7'; saved labels for this experiment: latest"):
         p.switch_run('p2p', '7')
     make_run(root, 'cyc')
     with pytest.raises(AppInputError, match="'cyc' is a --model cycle_gan run.*python app.py --name cyc"):
         p.switch_run('cyc')
     assert p.opt.name == 'p2p_copy'  # a failed switch keeps the loaded run
+
+
+def test_load_run_serves_runs_of_the_checkpoints_folder_only_and_names_no_server_path(root, tmp_path):
+    """--host 0.0.0.0 exposes /load_run: an absolute path, '..', a link out of --checkpoints_dir or an epoch that is
+    a path are refused, and no error shows where the server keeps its files."""
+    p = page(root, 'p2p')
+    ck = p.opt.checkpoints_dir
+    outside = tmp_path / 'elsewhere'
+    shutil.copytree(os.path.join(ck, 'p2p'), outside / 'run')
+    link = os.path.join(ck, 'link_out')
+    os.symlink(outside / 'run', link)
+    shutil.copytree(os.path.join(ck, 'p2p'), os.path.join(ck, 'broken'), dirs_exist_ok=True)
+    with open(os.path.join(ck, 'broken', 'latest_net_G.pth'), 'wb') as f:
+        f.write(b'cut')
+    try:
+        for name, epoch in ((str(outside / 'run'), ''), (os.path.join(ck, 'p2p'), ''), ('../p2p', ''),
+                            (f'../{os.path.basename(ck)}/p2p', ''), ('link_out', ''), ('.', ''),
+                            ('p2p', '../../p2p/latest'), ('p2p', str(outside / 'run' / 'latest'))):
+            with pytest.raises(AppInputError) as info:
+                p.switch_run(name, epoch)
+            message = str(info.value)
+            assert ("no run '" in message or 'has no checkpoint' in message), message
+            assert ck not in message.replace(name, '').replace(epoch, '') and str(tmp_path) not in \
+                message.replace(name, '').replace(epoch, '')
+        from util.errors import CheckpointError
+        with pytest.raises(CheckpointError, match="^'<checkpoints_dir>/broken/latest_net_G.pth' ") as info:
+            p.switch_run('broken')
+        assert ck not in str(info.value) and os.path.realpath(ck) not in str(info.value)
+        assert p.opt.name == 'p2p'  # every refused switch keeps the loaded run
+    finally:
+        os.remove(link)
+        shutil.rmtree(os.path.join(ck, 'broken'))
+
+
+def test_uploads_of_any_pil_mode_are_converted_through_their_mode(root, tmp_path):
+    """16-bit greys are scaled (not clipped to white), palettes read through their colours, colour input is made
+    grey for a grayscale generator; Gradio hands uploads over as PIL images of the file's own mode."""
+    from demo_app.core import to_pil
+    gray16 = tmp_path / 'gray16.png'
+    Image.fromarray(GRAY.astype(np.uint16) * 257).save(gray16)
+    palette = tmp_path / 'palette.png'
+    Image.fromarray(RGB).quantize(16).save(palette)
+    with Image.open(gray16) as im16, Image.open(palette) as pal:
+        assert im16.mode == 'I;16' and pal.mode == 'P'
+        colour = page(root, 'color')
+        for a, b in zip(colour.colorize(im16), colour.colorize(GRAY)):
+            assert (a == b).all()  # the same image in 16 bits colorizes as in 8 bits
+        assert (colour.colorize(GRAY.astype(np.uint16) * 257)[1] == colour.colorize(GRAY)[1]).all()  # numpy too
+        p2p = page(root, 'p2p')
+        as_rgb = np.asarray(pal.convert('RGB'))
+        assert (p2p.translate(pal) == p2p.translate(as_rgb)).all()  # an RGB run takes a colour palette PNG
+        with pytest.raises(AppInputError, match='but this image is grayscale'):
+            p2p.translate(im16)
+        assert np.array_equal(np.asarray(to_pil(pal, 1)), np.asarray(Image.fromarray(as_rgb).convert('L')))
+    assert np.array_equal(np.asarray(to_pil(RGB, 1)), np.asarray(Image.fromarray(RGB).convert('L')))
+    see_through = Image.fromarray(RGB).quantize(4)
+    see_through.info['transparency'] = 0
+    assert (np.asarray(to_pil(see_through, 3))[np.asarray(see_through) == 0] == 255).all()  # onto white
 
 
 def test_stochastic_gallery_is_seeded_and_scored(root):
@@ -185,6 +242,22 @@ def test_cli_missing_run_is_one_line(root):
     assert proc.returncode == 2 and "error: no run 'nope'" in proc.stderr and 'Traceback' not in proc.stderr
 
 
+def test_cli_busy_or_impossible_port_is_one_line_before_loading(root):
+    import socket
+    ck = make_run(root, 'p2p')
+    with socket.socket() as busy:
+        busy.bind(('127.0.0.1', 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        for value, message in ((port, f'error: --port {port}: cannot listen on 127.0.0.1:{port} (Address already in '
+                                      f'use); stop what uses it or pick another --port'),
+                               (99999, 'error: --port 99999: choose a port from 1 to 65535 (the default is 7860)')):
+            proc = subprocess.run([sys.executable, 'app.py', '--name', 'p2p', '--checkpoints_dir', ck, '--port',
+                                   str(value)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+            assert proc.returncode == 2 and proc.stderr.strip() == message, proc.stderr
+            assert 'model [' not in proc.stdout  # refused before the run was loaded
+
+
 # ---------------------------------------------------------------------------------------------- served app
 
 @pytest.fixture(scope='module')
@@ -209,11 +282,27 @@ def test_http_api_through_gradio_client(served, tmp_path):
     client = Client(served['p2p'][1], verbose=False)
     image_path, latency = client.predict(handle_file(rgb), api_name='/translate')
     assert np.asarray(Image.open(image_path)).shape == (32, 32, 3) and latency.endswith('ms')
+    with Image.open(image_path) as out:
+        assert out.format == 'PNG'  # lossless, not Gradio's default WebP
+        direct = served['p2p'][0].page.translate(RGB)
+        assert (np.asarray(out) == direct).all()
+    palette = str(tmp_path / 'palette.png')  # uploaded as the file it is: read through its palette
+    Image.fromarray(RGB).quantize(16).save(palette)
+    palette_out, _ = client.predict(handle_file(palette), api_name='/translate')
+    as_rgb = np.asarray(Image.open(palette).convert('RGB'))
+    assert (np.asarray(Image.open(palette_out)) == served['p2p'][0].page.translate(as_rgb)).all()
+    with pytest.raises(AppError, match="no run '/etc' in this app's checkpoints folder; runs here: ") as info:
+        client.predict('/etc', 'latest', api_name='/load_run')
+    assert served['p2p'][0].page.opt.checkpoints_dir not in str(info.value)
     with pytest.raises(AppError, match='grayscale'):
         client.predict(handle_file(gray), api_name='/translate')
     with pytest.raises(AppError, match="no run 'nope'"):
         client.predict('nope', 'latest', api_name='/load_run')
     blob = Client(served['blob'][1], verbose=False)
+    endpoints = blob.view_api(print_info=False, return_format='dict')['named_endpoints']
+    for api in ('/edit', '/remove'):  # the blob index is advertised as the integer the endpoint takes
+        parameter = endpoints[api]['parameters'][0]  # the layout is session state, not a parameter
+        assert parameter['parameter_name'] == 'b' and parameter['python_type']['type'] == 'int', parameter
     image_path, drawn_path, table, _ = blob.predict(3, 0.0, api_name='/sample')
     assert np.asarray(Image.open(image_path)).shape == (32, 32, 3)
     assert len(table['data']) == 3

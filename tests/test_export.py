@@ -122,15 +122,44 @@ def test_registry_falls_back_to_the_parent_model(root):
     assert [t.label for t in targets] == ['G']
 
 
-def test_cli_errors_are_one_line(root):
+def test_cli_errors_are_one_line(root, tmp_path):
+    """Bad values are refused before the run is loaded: exit status 2, one stderr line, nothing written."""
     ck = make_run(root, 'p2p')
     env = dict(os.environ, PYTHONPATH=ROOT)
+    out = str(tmp_path / 'out')
     for args, needle in ((['--name', 'missing'], "no run 'missing'"),
-                         (['--name', 'p2p', '--model', 'cycle_gan'], 'latest_net_G_A.pth')):
-        proc = subprocess.run([sys.executable, '-m', 'tools.export', '--checkpoints_dir', ck, *args], cwd=ROOT,
-                              env=env, capture_output=True, text=True)
+                         (['--name', 'p2p', '--model', 'cycle_gan'], 'trained with --model pix2pix'),
+                         (['--name', 'p2p', '--opset', '5'], '--opset 5: the ONNX exporter writes opsets 7 to'),
+                         (['--name', 'p2p', '--benchmark', '1', '--bench_threads', '0'],
+                          '--bench_threads 0: give at least 1 intra-op thread'),
+                         (['--name', 'p2p', '--atol', '0'], '--atol 0.0: the parity tolerance must be above 0')):
+        proc = subprocess.run([sys.executable, '-m', 'tools.export', '--checkpoints_dir', ck, '--out_dir', out,
+                               *args], cwd=ROOT, env=env, capture_output=True, text=True)
         assert proc.returncode == 2, proc.stderr
-        assert needle in proc.stderr and 'Traceback' not in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and needle in proc.stderr, proc.stderr
+        assert not os.path.exists(out)
+
+
+def test_a_failed_benchmark_or_runtime_keeps_the_earlier_export_and_its_json(root, tmp_path, monkeypatch):
+    """Every file is made as .tmp and moved in place at the end: a failure leaves the earlier pair as it was."""
+    ck = make_run(root, 'p2p')
+    out = str(tmp_path / 'out')
+    run_export(ck, 'p2p', '--out_dir', out)
+    before = {f: open(os.path.join(out, f), 'rb').read() for f in os.listdir(out)}
+    assert sorted(before) == ['latest_net_G.onnx', 'latest_net_G.onnx.json']
+
+    def broken_benchmark(*args):
+        raise RuntimeError('benchmark failed')
+    monkeypatch.setattr(export, 'benchmark', broken_benchmark)
+    with pytest.raises(RuntimeError, match='benchmark failed'):
+        run_export(ck, 'p2p', '--out_dir', out, '--benchmark', '1', '--opset', '13')
+    assert {f: open(os.path.join(out, f), 'rb').read() for f in os.listdir(out)} == before
+    # a file onnxruntime refuses (its InvalidGraph) is one ExportError line, not the runtime's traceback
+    bad = tmp_path / 'bad_net_G.onnx'
+    bad.write_bytes(b'not an onnx graph')
+    with pytest.raises(export.ExportError, match='onnxruntime cannot load the export of bad_net_G') as info:
+        export.load_runner(str(bad), 'onnx')
+    assert '\n' not in str(info.value)
 
 
 def test_scripts_forwarder_runs_the_tool(root, tmp_path):

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from models.dense_step import dense_flat, register_dense_step
+from util.hardware import cpu_has_native_bf16
 
 
 def _conv_params(seed, channels_last):
@@ -198,11 +199,13 @@ def test_cast_cache_step_equals_per_forward_regions_bit_for_bit(tmp_path, model,
                                                profile_last=True)
     if amp == 'bf16' and model == 'cycle_gan':
         # the identity calls reuse the generators' casts, so the gradients of a generator's three calls are summed
-        # in bf16 before the cast to fp32 (as autocast already did for the two calls inside forward): close values
+        # in bf16 before the cast to fp32 (as autocast already did for the two calls inside forward): close values.
+        # How close depends on the CPU: with native bf16 (avx512_bf16) they agree within 2% after 3 steps; where
+        # oneDNN emulates bf16 (no AVX-512) it accumulates differently and they were 3.5% apart (G_B).
         assert new_casts < old_casts
         assert new_losses[0] == old_losses[0]
         for new, old in zip(new_losses, old_losses):
-            assert new == pytest.approx(old, rel=2e-2)
+            assert new == pytest.approx(old, rel=2e-2 if cpu_has_native_bf16() else 6e-2)
         return
     # fp32 casts nothing; pix2pix's D calls in backward_D already share one region and its third D is frozen
     assert new_casts == old_casts

@@ -1,6 +1,7 @@
 """--model gan (unconditional GANs after Ganzo): architectures, the game, label tricks, data modes, sampling,
 resume, learning on the synthetic shapes and clear errors."""
 import argparse
+import json
 import os
 import pickle
 import shutil
@@ -356,6 +357,53 @@ def test_train_then_sample_grid_on_the_results_page(tmp_path, shapes_root):
     assert not np.array_equal(first, np.asarray(Image.open(page / 'images' / 'sample_0003_fake.png')))
 
 
+def test_many_samples_stream_to_files_with_a_capped_grid_page_and_memory(tmp_path, shapes_root, capsys):
+    """Every sample goes to its file as it is made; the grid, the page rows and the samples the model keeps stop
+    at GRID_SAMPLES, so memory does not grow with --num_samples (docs/unconditional.md has the RSS figures)."""
+    from models.gan_model import GRID_SAMPLES, GanModel
+    ck, res = tmp_path / 'ck', tmp_path / 'res'
+    assert run_train(args_for(shapes_root, ck, 'many', '--n_epochs', 1, '--max_batches_per_epoch', 1)) == 0
+    test_args = ['--model', 'gan', '--name', 'many', '--checkpoints_dir', ck, '--results_dir', res, '--eval']
+    kept = []
+    add = GanModel.add_to_results_page
+    GanModel.add_to_results_page = lambda self, page: kept.append(len(self.samples)) or add(self, page)
+    try:
+        assert run_test(test_args + ['--num_samples', GRID_SAMPLES + 6, '--batch_size', 16]) == 0
+    finally:
+        GanModel.add_to_results_page = add
+    assert kept == [GRID_SAMPLES]
+    page = res / 'many' / 'test_latest'
+    images = sorted(os.listdir(page / 'images'))
+    assert images == ['grid.png'] + [f'sample_{i:04d}_fake.png' for i in range(GRID_SAMPLES + 6)]
+    with Image.open(page / 'images' / 'grid.png') as grid:
+        assert grid.size == (8 * 16 + 9 * 2,) * 2  # the first 64 samples, 8 columns
+    html = (page / 'index.html').read_text()
+    assert f'The first {GRID_SAMPLES} of {GRID_SAMPLES + 6} samples' in html
+    assert f'images/sample_{GRID_SAMPLES - 1:04d}_fake.png' in html
+    assert f'images/sample_{GRID_SAMPLES:04d}_fake.png' not in html  # written, but no page row
+    # fewer samples: the earlier run's extra samples are removed and counted; the grid is rewritten, not removed
+    capsys.readouterr()
+    assert run_test(test_args + ['--num_samples', 5]) == 0
+    assert 'removed 65 image(s) an earlier run left' in capsys.readouterr().out
+    assert len(os.listdir(page / 'images')) == 6
+
+
+def test_sample_metrics_stream_the_files_and_refuse_paired_metrics(tmp_path, shapes_root, capsys):
+    from metrics.weights import make_random_inception_weights
+    ck, res = tmp_path / 'ck', tmp_path / 'res'
+    assert run_train(args_for(shapes_root, ck, 'fid', '--n_epochs', 1, '--max_batches_per_epoch', 1)) == 0
+    test_args = ['--model', 'gan', '--name', 'fid', '--checkpoints_dir', ck, '--results_dir', res,
+                 '--num_samples', 4]
+    status, err = cli_error('test', test_args + ['--metrics', 'fid,psnr'], capsys)
+    assert status == 2 and err.strip() == ('error: --metrics psnr: these compare each output with its target image, '
+                                           'and generated samples have none; use fid, kid or isc')
+    assert not (res / 'fid').exists()  # refused before any sample was made
+    weights_file = make_random_inception_weights(str(tmp_path / 'inception.pth'))
+    assert run_test(test_args + ['--metrics', 'fid', '--fidelity_weights', weights_file]) == 0
+    scores = json.loads((res / 'fid' / 'test_latest' / 'metrics.json').read_text())
+    assert scores['fid'] > 0  # the 4 sample files against the run's 24 real shapes
+
+
 def test_a_plugin_adds_its_own_generator(tmp_path, shapes_root, monkeypatch):
     (tmp_path / 'my_gan_plugin.py').write_text(
         'import torch.nn as nn\n'
@@ -409,6 +457,24 @@ def test_mnist_modes_read_torchvision_raw_files(tmp_path, mode, folder, capsys):
     assert f"torchvision.datasets.{folder}(root='{tmp_path / 'none'}', train=True, download=True)" in err
 
 
+@pytest.mark.parametrize('damaged', ['images', 'labels'])
+def test_a_truncated_idx_file_is_named_in_one_line(tmp_path, damaged):
+    """A download cut short: train.py names the file and says to download it again (torchvision's own error is a
+    reshape RuntimeError naming no file)."""
+    raw = tmp_path / 'MNIST' / 'raw'
+    write_idx(raw, 'train', np.zeros((16, 28, 28)), np.zeros(16))
+    path = raw / f'train-{damaged}-idx{3 if damaged == "images" else 1}-ubyte'
+    path.write_bytes(path.read_bytes()[:-100 if damaged == 'images' else -3])
+    out = subprocess.run([sys.executable, 'train.py', '--model', 'gan', '--dataset_mode', 'mnist', '--dataroot',
+                          str(tmp_path), '--checkpoints_dir', str(tmp_path / 'ck'), '--name', 'cut', '--gpu_ids', '-1',
+                          '--num_threads', '0'], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and 'Traceback' not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f'error: --dataset_mode mnist: cannot read {path} (')
+    assert 'delete it and download it again with python -c "import torchvision; torchvision.datasets.MNIST(' in lines[0]
+    assert not (tmp_path / 'ck' / 'cut').exists()
+
+
 def test_cifar10_mode_reads_a_batch_file(tmp_path):
     folder = tmp_path / 'cifar-10-batches-py'
     folder.mkdir()
@@ -444,7 +510,7 @@ def test_cifar100_mode_reads_the_train_file(tmp_path, capsys):
     with open(folder / 'train', 'wb') as f:
         pickle.dump({'data': data, 'fine_labels': [7, 42, 99], 'coarse_labels': [0, 1, 2]}, f)
     common = ['--model', 'gan', '--dataset_mode', 'cifar100', '--batch_size', 3, '--num_threads', 0,
-              '--checkpoints_dir', tmp_path, '--serial_batches']
+              '--checkpoints_dir', tmp_path, '--serial_batches', '--seed', 1]
     batch = next(iter(dataset_for(common + ['--dataroot', tmp_path])))
     assert batch['A'].shape == (3, 3, 32, 32) and batch['label'].tolist() == [7, 42, 99]
     expected = torch.from_numpy(data.reshape(3, 3, 32, 32)).float() / 127.5 - 1
@@ -572,7 +638,6 @@ def test_bad_image_size_exits_2_from_the_command_line(tmp_path, shapes_root):
 # ---------------------------------------------------------------------------------------------- best checkpoints
 
 def test_save_best_by_generator_loss_and_by_metric(tmp_path, shapes_root, monkeypatch):
-    import json
     from metrics import results as result_metrics
     ck = tmp_path / 'ck'
     assert run_train(args_for(shapes_root, ck, 'bl', '--n_epochs', 3, '--max_batches_per_epoch', 2,

@@ -182,6 +182,28 @@ def test_foreign_weights_with_wrong_shapes_get_a_short_error(tmp_path, paired_ro
     assert 'shape mismatches' in last and '--ngf 8' in last and 'Traceback' not in out.stderr
 
 
+def test_testing_with_another_model_family_names_the_model_the_run_was_trained_with(tmp_path):
+    """--model of another family: the run's --model is named (not a missing latest_net_G.pth, nor a dataroot the run
+    'did not record': its data options belong to the model it was trained with)."""
+    from tiny_runs import make_run
+    ck = make_run(str(tmp_path), 'cyc')
+    make_run(str(tmp_path), 'p2p')
+    data = os.path.join(str(tmp_path), 'data_unpaired')
+    for name, model, extra, trained in (('cyc', 'pix2pix', ['--dataroot', data], 'cycle_gan'),
+                                        ('p2p', 'blobgan', [], 'pix2pix'), ('p2p', 'gan', [], 'pix2pix')):
+        out = run_cli('test.py', ['--name', name, '--model', model, '--checkpoints_dir', ck, '--gpu_ids', -1,
+                                  '--results_dir', tmp_path / 'res'] + extra)
+        assert out.returncode == 2 and 'Traceback' not in out.stderr, out.stderr
+        assert out.stderr.strip().splitlines() == [
+            f"error: run '{name}' was trained with --model {trained}, not --model {model}: leave --model out "
+            f"(test.py takes it from the run) or pass --model {trained}"]
+    out = run_cli('test.py', ['--name', 'p2p', '--model', 'test', '--checkpoints_dir', ck, '--gpu_ids', -1])
+    assert out.returncode == 2 and out.stderr.strip() == (
+        'error: --dataroot is required: run p2p was trained with --model pix2pix, whose data --model test does not '
+        'take over')
+    assert not (tmp_path / 'res').exists()
+
+
 def test_published_style_weights_with_instance_norm_stats_load(tmp_path, unpaired_root):
     """Old CycleGAN releases stored running stats for InstanceNorm; they must still load with --model test."""
     from models import networks

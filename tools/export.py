@@ -32,8 +32,10 @@ from models.base_model import unwrap
 from models.inference import size_multiple
 from options.inference_options import load_trained_model
 from util.cli import run_cli
-from util.errors import ExportError
+from util.errors import ExportError, OptionError
 
+DEFAULT_OPSET = 17
+MIN_OPSET = 7  # the oldest opset torch.onnx and onnxruntime implement
 IMAGE_RANGE = [-1.0, 1.0]
 IMAGE_PREPROCESS = 'RGB (or L) 8-bit pixels p -> p / 127.5 - 1, NCHW float32'
 IMAGE_POSTPROCESS = 'clamp to [-1, 1], (x + 1) * 127.5 -> 8-bit pixels'
@@ -348,13 +350,20 @@ def export_torchscript(target, path, example):
 
 
 def load_runner(path, fmt, threads=None):
-    """A function numpy input -> numpy output running the exported file."""
+    """A function numpy input -> numpy output running the exported file; ExportError (one line) when the runtime
+    refuses the file (e.g. an opset onnxruntime does not implement)."""
     if fmt == 'onnx':
         import onnxruntime as ort
         so = ort.SessionOptions()
         if threads:
             so.intra_op_num_threads = threads
-        session = ort.InferenceSession(path, so, providers=['CPUExecutionProvider'])
+        try:
+            session = ort.InferenceSession(path, so, providers=['CPUExecutionProvider'])
+        except Exception as exc:  # onnxruntime's InvalidGraph, NotImplemented, Fail: no common base class
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            reason = reason.split(' failed:', 1)[-1]  # drop 'Load model from <path>'
+            raise ExportError(f'onnxruntime cannot load the export of {os.path.basename(path).split(".")[0]}: '
+                              f'{reason[:300]}') from exc
         name = session.get_inputs()[0].name
         return lambda x: session.run(None, {name: x})[0]
     import warnings
@@ -454,12 +463,27 @@ def export_one(target, folder, stem, fmt, opset, dynamic_batch, atol, exporter='
         raise _export_failed(target, fmt, opset, exc) from exc
     export_s = time.perf_counter() - t0
     batches = (1, 2) if (dynamic_batch or fmt == 'torchscript') else (1,)
-    try:
+    json_path = path + '.json'
+    try:  # everything on the .tmp files: a failure leaves an earlier export and its JSON as they were
         diff, scale = check_parity(target, tmp, fmt, batches, atol)
-    except Exception:
-        os.remove(tmp)
+        record = _record(target, path, fmt, opset, exporter, dynamic_batch, batches, diff, scale, atol, export_s)
+        record.update(extra or {})
+        if bench_iters > 0:
+            record['benchmark'] = benchmark(target, tmp, fmt, bench_iters, bench_threads)
+        with open(json_path + '.tmp', 'w') as f:
+            json.dump(record, f, indent=2)
+    except BaseException:
+        for leftover in (tmp, json_path + '.tmp'):
+            if os.path.exists(leftover):
+                os.remove(leftover)
         raise
     os.replace(tmp, path)
+    os.replace(json_path + '.tmp', json_path)
+    return dict(record, path=path, json=json_path)
+
+
+def _record(target, path, fmt, opset, exporter, dynamic_batch, batches, diff, scale, atol, export_s):
+    """The JSON beside an exported file: the target's conventions, the format and the parity check."""
     record = dict(target.conventions)
     record.update({
         'file': os.path.basename(path), 'format': fmt, 'dynamic_batch': bool(dynamic_batch or fmt == 'torchscript'),
@@ -471,14 +495,7 @@ def export_one(target, folder, stem, fmt, opset, dynamic_batch, atol, exporter='
                    'runtime': 'onnxruntime CPU' if fmt == 'onnx' else 'torch.jit.load'},
         'export_seconds': round(export_s, 3), 'torch': torch.__version__,
     })
-    record.update(extra or {})
-    if bench_iters > 0:
-        record['benchmark'] = benchmark(target, path, fmt, bench_iters, bench_threads)
-    json_path = path + '.json'
-    with open(json_path + '.tmp', 'w') as f:
-        json.dump(record, f, indent=2)
-    os.replace(json_path + '.tmp', json_path)
-    return dict(record, path=path, json=json_path)
+    return record
 
 
 def parse_args(argv):
@@ -486,7 +503,7 @@ def parse_args(argv):
                                             '(remaining options are the run\'s, as for test.py)',
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument('--format', choices=['onnx', 'torchscript'], default='onnx', help='file format')
-    p.add_argument('--opset', type=int, default=17, help='ONNX opset version')
+    p.add_argument('--opset', type=int, default=DEFAULT_OPSET, help=f'ONNX opset version ({MIN_OPSET} or above)')
     p.add_argument('--dynamic_batch', action='store_true',
                    help='make the batch axis dynamic (checked at batch sizes 1 and 2); TorchScript is always dynamic')
     p.add_argument('--onnx_exporter', choices=['torchscript', 'dynamo'], default='torchscript',
@@ -501,10 +518,27 @@ def parse_args(argv):
     return p.parse_known_args(argv)
 
 
+def check_args(args):
+    """Refuse bad values before the run is loaded or anything is written (OptionError: one line)."""
+    if args.format == 'onnx':
+        import onnx
+        newest = onnx.defs.onnx_opset_version()
+        if not MIN_OPSET <= args.opset <= newest:
+            raise OptionError(f'--opset {args.opset}: the ONNX exporter writes opsets {MIN_OPSET} to {newest} (the '
+                              f'newest the installed onnx knows); the default {DEFAULT_OPSET} suits onnxruntime')
+    if args.benchmark < 0:
+        raise OptionError(f'--benchmark {args.benchmark}: give the number of timed runs (0: no benchmark)')
+    if args.benchmark and args.bench_threads < 1:
+        raise OptionError(f'--bench_threads {args.bench_threads}: give at least 1 intra-op thread')
+    if not args.atol > 0:
+        raise OptionError(f'--atol {args.atol}: the parity tolerance must be above 0')
+
+
 def main(argv=None):
     args, rest = parse_args(sys.argv[1:] if argv is None else argv)
     if '--name' not in rest and not any(a.startswith('--name=') for a in rest):
         raise ValueError('--name RUN is required (the training run whose generator(s) to export)')
+    check_args(args)
     with torch.no_grad():  # not set_grad_enabled(False): callers in the same process (tests) keep their mode
         return export_run(args, rest)
 

@@ -283,23 +283,25 @@ def reduce_max(values, device):
 class StopAgreement:
     """Makes every rank stop at the same iteration when one of them received SIGINT/SIGTERM.
 
-    A flag is all-reduced asynchronously after each step and read one step later, so no rank waits for it:
-    all ranks stop together, one iteration after the first one saw the signal.
+    The local signal number (0: none) is all-reduced (max) asynchronously after each step and read one step
+    later, so no rank waits for it: all ranks stop together, one iteration after the first one saw the signal,
+    and agree on the signal (hence on the exit status).
     """
 
     def __init__(self, device):
         self.device = device
         self.pending = None
 
-    def update(self, local_flag):
+    def update(self, local_signum):
+        """The agreed signal number to stop on (0: go on)."""
         if not is_distributed():
-            return bool(local_flag)
-        agreed = False
+            return int(local_signum)
+        agreed = 0
         if self.pending is not None:
             work, tensor = self.pending
             work.wait()
-            agreed = bool(tensor.item())
-        tensor = torch.tensor([1 if local_flag else 0], dtype=torch.int32, device=self.device)
+            agreed = int(tensor.item())
+        tensor = torch.tensor([int(local_signum)], dtype=torch.int32, device=self.device)
         self.pending = (dist.all_reduce(tensor, op=dist.ReduceOp.MAX, async_op=True), tensor)
         return agreed
 

@@ -27,11 +27,15 @@ class ExportError(ValueError):
     """A network that cannot be exported (the blocking operator named) or fails its parity check (tools/export.py)."""
 
 
+class RunLockedError(RuntimeError):
+    """A second train.py on a run another process is training (util/run_lock.py); the message names the holder."""
+
+
 class AppInputError(ValueError):
     """A request the demo app cannot serve (wrong image, bad value): shown to the user as one message."""
 
 
 # What run_cli reports as one line: the classes above plus the built-in errors our code raises for bad input
 # (a missing file, an invalid value, an optional package that is not installed).
-USER_ERRORS = (OptionError, CheckpointError, BadImageError, OmniListError, FileNotFoundError, ValueError,
-               ImportError)
+USER_ERRORS = (OptionError, CheckpointError, BadImageError, OmniListError, RunLockedError, FileNotFoundError,
+               ValueError, ImportError)

@@ -7,10 +7,10 @@ import os
 from util import util
 
 
-def save_images(webpage, visuals, image_path, aspect_ratio=1.0, width=256):
-    """Save every visual of the first image of a batch as images/<stem>_<label>.png and add one table row
-    (input, outputs and targets side by side, in the model's visual order) to the results page. Single-channel
-    visuals (--output_nc 1) are saved as grayscale images. Returns the file names written."""
+def save_images(webpage, visuals, image_path, aspect_ratio=1.0, width=256, add_row=True):
+    """Save every visual of the first image of a batch as images/<stem>_<label>.png and (``add_row``) add one
+    table row (input, outputs and targets side by side, in the model's visual order) to the results page.
+    Single-channel visuals (--output_nc 1) are saved as grayscale images. Returns the file names written."""
     image_dir = webpage.get_image_dir()
     path = image_path[0] if isinstance(image_path, (list, tuple)) else image_path
     stem = os.path.splitext(os.path.basename(path))[0]
@@ -21,6 +21,7 @@ def save_images(webpage, visuals, image_path, aspect_ratio=1.0, width=256):
                         aspect_ratio=aspect_ratio)
         ims.append(image_name)
         txts.append(label)
-    webpage.add_result_row(stem, ims, txts, width=width)
+    if add_row:
+        webpage.add_result_row(stem, ims, txts, width=width)
     return ims
 

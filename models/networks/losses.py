@@ -6,9 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-GAN_MODE_ALIASES = {'vanilla': 'vanilla', 'original': 'vanilla', 'lsgan': 'lsgan', 'ls': 'lsgan',
-                    'wgangp': 'wgangp', 'w': 'wgangp', 'hinge': 'hinge'}
+from models.networks import objectives
 
 
 def final_predictions(prediction):
@@ -24,19 +22,17 @@ def final_predictions(prediction):
 class GANLoss(nn.Module):
     """The adversarial objective, for both the discriminator and the generator.
 
-    Modes (aliases in brackets, as named by SPADE):
-      vanilla (original): non-saturating cross-entropy on logits;
-      lsgan (ls): least squares towards 1 / 0;
-      wgangp (w): Wasserstein critic, -mean(real) + mean(fake) (use with :func:`gradient_penalty` or clipping);
+    ``gan_mode`` is any --gan_mode value of models/networks/objectives.py; ``self.gan_mode`` is its criterion:
+      vanilla: non-saturating cross-entropy on logits;
+      lsgan: least squares towards 1 / 0;
+      wgangp: Wasserstein critic, -mean(real) + mean(fake) (use with :func:`gradient_penalty` or clipping);
       hinge: D minimises mean(relu(1 - real)) + mean(relu(1 + fake)); G minimises -mean(fake).
     Losses are computed in fp32 whatever the autocast precision, and multiscale outputs are averaged.
     """
 
     def __init__(self, gan_mode, target_real_label=1.0, target_fake_label=0.0):
         super().__init__()
-        if gan_mode not in GAN_MODE_ALIASES:
-            raise ValueError(f"unknown --gan_mode '{gan_mode}'; choose one of {', '.join(GAN_MODE_ALIASES)}")
-        self.gan_mode = GAN_MODE_ALIASES[gan_mode]
+        self.gan_mode = objectives.lookup(gan_mode).criterion
         self.register_buffer('real_label', torch.tensor(target_real_label), persistent=False)
         self.register_buffer('fake_label', torch.tensor(target_fake_label), persistent=False)
 

@@ -91,6 +91,9 @@ class Trainer:
         if distributed.is_distributed():
             distributed.seed_rank(opt.seed, opt.rank)  # then each rank draws its own dropout masks and noise
         self.stop_agreement = distributed.StopAgreement(opt.device)
+        # --save_latest_minutes: every rank posts how many intervals its clock has passed; the largest decides
+        self.save_agreement = distributed.StopAgreement(opt.device)
+        self.clock_start, self.saved_intervals = time.time(), 0
         self.visualizer = Visualizer(opt)
         self.best.read_record()  # a resumed run only replaces the best networks with better ones
         self.visualizer.set_aggregated_loss_names(self.model.aggregated_loss_names())
@@ -124,6 +127,8 @@ class Trainer:
         nothing). Returns (checkpoint label, training state, its saved schedule); the last two None for a new run.
         """
         opt = self.opt
+        if opt.auto_resume:  # resume when the run folder holds a training state, else start it
+            resume.choose_auto_resume(opt)
         resume.check_existing_run(opt)
         label = BaseModel.checkpoint_label(opt)
         resume_state = saved_schedule = None
@@ -158,6 +163,7 @@ class Trainer:
         """Save networks and the training state under each label: rank 0 writes, every rank contributes its
         own RNG and pool state (collective)."""
         self.stop_agreement.finish()
+        self.save_agreement.finish()
         for label in labels:
             if self.is_main:
                 self.model.save_networks(label)
@@ -255,6 +261,13 @@ class Trainer:
             labels = ['latest'] + ([f'iter_{total}'] if opt.save_by_iter else [])
             self.log(f'saving the latest model (epoch {self.epoch}, total_iters {total})')
             self.save(labels)
+        elif opt.save_latest_minutes > 0:
+            intervals = int((time.time() - self.clock_start) / (60 * opt.save_latest_minutes))
+            agreed = self.save_agreement.update(intervals)  # the ranks' largest count, posted one step ago
+            if agreed > self.saved_intervals:
+                self.saved_intervals = agreed
+                self.log(f'saving the latest model (--save_latest_minutes; epoch {self.epoch}, total_iters {total})')
+                self.save(['latest'])
 
 
 def main(args=None):

@@ -6,9 +6,10 @@ weights.py      InceptionV3 weights (torch-fidelity's file, a local path or a cl
 inputs.py       image folders, tensors and results folders as metric inputs; pairing by file name
 stats_cache.py  project-local cache of real-image statistics (.fid_stats/)
 fidelity.py     fid, kid, isc through torch-fidelity
+clean_fid.py    clean_fid through clean-fid (BlobGAN's published FID), asked for by name
 paired.py       psnr, ssim, l1 between images paired by name
-compute.py      evaluate(): every requested metric in one call
-json_io.py      metrics.json files
+compute.py      evaluate(): every requested metric in one call; FID_BY_BACKEND (--fid_backend -> metric name)
+json_io.py      metrics.json files: the one format of metric results (test.py, tools, BlobGAN's FID files)
 results.py      scores of a test.py results folder (test.py --metrics, train.py --eval_freq, tools/compare.py)
 periodic_eval.py  the held-out evaluation during training (train.py --eval_freq)
 best_checkpoint.py  the best networks of a run by a loss or metric (train.py --save_best)
@@ -23,5 +24,6 @@ from metrics.stats_cache import (DEFAULT_CACHE_DIR, FID_DIMS, cache_real_statist
                                  cached_statistics_info, has_cached_statistics, normalize_cache_name)
 from metrics.fidelity import fidelity_metrics  # noqa: F401
 from metrics.paired import paired_metrics  # noqa: F401
-from metrics.compute import evaluate  # noqa: F401
+from metrics.clean_fid import GeneratorSamples, clean_fid_metrics  # noqa: F401
+from metrics.compute import FID_BY_BACKEND, evaluate  # noqa: F401
 from metrics.json_io import format_metrics, read_metrics_json, write_metrics_json  # noqa: F401

@@ -5,15 +5,38 @@ drop in), kept in a project folder (``--stats_dir``, default ``.fid_stats/clean`
 Real images are resized to the generator's shape first (BlobGANEX setup_fid.py ``load_fn``: (256, 512); with
 ``center_crop``: shorter side to ``size`` then a centre square), then clean-fid's PIL bicubic resize to 299 and the
 TorchScript InceptionV3 (``inception-2015-12-05.pt``: a local file, or 'download' from the clean-fid URL).
+
+Registered as the metric ``clean_fid`` (kind 'fidelity', backend 'clean-fid', lower is better), reached through
+``metrics.evaluate(generated, metrics='clean_fid', real_cache_name=NAME)`` like fid/kid/isc; it is computed only
+when asked for by name (``--fid_backend clean-fid`` in BlobGAN's model and tools: metrics/compute.py FID_BY_BACKEND).
 """
 import os
 import random
+from collections import namedtuple
 
 import numpy as np
 import torch
 
+from data.image_folder import IMG_EXTENSIONS
+from metrics.inputs import device_is_cuda
+from metrics.registry import get_metric, register_metric
+
 DEFAULT_STATS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '.fid_stats', 'clean')
 INCEPTION_FILE = 'inception-2015-12-05.pt'
+BACKEND = 'clean-fid'
+
+
+@register_metric('clean_fid', 'fidelity', higher_is_better=False, backend=BACKEND, default=False,
+                 description="FID as clean-fid computes it (BlobGAN's published numbers; not comparable with fid)")
+def _clean_fid(distance):
+    return {'clean_fid': float(distance)}
+
+
+class GeneratorSamples(namedtuple('GeneratorSamples', 'fn z_dim num batch_size')):
+    """``num`` images ``fn(z)`` ((B, 3, H, W) floats in [0, 255]) for z ~ N(0, I) of shape (batch_size, z_dim), drawn
+    from torch's global generator as clean-fid's ``get_model_features`` does: the batch size decides which z each
+    sample gets, so it is part of the input rather than an Inception setting."""
+    __slots__ = ()
 
 
 def _cleanfid():
@@ -90,7 +113,6 @@ def list_files(path, txt=None, n=None, shuffle=False, seed=0):
         with open(txt) as f:
             files = [os.path.join(path, line.strip()) for line in f if line.strip()]
     else:
-        from data.image_folder import IMG_EXTENSIONS
         if not os.path.isdir(path or ''):
             raise FileNotFoundError(f'image folder {path!r} does not exist')
         files = sorted(os.path.join(r, f) for r, _, fs in os.walk(path, followlinks=True) for f in fs
@@ -131,14 +153,51 @@ def load_stats(name, stats_dir=None):
         return f['mu'], f['sigma']
 
 
+def clean_fid_metrics(generated, real_cache_name, weights_path=None, cache_dir=None, device=None, batch_size=32):
+    """``{'clean_fid': ..}`` of ``generated`` (:class:`GeneratorSamples`, an image folder or a list of image files)
+    against the statistics named ``real_cache_name`` (:func:`make_stats`, tools/blobgan/setup_fid.py) in
+    ``cache_dir`` (default ``.fid_stats/clean``); ``weights_path``: the TorchScript Inception
+    (:func:`load_inception`)."""
+    if real_cache_name is None:
+        raise ValueError('clean_fid compares with cached real statistics: give their name (made by '
+                         'python -m tools.blobgan.setup_fid --fid_backend clean-fid)')
+    device = 'cuda' if device_is_cuda(device) else 'cpu'
+    if isinstance(generated, GeneratorSamples):
+        distance = generator_fid(generated.fn, real_cache_name, generated.num, generated.z_dim, generated.batch_size,
+                                 weights_path, cache_dir, device)
+    elif isinstance(generated, (str, list, tuple)):
+        files = list_files(generated) if isinstance(generated, str) else list(generated)
+        distance = files_fid(files, real_cache_name, batch_size, weights_path, cache_dir, device)
+    else:
+        raise ValueError(f'clean_fid scores generator samples (GeneratorSamples) or image files, not '
+                         f'{type(generated).__name__}')
+    return get_metric('clean_fid').fn(distance)
+
+
 def generator_fid(gen_fn, name, num_gen, z_dim, batch_size=16, weights=None, stats_dir=None, device='cpu'):
     """FID of ``gen_fn(z) -> images in [0, 255]`` (B,3,H,W) against the named statistics (clean mode)."""
     fid = _cleanfid()
-    mu_ref, sigma_ref = load_stats(name, stats_dir)
+    reference = load_stats(name, stats_dir)
     if num_gen < 2:
         raise ValueError('FID needs at least 2 generated images')
     feats = fid.get_model_features(gen_fn, load_inception(weights, device), mode='clean', z_dim=z_dim,
                                    num_gen=num_gen, batch_size=batch_size, device=torch.device(device), verbose=False)
+    return _distance(fid, feats, reference)
+
+
+def files_fid(files, name, batch_size=32, weights=None, stats_dir=None, device='cpu'):
+    """FID of image files (clean-fid's PIL loading and clean resize) against the named statistics."""
+    fid = _cleanfid()
+    reference = load_stats(name, stats_dir)
+    if len(files) < 2:
+        raise ValueError('FID needs at least 2 generated images')
+    feats = fid.get_files_features(files, load_inception(weights, device), num_workers=0, batch_size=batch_size,
+                                   device=torch.device(device), mode='clean', verbose=False)
+    return _distance(fid, feats, reference)
+
+
+def _distance(fid, feats, reference):
+    mu_ref, sigma_ref = reference
     return float(fid.frechet_distance(feats.mean(0), np.cov(feats, rowvar=False), mu_ref, sigma_ref))
 
 

@@ -1,6 +1,7 @@
-"""FID, KID and IS (``fid``, ``kid``, ``isc``) through torch-fidelity's ``calculate_metrics``: every requested
-one in a single pass over the images. Each registered function reads its values out of torch-fidelity's
-result dict; a metric's name is torch-fidelity's flag for it (``calculate_metrics(fid=True)``)."""
+"""FID, KID and IS (``fid``, ``kid``, ``isc``; backend 'torch-fidelity') through torch-fidelity's
+``calculate_metrics``: every requested one in a single pass over the images. Each registered function reads its
+values out of torch-fidelity's result dict; a metric's name is torch-fidelity's flag for it
+(``calculate_metrics(fid=True)``)."""
 import warnings
 
 from metrics.inputs import as_dataset, device_is_cuda, need
@@ -10,18 +11,23 @@ from metrics.stats_cache import (DEFAULT_CACHE_DIR, build_cache, cache_key, cach
 from metrics.weights import resolve_inception_weights, warn_if_unofficial
 
 
-@register_metric('fid', 'fidelity', higher_is_better=False, description='Frechet Inception distance (lower is better)')
+BACKEND = 'torch-fidelity'
+
+
+@register_metric('fid', 'fidelity', higher_is_better=False, backend=BACKEND,
+                 description='Frechet Inception distance (lower is better)')
 def _fid(out):
     return {'fid': float(out['frechet_inception_distance'])}
 
 
-@register_metric('kid', 'fidelity', higher_is_better=False, description='kernel Inception distance, mean and std over subsets')
+@register_metric('kid', 'fidelity', higher_is_better=False, backend=BACKEND,
+                 description='kernel Inception distance, mean and std over subsets')
 def _kid(out):
     return {'kid': float(out['kernel_inception_distance_mean']),
             'kid_std': float(out['kernel_inception_distance_std'])}
 
 
-@register_metric('isc', 'fidelity', higher_is_better=True, aliases=('is', 'inception_score'),
+@register_metric('isc', 'fidelity', higher_is_better=True, backend=BACKEND, aliases=('is', 'inception_score'),
                  description='Inception Score of the generated images, mean and std over splits')
 def _isc(out):
     return {'isc': float(out['inception_score_mean']), 'isc_std': float(out['inception_score_std'])}
@@ -42,8 +48,9 @@ def fidelity_metrics(generated, real=None, metrics=None, weights_path=None, real
     Returns e.g. ``{'fid': .., 'kid': .., 'kid_std': .., 'isc': .., 'isc_std': ..}``.
     """
     import torch_fidelity
-    requested = parse_metrics(metrics if metrics is not None else metric_names('fidelity'))
-    metrics = [m for m in metric_names('fidelity') if m in requested]
+    ours = metric_names('fidelity', BACKEND)
+    requested = parse_metrics(metrics if metrics is not None else ours)
+    metrics = [m for m in ours if m in requested]
     if not metrics:
         return {}
     binary = 'fid' in metrics or 'kid' in metrics

@@ -1,29 +1,37 @@
 """The registry of metric names: what ``--metrics fid,kid,psnr`` (test.py), ``--eval_metrics`` (train.py),
 tools/evaluate.py and tools/compare.py accept.
 
-A metric registers itself with ``@register_metric(name, kind, higher_is_better)`` in the module of its kind:
+A metric registers itself with ``@register_metric(name, kind, higher_is_better)`` in the module that computes it:
 
-* ``'fidelity'`` (metrics/fidelity.py): distribution metrics computed together in one torch-fidelity call
-  (fid, kid, isc); the registered function turns torch-fidelity's output dict into this project's keys;
+* ``'fidelity'``: distribution metrics of generated images against real ones, computed by a ``backend``:
+  ``'torch-fidelity'`` (metrics/fidelity.py: fid, kid, isc, all in one torch-fidelity call; the registered
+  function turns torch-fidelity's output dict into this project's keys) or ``'clean-fid'`` (metrics/clean_fid.py:
+  clean_fid, BlobGAN's published FID; the registered function turns the distance into this project's key);
 * ``'paired'`` (metrics/paired.py): per image pair, averaged over the pairs (psnr, ssim, l1); the registered
   function takes two 1x3xHxW float tensors in [0, 1] and returns a float.
 """
 from collections import OrderedDict, namedtuple
 
 KINDS = ('fidelity', 'paired')
+FIDELITY_BACKENDS = ('torch-fidelity', 'clean-fid')
 
-Metric = namedtuple('Metric', 'name kind fn aliases description higher_is_better')
+Metric = namedtuple('Metric', 'name kind fn aliases description higher_is_better backend default')
 
 _METRICS = OrderedDict()  # name -> Metric, in registration order (the order of reports and error messages)
 _ALIASES = {}  # spelling users type -> name
 
 
-def register_metric(name, kind, higher_is_better, aliases=(), description=''):
+def register_metric(name, kind, higher_is_better, aliases=(), description='', backend=None, default=True):
     """Decorator: register ``fn`` as metric ``name`` of ``kind`` ('fidelity' or 'paired'), also known as ``aliases``.
     ``higher_is_better`` is the metric's direction, read by best-checkpoint selection (``--save_best metric:X``), the
-    plateau schedule and comparison reports."""
+    plateau schedule and comparison reports. ``backend``: the library computing a 'fidelity' metric (metrics of one
+    backend are computed in one pass). ``default=False``: computed only when asked for by name, not when no
+    metric is named (clean_fid needs its own Inception file and real statistics)."""
     if kind not in KINDS:
         raise ValueError(f"metric kind must be one of {', '.join(KINDS)}, got '{kind}'")
+    if (kind == 'fidelity') != (backend in FIDELITY_BACKENDS):
+        raise ValueError(f"a 'fidelity' metric names its backend ({', '.join(FIDELITY_BACKENDS)}), "
+                         f"a 'paired' one none; got {backend!r}")
 
     def decorate(fn):
         for spelling in (name, *aliases):
@@ -31,16 +39,18 @@ def register_metric(name, kind, higher_is_better, aliases=(), description=''):
             if owner is not None and _METRICS[owner].fn is not fn:
                 raise ValueError(f"metric name '{spelling}' is already registered (by '{owner}')")
         _METRICS[name] = Metric(name, kind, fn, tuple(aliases), description or (fn.__doc__ or '').strip(),
-                                bool(higher_is_better))
+                                bool(higher_is_better), backend, bool(default))
         for alias in aliases:
             _ALIASES[alias] = name
         return fn
     return decorate
 
 
-def metric_names(kind=None):
-    """Registered metric names (of one kind, or all), in registration order."""
-    return tuple(m.name for m in _METRICS.values() if kind is None or m.kind == kind)
+def metric_names(kind=None, backend=None, default_only=False):
+    """Registered metric names (of one kind and backend, or all), in registration order; ``default_only``: those
+    computed when no metric is named."""
+    return tuple(m.name for m in _METRICS.values() if (kind is None or m.kind == kind)
+                 and (backend is None or m.backend == backend) and (m.default or not default_only))
 
 
 def get_metric(name):

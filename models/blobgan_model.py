@@ -14,6 +14,9 @@ from collections import OrderedDict
 
 import torch
 
+from metrics.clean_fid import GeneratorSamples
+from metrics.compute import FID_BY_BACKEND, evaluate
+from metrics.json_io import write_metrics_json
 from util import util
 from util.errors import OptionError
 from .base_model import BaseModel
@@ -123,8 +126,8 @@ class BlobganModel(BaseModel):
                            help='generated images per FID evaluation (published fid_n_imgs 50k)')
             g.add_argument('--fid_no_jitter', action='store_true',
                            help="sample FID images without the generator's training jitter (published: with it)")
-            g.add_argument('--fid_backend', default='clean-fid', choices=['clean-fid', 'torch-fidelity'],
-                           help='FID implementation for --fid_every (published: clean-fid)')
+            g.add_argument('--fid_backend', default='clean-fid', choices=list(FID_BY_BACKEND),
+                           help='FID implementation for --fid_every (published: clean-fid; metric clean_fid or fid)')
             g.add_argument('--fid_weights', type=str, default=None,
                            help="local Inception weights for FID (clean-fid: inception-2015-12-05.pt; torch-fidelity: "
                                 "its pt_inception file)")
@@ -313,38 +316,35 @@ class BlobganModel(BaseModel):
         return torch.cat(out)
 
     def monitor_fid(self):
-        """FID of G_ema against the cached real statistics; the best checkpoint is saved as 'best_fid'."""
-        from metrics.fidelity import fidelity_metrics
+        """FID of G_ema against the cached real statistics, through metrics.evaluate (metric clean_fid or fid, by
+        --fid_backend); the best checkpoint is saved as 'best_fid' and best_fid.json ({'fid', 'step'}, metrics.json
+        format) records it."""
         opt = self.opt
         if getattr(opt, 'rank', 0) != 0:  # under torchrun rank 0 measures and saves (G_ema is the same everywhere)
             return
         jitter = not opt.fid_no_jitter  # published log_fid: gen(z, ema=True, norm_img=True).clamp(0, 255), jittered
-        if opt.fid_backend == 'clean-fid':
-            from metrics import clean_fid
+        metric = FID_BY_BACKEND[opt.fid_backend]
+        if metric == 'clean_fid':
             g = self.netG_ema
             gen = torch.Generator().manual_seed(opt.noise_seed)
 
             def sample(z):
                 img = g(g.sample_noise(z.shape[0], gen, self.device), noise_mode='random', jitter=jitter)
                 return img.add(1).mul(127.5).clamp(0, 255)
-            fid = {'fid': clean_fid.generator_fid(
-                sample, opt.fid_stats_name, opt.fid_num_gen, opt.noise_dim, max(1, opt.batch_size), opt.fid_weights,
-                opt.fid_stats_dir, 'cuda' if self.device.type == 'cuda' else 'cpu')}
+            samples = GeneratorSamples(sample, opt.noise_dim, opt.fid_num_gen, max(1, opt.batch_size))
         else:
-            fake = self.generate(opt.fid_num_gen, batch_size=max(1, opt.batch_size), seed=opt.noise_seed,
-                                 jitter=jitter)
-            fid = fidelity_metrics(fake, metrics='fid', weights_path=opt.fid_weights,
-                                   real_cache_name=opt.fid_stats_name, cache_dir=opt.fid_stats_dir,
-                                   device=self.device if self.device.type == 'cuda' else 'cpu')
-        self.loss_fid = fid['fid']
+            samples = self.generate(opt.fid_num_gen, batch_size=max(1, opt.batch_size), seed=opt.noise_seed,
+                                    jitter=jitter)
+        self.loss_fid = evaluate(samples, metrics=[metric], weights_path=opt.fid_weights,
+                                 real_cache_name=opt.fid_stats_name, cache_dir=opt.fid_stats_dir,
+                                 device='cuda' if self.device.type == 'cuda' else 'cpu')[metric]
         self.fid_history.append((self.steps, self.loss_fid))
         print(f'[blobgan] step {self.steps}: FID {self.loss_fid:.3f}'
               + ('' if self.best_fid is None else f' (best {self.best_fid:.3f})'))
         if self.best_fid is None or self.loss_fid < self.best_fid:
             self.best_fid = self.loss_fid
             self.save_networks('best_fid')
-            with open(os.path.join(self.save_dir, 'best_fid.json'), 'w') as f:
-                json.dump({'step': self.steps, 'fid': self.loss_fid, 'history': self.fid_history}, f, indent=2)
+            write_metrics_json(os.path.join(self.save_dir, 'best_fid.json'), {'fid': self.loss_fid, 'step': self.steps})
 
     # ------------------------------------------------------------------ checkpoints
 

@@ -105,6 +105,17 @@ def check_existing_run(opt, interactive=None):
                       f"to resume it, --overwrite to train it again from scratch, or choose another --name")
 
 
+def choose_auto_resume(opt):
+    """--auto_resume: resume from the latest training state when the run folder holds one (as --continue_train
+    --epoch latest would), else start a new run. Every process decides from the (shared) run folder, which nobody
+    writes before training starts. Returns whether the run resumes."""
+    save_dir = os.path.join(opt.checkpoints_dir, opt.name)
+    opt.continue_train = os.path.isfile(checkpoint.training_state_path(save_dir, 'latest'))
+    if opt.continue_train:
+        opt.epoch, opt.load_iter = 'latest', 0
+    return opt.continue_train
+
+
 def preflight(opt, label):
     """Read the training state to resume and check the schedule before anything is written.
 

@@ -28,7 +28,7 @@ RUN_OPTIONS = ('name', 'checkpoints_dir', 'gpu_ids', 'config', 'phase', 'epoch',
 
 # Flags that describe one invocation (how to start), not the run: never written to train_opt.yaml, so that file is
 # always a valid --config for the same run.
-INVOCATION_OPTIONS = ('continue_train', 'epoch', 'load_iter', 'overwrite', 'config')
+INVOCATION_OPTIONS = ('continue_train', 'auto_resume', 'epoch', 'load_iter', 'overwrite', 'config')
 
 _TRUE, _FALSE = ('true', 'yes', 'on', '1'), ('false', 'no', 'off', '0')
 

@@ -16,13 +16,13 @@ AUTO = 'auto'
 NOT_HASHED = {
     # one invocation: where it writes, how it starts, how many loader workers and which devices it uses
     'name', 'checkpoints_dir', 'config', 'continue_train', 'epoch', 'load_iter', 'overwrite', 'suffix', 'gpu_ids',
-    'num_threads', 'verbose', 'keep_cpu_memory',
+    'num_threads', 'verbose', 'keep_cpu_memory', 'auto_resume',
     # how long to train
     'n_epochs', 'n_epochs_decay', 'epoch_count',
     # what is logged, saved and scored along the way
     'print_freq', 'display_freq', 'update_html_freq', 'no_html', 'display_winsize', 'save_latest_freq',
-    'save_epoch_freq', 'save_by_iter', 'save_best', 'eval_freq', 'eval_phase', 'eval_num', 'eval_metrics',
-    'fidelity_weights',
+    'save_latest_minutes', 'save_epoch_freq', 'save_by_iter', 'save_best', 'eval_freq', 'eval_phase', 'eval_num',
+    'eval_metrics', 'fidelity_weights',
 }
 
 

@@ -27,12 +27,20 @@ class TrainOptions(BaseOptions):
         parser = Visualizer.modify_commandline_options(parser)  # visdom, comet and HTML page options
         # saving and loading
         parser.add_argument('--save_latest_freq', type=int, default=5000, help='frequency (iterations) of saving the latest training state')
+        parser.add_argument('--save_latest_minutes', type=float, default=0,
+                            help='also save the latest training state every this many minutes of training (0: off), so '
+                                 'a crash or pre-emption loses minutes, not hours; under torchrun the ranks agree on the '
+                                 'step to save at')
         parser.add_argument('--save_epoch_freq', type=int, default=5, help='frequency (epochs) of saving checkpoints at the end of epochs')
         parser.add_argument('--save_by_iter', action='store_true',
                             help='also keep the training state of every --save_latest_freq save as iter_<N>')
         parser = best_checkpoint.add_options(parser)  # --save_best
         parser.add_argument('--continue_train', action='store_true',
                             help='resume training exactly where the saved training state (--epoch / --load_iter) stopped')
+        parser.add_argument('--auto_resume', action='store_true',
+                            help='resume from the latest training state when the run folder holds one, else start a '
+                                 'new run: the same command line for the first start and every restart (torchrun '
+                                 '--max-restarts, SLURM --requeue)')
         parser.add_argument('--overwrite', action='store_true',
                             help='train again from scratch under a --name that already holds checkpoints (they are '
                                  'replaced as the new run saves its own); without it, or --continue_train, such a '
@@ -98,6 +106,11 @@ class TrainOptions(BaseOptions):
             raise OptionError('--n_epochs + --n_epochs_decay must be at least 1 (the number of epochs to train)')
         if opt.continue_train and opt.overwrite:
             raise OptionError('--continue_train resumes the run and --overwrite starts it over: give one of them')
+        if opt.auto_resume and (opt.continue_train or opt.overwrite):
+            raise OptionError('--auto_resume decides itself whether to resume the latest state: drop '
+                              + ('--continue_train' if opt.continue_train else '--overwrite'))
+        if opt.save_latest_minutes < 0:
+            raise OptionError(f'--save_latest_minutes must be 0 (off) or more, not {opt.save_latest_minutes:g}')
         if opt.continue_train and opt.epoch_count != 1:
             raise OptionError('--epoch_count is read from the checkpoint when resuming; drop it with --continue_train')
         best_checkpoint.parse_criterion(opt.save_best)  # OptionError when malformed

@@ -75,14 +75,22 @@ needs_gloo = pytest.mark.skipif(not torch.distributed.is_available() or not torc
                                 reason='needs torch.distributed with gloo')
 
 
-def torchrun(args, tmp_path=None, nproc=2, env_extra=None):
-    """Run train.py under torchrun (standalone rendezvous on a free port, gloo on the CPU); returns the completed
-    process. ``tmp_path`` joins the import path (for a plugin module written there)."""
+def torchrun_command(args, launcher, tmp_path=None, env_extra=None, script='train.py'):
+    """(command, environment) running ``script`` of the repository under torchrun with the ``launcher`` flags (gloo
+    on the CPU). ``tmp_path`` joins the import path (for a plugin module written there)."""
     env = dict(os.environ, OMP_NUM_THREADS='1',
                PYTHONPATH=os.pathsep.join([ROOT] + ([str(tmp_path)] if tmp_path is not None else [])))
     env.update(env_extra or {})
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={nproc}',
-           os.path.join(ROOT, 'train.py')] + [str(a) for a in args]
+    cmd = [sys.executable, '-m', 'torch.distributed.run'] + launcher + [os.path.join(ROOT, script)]
+    return cmd + [str(a) for a in args], env
+
+
+def torchrun(args, tmp_path=None, nproc=2, env_extra=None, script='train.py', check=True, launcher=()):
+    """Run train.py (or another ``script``) under torchrun: standalone rendezvous on a free port, ``nproc``
+    processes and the further ``launcher`` flags; returns the completed process, which must have succeeded unless
+    ``check`` is False. ``tmp_path`` joins the import path (for a plugin module written there)."""
+    cmd, env = torchrun_command(args, ['--standalone', f'--nproc_per_node={nproc}'] + list(launcher), tmp_path,
+                                env_extra, script)
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert not check or proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc

@@ -211,6 +211,59 @@ def test_training_fid_samples_clamped_jittered_and_50k_by_default(tmp_path, monk
     assert calls == [True] and model.loss_fid == 1.0
 
 
+def test_clean_fid_is_a_registered_metric_and_both_fid_paths_write_metrics_json(tmp_path, images_root, monkeypatch):
+    """clean_fid is registered (lower is better, computed only when named) and reached through metrics.evaluate:
+    tools.evaluate (the writer of test.py and --eval_freq) scores an image folder with it, and BlobGAN's training-time
+    FID hands its generator samples to it; both write the one metrics.json format, read by one reader. (One real
+    FID: each costs a 2048x2048 matrix square root; test_blobgan_train runs the generator path for real.)"""
+    import shutil
+    import metrics as M
+    from metrics import clean_fid
+    from models import create_model
+    from options.train_options import TrainOptions
+    from tools import evaluate as evaluate_tool
+    m = M.get_metric('clean_fid')
+    assert (m.kind, m.backend, m.higher_is_better, M.higher_is_better('clean_fid')) == \
+        ('fidelity', 'clean-fid', False, False)
+    assert 'clean_fid' in M.metric_names('fidelity') and 'clean_fid' not in M.metric_names(default_only=True)
+    weights = clean_fid.make_random_inception(str(tmp_path / 'inception-2015-12-05.pt'))
+    stats = str(tmp_path / 'stats')
+    files = clean_fid.list_files(images_root)
+    clean_fid.make_stats(files[:4], 'tiny', 32, weights=weights, stats_dir=stats, batch_size=4)
+    common = dict(weights_path=weights, real_cache_name='tiny', cache_dir=stats, device='cpu')
+    with pytest.raises(ValueError, match='different Inception files'):
+        M.evaluate(files, metrics='fid,clean_fid', **common)
+    with pytest.raises(ValueError, match='GeneratorSamples'):
+        M.evaluate(torch.zeros(2, 3, 32, 32), metrics='clean_fid', **common)
+
+    generated = tmp_path / 'generated'
+    generated.mkdir()
+    for f in files[4:]:
+        shutil.copy(f, generated)
+    results_json = str(tmp_path / 'metrics.json')
+    out = evaluate_tool.main(['--generated', str(generated), '--real_stats', 'tiny', '--cache_dir', stats,
+                              '--metrics', 'clean_fid', '--fidelity_weights', weights, '--device', 'cpu',
+                              '--batch_size', '4', '--json', results_json])
+
+    calls = []
+
+    def recorded_fid(gen_fn, *args):
+        calls.append(args)
+        return 2.5
+    monkeypatch.setattr(clean_fid, 'generator_fid', recorded_fid)
+    args = ['--model', 'blobgan', '--dataroot', str(tmp_path), '--checkpoints_dir', str(tmp_path), '--crop_size', '32',
+            '--size_in', '8', '--n_blobs', '2', '--style_dim', '8', '--feature_dim', '8', '--noise_dim', '8',
+            '--layout_hidden', '16', '--layout_layers', '3', '--g_c_model', '2', '--d_c_model', '2', '--gpu_ids', '-1',
+            '--display_id', '0', '--fid_every', '1', '--fid_stats_name', 'tiny', '--fid_stats_dir', stats,
+            '--fid_weights', weights, '--fid_num_gen', '4', '--batch_size', '2']
+    model = create_model(TrainOptions(args).parse())
+    model.save_networks = lambda label: None
+    model.monitor_fid()
+    assert calls == [('tiny', 4, 8, 2, weights, stats, 'cpu')]  # GeneratorSamples(fn, z_dim 8, 4, batch 2)
+    assert M.read_metrics_json(results_json) == pytest.approx(out) and out['clean_fid'] > 0 and len(out) == 1
+    assert M.read_metrics_json(os.path.join(model.save_dir, 'best_fid.json')) == {'fid': 2.5, 'step': 0}
+
+
 def test_ema_after_step_flag_restores_the_previous_update(tmp_path):
     from models import create_model
     from options.train_options import TrainOptions

@@ -5,6 +5,7 @@ import sys
 import pytest
 import torch
 
+import metrics as M
 from models.blobgan import BlobGenerator
 from tools.blobgan.octet.counterfactual import (
     DecisionDensenet,
@@ -64,7 +65,8 @@ def test_setup_fid_and_compute_fid_with_generated_inception(tmp_path, images_roo
     res = compute_fid.main([generator_file, '--fid_backend', 'torch-fidelity', '--num_gen', '4', '--batch_size', '4', '--dataset_name', 'TINY_SCENES',
                             '--inception_weights', weights, '--stats_dir', stats, '--device', 'cpu',
                             '--out', str(tmp_path / 'fid.json')])
-    assert res['fid'] >= 0 and os.path.isfile(tmp_path / 'fid.json')
+    assert res['fid'] >= 0 and M.read_metrics_json(tmp_path / 'fid.json') == {'fid': pytest.approx(res['fid']),
+                                                                              'num_gen': 4}
     with pytest.raises(FileNotFoundError, match='setup_fid'):
         compute_fid.main([generator_file, '--fid_backend', 'torch-fidelity', '--num_gen', '4', '--dataset_name', 'unknown', '--inception_weights',
                           weights, '--stats_dir', stats, '--device', 'cpu'])
@@ -81,8 +83,10 @@ def test_clean_fid_backend_with_generated_inception(tmp_path, images_root, gener
                           '--stats_dir', stats])
     assert out['num_images'] == 4 and os.path.basename(out['path']) == 'tiny_rect_clean_custom_na.npz'
     res = compute_fid.main([generator_file, '--num_gen', '4', '--batch_size', '2', '--dataset_name', 'tiny_rect',
-                            '--inception_weights', weights, '--stats_dir', stats, '--device', 'cpu'])
-    assert res['fid'] > 0
+                            '--inception_weights', weights, '--stats_dir', stats, '--device', 'cpu',
+                            '--out', str(tmp_path / 'fid.json')])
+    assert res['clean_fid'] > 0  # the registered metric's key: clean-fid's FID is not torch-fidelity's fid
+    assert M.read_metrics_json(tmp_path / 'fid.json') == {'clean_fid': pytest.approx(res['clean_fid']), 'num_gen': 4}
     with pytest.raises(FileNotFoundError, match='inception-2015-12-05.pt'):
         clean_fid.load_inception(str(tmp_path / 'missing.pt'))
     with pytest.raises(FileNotFoundError, match='setup_fid'):

@@ -207,7 +207,8 @@ def test_paired_metrics_errors(tmp_path):
 
 def test_metric_registry_names_aliases_and_a_new_paired_metric(tmp_path, monkeypatch):
     from metrics import registry
-    assert M.metric_names() == ('fid', 'kid', 'isc', 'psnr', 'ssim', 'l1')
+    assert M.metric_names(default_only=True) == ('fid', 'kid', 'isc', 'psnr', 'ssim', 'l1')
+    assert M.metric_names() == ('fid', 'kid', 'isc', 'psnr', 'ssim', 'l1', 'clean_fid')  # clean_fid: asked by name
     assert M.metric_names('paired') == ('psnr', 'ssim', 'l1')
     assert M.get_metric(' IS ').name == 'isc' and M.get_metric('mae').kind == 'paired'
     with pytest.raises(ValueError, match="unknown metric 'lpips': choose from fid,kid,isc,psnr,ssim,l1"):
@@ -216,6 +217,8 @@ def test_metric_registry_names_aliases_and_a_new_paired_metric(tmp_path, monkeyp
         M.register_metric('mae', 'paired', higher_is_better=False)(lambda x, y: 0.0)
     with pytest.raises(ValueError, match='kind'):
         M.register_metric('x', 'perceptual', higher_is_better=False)
+    with pytest.raises(ValueError, match='backend'):
+        M.register_metric('x', 'fidelity', higher_is_better=False)
     monkeypatch.setattr(registry, '_METRICS', registry._METRICS.copy())
     monkeypatch.setattr(registry, '_ALIASES', dict(registry._ALIASES))
 

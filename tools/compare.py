@@ -28,8 +28,8 @@ from util.util import atomic_write_text
 
 # Options that name or schedule a run rather than change what it learns: never listed as "differing".
 NOT_COMPARED = {'name', 'checkpoints_dir', 'results_dir', 'gpu_ids', 'config', 'verbose', 'print_freq', 'display_freq',
-                'update_html_freq', 'save_latest_freq', 'save_epoch_freq', 'save_by_iter', 'no_html', 'num_threads',
-                'suffix', 'continue_train', 'epoch', 'load_iter', 'phase', 'display_id', 'display_server',
+                'update_html_freq', 'save_latest_freq', 'save_latest_minutes', 'save_epoch_freq', 'save_by_iter', 'no_html', 'num_threads',
+                'suffix', 'continue_train', 'auto_resume', 'epoch', 'load_iter', 'phase', 'display_id', 'display_server',
                 'display_port', 'display_env', 'display_ncols', 'display_winsize', 'use_wandb', 'wandb_project_name',
                 'isTrain', 'fidelity_weights', 'eval_freq', 'eval_phase', 'eval_num', 'eval_metrics'}
 STD_SUFFIX = '_std'

@@ -1,10 +1,13 @@
-"""Score generated images: FID/KID/IS (torch-fidelity) and PSNR/SSIM/L1 (paired), printed and saved as JSON.
+"""Score generated images: FID/KID/IS (torch-fidelity), clean-fid's FID and PSNR/SSIM/L1 (paired), printed and
+saved as metrics.json.
 
 Examples:
     python -m tools.evaluate --generated DIR_FAKE --real DIR_REAL --metrics fid,kid,psnr
     python -m tools.evaluate --results_dir results/facades_pix2pix/test_latest      # writes metrics.json there
     python -m tools.evaluate --generated DIR --real_stats facades --metrics fid       # cached real statistics
     python -m tools.evaluate --results_dir R --fidelity_weights pt_inception.pth      # offline Inception weights
+    python -m tools.evaluate --generated DIR --real_stats bdd --metrics clean_fid \
+        --fidelity_weights inception-2015-12-05.pt                                      # BlobGAN's published FID
 """
 import argparse
 import os
@@ -25,15 +28,18 @@ def build_parser():
     src.add_argument('--fake_suffix', default='_fake_B', help='file-stem suffix of generated images in --results_dir')
     src.add_argument('--real_suffix', default='_real_B', help='file-stem suffix of real images in --results_dir')
     p.add_argument('--metrics', default=None,
-                   help=f"comma-separated subset of {','.join(M.metric_names())} (aliases: is, mae); default: all, "
-                        "or fid,kid,isc when there are no real images to pair with")
+                   help=f"comma-separated subset of {','.join(M.metric_names())} (aliases: is, mae); default: all "
+                        "but clean_fid, or fid,kid,isc when there are no real images to pair with")
     p.add_argument('--fidelity_weights', default=None,
                    help="local InceptionV3 weights for FID/KID/IS; default: torch-fidelity's download "
-                        f"({M.official_weights_url()})")
+                        f"({M.official_weights_url()}); for clean_fid: clean-fid's TorchScript "
+                        f"{M.clean_fid.INCEPTION_FILE}")
     p.add_argument('--real_stats', default=None,
                    help='name of cached real-image statistics (lowercased); with --real the cache is built '
-                        'or refreshed, without it the cache must exist')
-    p.add_argument('--cache_dir', default=M.DEFAULT_CACHE_DIR, help='folder of cached real-image statistics')
+                        'or refreshed, without it the cache must exist (clean_fid: made by tools.blobgan.setup_fid)')
+    p.add_argument('--cache_dir', default=None,
+                   help=f'folder of cached real-image statistics (default {M.DEFAULT_CACHE_DIR}; clean_fid: '
+                        f'{M.clean_fid.DEFAULT_STATS_DIR})')
     p.add_argument('--resize', type=int, default=None,
                    help='resize and centre-crop images to this square size for FID/KID/IS (needed when sizes differ)')
     p.add_argument('--fid_dims', type=int, default=2048, choices=M.FID_DIMS,
@@ -70,7 +76,8 @@ def main(argv=None):
         raise ValueError('nothing to evaluate: give --generated DIR (with --real DIR or --real_stats NAME) '
                          'or --results_dir DIR')
     if opt.metrics is None:
-        metrics = list(M.metric_names()) if real is not None else list(M.metric_names('fidelity'))
+        metrics = list(M.metric_names(default_only=True) if real is not None else
+                       M.metric_names('fidelity', default_only=True))
     else:
         metrics = M.parse_metrics(opt.metrics)
     result = M.evaluate(generated, real, metrics, weights_path=opt.fidelity_weights,

@@ -51,13 +51,26 @@ def backend_for(device):
 
 def init(opt):
     """Create the process group when the launcher started several processes; returns True when distributed.
+    A group that the calling program created already (several trainings in one torchrun job) is used as it is.
 
+    Every rank then takes rank 0's ``opt.seed``: without --seed each process drew its own at random, and ranks
+    with different seeds initialise different networks (DDP copies rank 0's weights only into the networks it
+    wraps, not into untrained copies such as an EMA generator) and shard the data with different permutations.
     A rank waits at most 30 minutes for a lost peer before failing (long enough for a slow checkpoint).
     """
     if getattr(opt, 'world_size', 1) <= 1:
         return False
-    if dist.is_initialized():
-        return True
+    if not dist.is_initialized():
+        _create_group(opt)
+    opt.seed = broadcast_object(opt.seed)
+    return True
+
+
+_created_group = False  # whether init created the process group (cleanup destroys only that one)
+
+
+def _create_group(opt):
+    global _created_group
     missing = [v for v in ('MASTER_ADDR', 'MASTER_PORT') if v not in os.environ]
     if missing:
         raise OptionError(f"WORLD_SIZE={opt.world_size} but {' and '.join(missing)} not set: start training with "
@@ -67,9 +80,28 @@ def init(opt):
     backend = backend_for(opt.device)
     kwargs = {'device_id': opt.device} if backend == 'nccl' else {}
     timeout = datetime.timedelta(minutes=30)
-    dist.init_process_group(backend, init_method='env://', rank=opt.rank, world_size=opt.world_size,
-                            timeout=timeout, **kwargs)
-    return True
+    restart = os.environ.get('TORCHELASTIC_RESTART_COUNT')
+    if restart is not None and os.environ.get('TORCHELASTIC_USE_AGENT_STORE') == 'True':
+        # torchrun keeps one store for every restart of the group (torch 2.x): the new group would read the killed
+        # group's entries (a rank's old address: 'Gloo connectFullMesh failed ... Connection refused'), so each
+        # restart gets its own key space
+        store = dist.PrefixStore(f'zoo_restart_{restart}/', dist.TCPStore(
+            os.environ['MASTER_ADDR'], int(os.environ['MASTER_PORT']), is_master=False, timeout=timeout))
+        dist.init_process_group(backend, store=store, rank=opt.rank, world_size=opt.world_size, timeout=timeout,
+                                **kwargs)
+    else:
+        dist.init_process_group(backend, init_method='env://', rank=opt.rank, world_size=opt.world_size,
+                                timeout=timeout, **kwargs)
+    _created_group = True
+
+
+def broadcast_object(obj):
+    """Rank 0's ``obj`` (any picklable value) on every rank; ``obj`` itself when not distributed."""
+    if not is_distributed():
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 def barrier():
@@ -78,16 +110,20 @@ def barrier():
 
 
 def cleanup(wait_for_peers=True):
-    """Destroy the process group (end of training), so that the launcher sees a clean exit.
+    """Destroy the process group that :func:`init` created (end of training), so that the launcher sees a clean
+    exit; a group created by the calling program stays.
 
     After a normal run a barrier first lets every rank finish its last collective and rank 0 its writes: a
     rank that tears gloo down while a peer still talks to it can abort ('terminate called without an active
     exception'). After an error there is no barrier, since the other ranks may never reach it.
     """
+    global _created_group
     if dist.is_available() and dist.is_initialized():
         if wait_for_peers:
             dist.barrier()
-        dist.destroy_process_group()
+        if _created_group:
+            dist.destroy_process_group()
+            _created_group = False
 
 
 def rank_seed(seed, rank):
@@ -237,7 +273,8 @@ def gather_rank_states(rank_state):
     if len(set(digests)) > 1:
         raise ReplicaMismatchError('the trained networks differ between ranks (parameter digests '
                                    + ', '.join(f'rank {r}: {d[:12]}' for r, d in enumerate(digests))
-                                   + '): a network was probably called outside its DDP wrapper while training')
+                                   + '): a network was probably called outside its DDP wrapper while training, or one that DDP '
+                                   'does not wrap (e.g. an EMA copy) started differently on each rank')
     out = [None] * dist.get_world_size() if dist.get_rank() == 0 else None
     dist.gather_object(rank_state, out, dst=0)
     return out
@@ -285,7 +322,8 @@ class StopAgreement:
 
     The local signal number (0: none) is all-reduced (max) asynchronously after each step and read one step
     later, so no rank waits for it: all ranks stop together, one iteration after the first one saw the signal,
-    and agree on the signal (hence on the exit status).
+    and agree on the signal (hence on the exit status). Any other count works the same way: the ranks agree on
+    the largest (train.py's --save_latest_minutes posts the save intervals each clock has passed).
     """
 
     def __init__(self, device):
@@ -293,7 +331,7 @@ class StopAgreement:
         self.pending = None
 
     def update(self, local_signum):
-        """The agreed signal number to stop on (0: go on)."""
+        """The agreed signal number to stop on (0: go on): the largest value the ranks posted one step earlier."""
         if not is_distributed():
             return int(local_signum)
         agreed = 0

@@ -1,13 +1,14 @@
-"""FID of a BlobGAN generator against statistics cached by setup_fid.py.
+"""FID of a BlobGAN generator against statistics cached by setup_fid.py, through metrics.evaluate: the metric
+clean_fid (--fid_backend clean-fid, published) or fid (torch-fidelity); --out writes it as metrics.json does.
 
     python -m tools.blobgan.compute_fid checkpoints/NAME/latest_blobgan_G_ema.ckpt --num_gen 50_000 --batch_size 16 \
         --dataset_name bdd_rect_256 [--inception_weights pt_inception.pth] [--device cuda]
 
-Samples use fresh per-layer noise from --seed. Up to --max_in_memory images are scored from memory; larger
+Samples use fresh per-layer noise from --seed. clean-fid draws its own z per batch (--batch_size) and scores the
+[0, 255] float images directly. torch-fidelity: up to --max_in_memory images are scored from memory; larger
 runs are written as PNGs to a temporary folder (or --save_dir) first, so 50k samples never fill the RAM.
 """
 import argparse
-import json
 import sys
 import tempfile
 
@@ -24,17 +25,20 @@ def build_parser():
     p.add_argument('--num_gen', type=int, default=50000, help='number of generated images')
     p.add_argument('--jitter', action='store_true',
                    help="sample with the generator's training jitter, as the published FID does (default: none)")
-    p.add_argument('--fid_backend', default='clean-fid', choices=['clean-fid', 'torch-fidelity'],
+    p.add_argument('--fid_backend', default='clean-fid', choices=list(M.FID_BY_BACKEND),
                    help='FID implementation: clean-fid (published, BlobGANEX compute_clean_fid.py) or torch-fidelity')
     p.add_argument('--dataset_name', required=True, help='name given to setup_fid.py (lowercased)')
     p.add_argument('--batch_size', type=int, default=16, help='generation and Inception batch size')
     p.add_argument('--device', default='auto', help='cpu, cuda or auto')
     p.add_argument('--seed', type=int, default=0, help='seed of the sampled noise')
     p.add_argument('--inception_weights', default=None, help='local InceptionV3 weights file')
-    p.add_argument('--stats_dir', default=None, help=f'cache folder (default {M.DEFAULT_CACHE_DIR})')
+    p.add_argument('--stats_dir', default=None,
+                   help=f'cache folder (default {M.DEFAULT_CACHE_DIR}; clean-fid: {M.clean_fid.DEFAULT_STATS_DIR})')
     p.add_argument('--max_in_memory', type=int, default=5000, help='score at most this many images from memory')
     p.add_argument('--save_dir', default=None, help='keep the generated PNGs here')
-    p.add_argument('--out', default=None, help='also write {"fid": ...} to this JSON file')
+    p.add_argument('--out', default=None,
+                   help='also write the result to this JSON file (metrics.json format: {"clean_fid" or "fid": ..., '
+                        '"num_gen": ...})')
     return p
 
 
@@ -51,46 +55,36 @@ def main(argv=None):
     name = M.normalize_cache_name(args.dataset_name)
     device = resolve_device(args.device)
     gen = load_generator(args.checkpoint, device)
-    if args.fid_backend == 'clean-fid':
-        from metrics import clean_fid
+    metric = M.FID_BY_BACKEND[args.fid_backend]
+    tmp = None
+    if metric == 'clean_fid':
         torch.manual_seed(args.seed)
 
         def gen_fn(z):  # published gen(z, ema=True, norm_img=True): EMA generator, random noise, [0, 255]
             return gen(z, noise_mode='random', jitter=args.jitter).add(1).div(2).mul(255)
-        with torch.no_grad():
-            value = clean_fid.generator_fid(gen_fn, name, args.num_gen, gen.noise_dim, args.batch_size,
-                                            args.inception_weights, args.stats_dir, device.type)
-        out = {'fid': value}
-        print(f"FID {value:.4f} (clean-fid, {args.num_gen} samples of {args.checkpoint} vs '{name}')")
-        if args.out:
-            with open(args.out, 'w') as f:
-                json.dump({'fid': value, 'num_gen': args.num_gen, 'dataset_name': name, 'backend': 'clean-fid'}, f,
-                          indent=2)
-        return out
-    M.cached_statistics_info(name, args.inception_weights, args.stats_dir)  # fail early if stats are missing
-    if args.num_gen < 2:
-        raise ValueError('--num_gen must be at least 2')
-    in_memory = args.num_gen <= args.max_in_memory and not args.save_dir
-    if in_memory:
-        fake = torch.cat([b for _, b in generate_batches(gen, args.num_gen, args.batch_size, device, args.seed, args.jitter)])
-        source = fake
-        tmp = None
+        source = M.GeneratorSamples(gen_fn, gen.noise_dim, args.num_gen, args.batch_size)
     else:
-        tmp = None if args.save_dir else tempfile.TemporaryDirectory()
-        folder = args.save_dir or tmp.name
-        for start, batch in generate_batches(gen, args.num_gen, args.batch_size, device, args.seed, args.jitter):
-            save_images(batch, folder, [f'{start + i:06d}.png' for i in range(batch.shape[0])])
-        source = folder
+        M.cached_statistics_info(name, args.inception_weights, args.stats_dir)  # fail early if stats are missing
+        if args.num_gen < 2:
+            raise ValueError('--num_gen must be at least 2')
+        batches = generate_batches(gen, args.num_gen, args.batch_size, device, args.seed, args.jitter)
+        if args.num_gen <= args.max_in_memory and not args.save_dir:
+            source = torch.cat([b for _, b in batches])
+        else:
+            tmp = None if args.save_dir else tempfile.TemporaryDirectory()
+            source = args.save_dir or tmp.name
+            for start, batch in batches:
+                save_images(batch, source, [f'{start + i:06d}.png' for i in range(batch.shape[0])])
     try:
-        out = M.fidelity_metrics(source, metrics='fid', weights_path=args.inception_weights, real_cache_name=name,
-                                 cache_dir=args.stats_dir, device=device.type, batch_size=args.batch_size)
+        with torch.no_grad():
+            out = M.evaluate(source, metrics=[metric], weights_path=args.inception_weights, real_cache_name=name,
+                             cache_dir=args.stats_dir, device=device.type, batch_size=args.batch_size)
     finally:
         if tmp is not None:
             tmp.cleanup()
-    print(f"FID {out['fid']:.4f} ({args.num_gen} samples of {args.checkpoint} vs '{name}')")
+    print(f"FID {out[metric]:.4f} ({args.fid_backend}, {args.num_gen} samples of {args.checkpoint} vs '{name}')")
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump({'fid': out['fid'], 'num_gen': args.num_gen, 'dataset_name': name}, f, indent=2)
+        M.write_metrics_json(args.out, {**out, 'num_gen': args.num_gen})
     return out
 
 

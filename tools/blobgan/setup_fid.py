@@ -17,12 +17,13 @@ import sys
 import torch
 
 import metrics as M
+from metrics import clean_fid
 from tools.blobgan.common import Uint8Images, list_images
 
 
 def build_parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--fid_backend', default='clean-fid', choices=['clean-fid', 'torch-fidelity'],
+    p.add_argument('--fid_backend', default='clean-fid', choices=list(M.FID_BY_BACKEND),
                    help='FID implementation: clean-fid (published BlobGAN/BlobGANEX numbers) or torch-fidelity')
     p.add_argument('--txt', default=None, help='clean-fid: text file of image names relative to --path')
     p.add_argument('--center_crop', action='store_true',
@@ -45,7 +46,8 @@ def build_parser():
     p.add_argument('--generator', default=None, help='take --size and --aspect_ratio from this generator checkpoint')
     p.add_argument('--inception_weights', default=None,
                    help='local InceptionV3 weights file (torch-fidelity\'s pt_inception-2015-12-05 file)')
-    p.add_argument('--stats_dir', default=None, help=f'cache folder (default {M.DEFAULT_CACHE_DIR})')
+    p.add_argument('--stats_dir', default=None,
+                   help=f'cache folder (default {M.DEFAULT_CACHE_DIR}; clean-fid: {clean_fid.DEFAULT_STATS_DIR})')
     return p
 
 
@@ -65,8 +67,7 @@ def main(argv=None):
         from models.blobgan.io import load_generator
         cfg = load_generator(args.generator).config
         size, ar = cfg['size'], cfg['aspect_ratio']
-    if args.fid_backend == 'clean-fid':
-        from metrics import clean_fid
+    if args.fid_backend == clean_fid.BACKEND:
         if not size:
             raise ValueError('clean-fid statistics need the generator shape: --size (and --aspect_ratio) or --generator')
         files = clean_fid.list_files(args.path, args.txt, args.n_imgs, args.shuffle, args.seed)

@@ -74,34 +74,20 @@ class Trainer:
     stopped_by = 0  # the signal number every rank agreed to stop on (0: none)
 
     def __init__(self, opt, write_run_files=None):
-        """``write_run_files``: called once every check has passed, before the run writes anything else (train.py
-        saves the options and the command there), so a refused run leaves the run folder untouched."""
+        """Everything that can refuse the run is checked first (:meth:`check_run`); ``write_run_files`` is then the
+        first write of the run (train.py saves the options and the command there), so a refused run leaves its
+        folder byte-identical, or absent for a new run."""
         self.opt = opt
-        if opt.auto_resume:
-            resume.choose_auto_resume(opt)
-        # checks that need no model: an existing run needs --continue_train or --overwrite; the state to resume
-        # must be readable and have epochs left under the current options (else NothingToTrain)
-        resume.check_existing_run(opt)
-        resume_state = saved_schedule = None
-        if opt.continue_train:
-            label = BaseModel.checkpoint_label(opt)
-            resume_state, saved_schedule = resume.preflight(opt, label)
-        distributed.init(opt)  # process group under torchrun (NCCL on GPU, gloo on CPU); no-op otherwise
-        seed_everything(opt.seed)  # same seed everywhere: every rank initialises identical networks
-        self.dataset = create_dataset(opt)
-        self.model = create_model(opt)
-        self.model.setup(opt)
-        if resume_state is not None:  # a checkpoint of other networks is refused before anything is written
-            self.model.check_architecture(resume_state['architecture'], self.model.training_state_path(label))
+        label, resume_state, saved_schedule = self.check_run()
         self.is_main = getattr(opt, 'rank', 0) == 0
         if write_run_files is not None:
             write_run_files()
-        if self.is_main:  # the loss plot, snapshots and held-out scores restart at the resumed point (or at 0)
+        # ---- from here on the run is accepted and writes
+        if self.is_main:  # the loss plot, snapshots, held-out scores and best networks restart at the resumed point
             resume.cut_history(self.model.save_dir, int(resume_state['total_iters']) if resume_state else 0,
                                int(resume_state['epoch']) if resume_state else 1)
-        eval_spec = self.model.eval_dataset_spec()  # a held-out split the model scores itself (LiSS), or None
-        if eval_spec is not None:
-            self.model.set_eval_dataset(create_eval_dataset(opt, **eval_spec))
+            if resume_state is not None:
+                self.best.forget_after(int(resume_state['total_iters']))
         if distributed.is_distributed():
             distributed.seed_rank(opt.seed, opt.rank)  # then each rank draws its own dropout masks and noise
         self.stop_agreement = distributed.StopAgreement(opt.device)
@@ -109,10 +95,7 @@ class Trainer:
         self.save_agreement = distributed.StopAgreement(opt.device)
         self.clock_start, self.saved_intervals = time.time(), 0
         self.visualizer = Visualizer(opt)
-        self.evaluator = PeriodicEvaluator(opt, self.model, self.visualizer)  # --eval_freq (off by default)
-        if self.evaluator.enabled:
-            self.evaluator.set_dataset(create_eval_dataset(opt, self.evaluator.phase, opt.eval_num))
-        self.best = BestCheckpoint(opt, self.model)  # --save_best (off by default)
+        self.best.read_record()  # a resumed run only replaces the best networks with better ones
         self.visualizer.set_aggregated_loss_names(self.model.aggregated_loss_names())
         self.epoch, self.epoch_batch, self.total_iters = opt.epoch_count, 0, 0
         self.epoch_samples = 0  # images of the current epoch this process has consumed (the resume position)
@@ -135,6 +118,39 @@ class Trainer:
         self.log(f'effective batch size {self.images_per_step} ({opt.world_size} process(es) x --batch_size '
                  f'{opt.batch_size}, {distributed.backend_for(opt.device) if opt.world_size > 1 else "no"} '
                  f'process group), learning rate {opt.lr:g} (not scaled with the number of processes)')
+
+    def check_run(self):
+        """Every check that can refuse the run, writing nothing: the run folder (an existing run needs
+        --continue_train or --overwrite), the state to resume (readable, same networks, an optimizer its state
+        fits, epochs left), the data (e.g. class labels within --n_classes), --eval_freq's metrics, split and
+        weights, --save_best. Builds the dataset, the model and the held-out loaders on the way (they write
+        nothing). Returns (checkpoint label, training state, its saved schedule); the last two None for a new run.
+        """
+        opt = self.opt
+        if opt.auto_resume:  # resume when the run folder holds a training state, else start it
+            resume.choose_auto_resume(opt)
+        resume.check_existing_run(opt)
+        label = BaseModel.checkpoint_label(opt)
+        resume_state = saved_schedule = None
+        if opt.continue_train:  # readable, same architecture, epochs left under the current options
+            resume_state, saved_schedule = resume.preflight(opt, label)
+        distributed.init(opt)  # process group under torchrun (NCCL on GPU, gloo on CPU); no-op otherwise
+        seed_everything(opt.seed)  # same seed everywhere: every rank initialises identical networks
+        self.dataset = create_dataset(opt)
+        self.model = create_model(opt)
+        self.model.setup(opt)
+        self.model.check_training_data(self.dataset.dataset)
+        if resume_state is not None:
+            self.model.check_architecture(resume_state['architecture'], self.model.training_state_path(label))
+            resume.check_optimizers(self.model, resume_state, saved_schedule)
+        eval_spec = self.model.eval_dataset_spec()  # a held-out split the model scores itself (LiSS), or None
+        if eval_spec is not None:
+            self.model.set_eval_dataset(create_eval_dataset(opt, **eval_spec))
+        self.evaluator = PeriodicEvaluator(opt, self.model)  # --eval_freq (off by default)
+        if self.evaluator.enabled:
+            self.evaluator.set_dataset(create_eval_dataset(opt, self.evaluator.phase, opt.eval_num))
+        self.best = BestCheckpoint(opt, self.model)  # --save_best (off by default)
+        return label, resume_state, saved_schedule
 
     def samples_per_epoch(self):
         return self.dataset.sampler.num_samples
@@ -201,7 +217,7 @@ class Trainer:
             t_data_start = time.time()
         bar.close()
         model.end_of_epoch(self.epoch, self.visualizer)  # validation and schedule hooks (no-op by default)
-        eval_metrics = self.evaluator(self.epoch)  # held-out metrics every --eval_freq epochs
+        eval_metrics = self.evaluator(self.epoch, self.visualizer)  # held-out metrics every --eval_freq epochs
         self.best.end_of_epoch(self.epoch, self.total_iters, eval_metrics)  # best_net_*.pth when --save_best improves
         model.metric = self.plateau.epoch_value(eval_metrics)  # what --lr_policy plateau steps on (None: no step)
         if model.metric is not None and distributed.is_distributed():  # every rank steps on the same value

@@ -52,5 +52,8 @@ class FolderDataset(UnconditionalDataset):
         top = os.path.relpath(path, root).split(os.sep)[0]
         return self.classes.index(top) if top in self.classes else -1
 
+    def class_labels(self):
+        return set(self.labels)
+
     def get_image(self, index):
         return load_image(self.paths[index]), self.labels[index], self.paths[index]

@@ -12,6 +12,7 @@ import os
 import pickle
 from abc import abstractmethod
 
+import torch
 from PIL import Image
 
 from data.base_dataset import BaseDataset, to_tensor
@@ -49,6 +50,11 @@ class UnconditionalDataset(BaseDataset):
     @abstractmethod
     def get_image(self, index):
         """(PIL image, class index or -1, name) of item ``index``."""
+
+    def class_labels(self):
+        """The set of class indices of the training items, -1 for items without a class (read without loading
+        any image, so a conditional model checks them before training)."""
+        return {-1}
 
     def transform(self, img, index):
         img = img.convert('L' if self.channels == 1 else 'RGB')
@@ -124,6 +130,9 @@ class TorchvisionDataset(UnconditionalDataset):
                                 f"or corrupt; delete it and download it again with {self.fetch_command(train)}") \
                 from exc
         return int(min(len(self.tv), self.opt.max_dataset_size))
+
+    def class_labels(self):
+        return set(torch.as_tensor(self.tv.targets[:self.n]).unique().tolist())
 
     def get_image(self, index):
         img, label = self.tv[index]

@@ -6,7 +6,10 @@
 
 Whenever the criterion improves at the end of an epoch, the networks are saved as best_net_<name>.pth and
 best.json records the criterion, its value and the epoch. A resumed run reads best.json, so it only replaces
-the best networks with better ones.
+the best networks with better ones; resumed from a checkpoint older than the recorded best, it first removes
+that best (it belongs to the abandoned continuation, like the loss history after the resume point).
+
+Building a BestCheckpoint checks --save_best and writes nothing; train.py does so before the run is accepted.
 """
 import json
 import math
@@ -60,11 +63,31 @@ class BestCheckpoint:
             if getattr(opt, 'eval_freq', 0) <= 0 or name not in wanted:
                 raise OptionError(f'--save_best metric:{name} needs --eval_freq N and {name} in --eval_metrics')
         self.higher_is_better = kind == 'metric' and bool(higher_is_better(name))
-        if os.path.isfile(self.path):  # resumed run: beat the recorded best
-            with open(self.path) as f:
-                saved = json.load(f)
-            if saved.get('criterion') == f'{kind}:{name}':
-                self.best = saved.get('value')
+
+    def _record(self):
+        if not os.path.isfile(self.path):
+            return None
+        with open(self.path) as f:
+            return json.load(f)
+
+    def read_record(self):
+        """A resumed run beats the best recorded in best.json (under the same criterion)."""
+        saved = self._record() if self.criterion is not None else None
+        if saved and saved.get('criterion') == ':'.join(self.criterion):
+            self.best = saved.get('value')
+
+    def forget_after(self, total_iters):
+        """Resuming at ``total_iters`` images: a best recorded later (best.json and the best networks, whatever
+        the criterion) comes from the abandoned continuation and is removed. Returns whether it was."""
+        saved = self._record()
+        if not saved or int(saved.get('total_iters', 0)) <= total_iters:
+            return False
+        for path in self.model.network_files(LABEL) + [self.path]:
+            if os.path.isfile(path):
+                os.remove(path)
+        print(f"best.json recorded epoch {saved.get('epoch')}, after the resumed checkpoint: removed it and the "
+              f"{LABEL}_net_*.pth of that abandoned continuation")
+        return True
 
     def after_step(self):
         """Accumulate the tracked loss of the iteration that just ran."""

@@ -9,7 +9,8 @@ Evaluation must not change training: RNG states and normalisation statistics are
 run with --eval_freq follows the same trajectory as one without it.
 
 The evaluator builds no loader: train.py builds the held-out split with ``data.create_eval_dataset`` and
-hands it over with :meth:`PeriodicEvaluator.set_dataset`.
+hands it over with :meth:`PeriodicEvaluator.set_dataset`. Building the evaluator checks its options (metric
+names, the split, a --fidelity_weights file) and writes nothing, so train.py makes it before the run is accepted.
 """
 import json
 import os
@@ -17,17 +18,17 @@ import os
 import torch
 
 from metrics import results as result_metrics
-from metrics.registry import parse_metrics
+from metrics.registry import get_metric, parse_metrics
+from metrics.weights import resolve_inception_weights
 from util import util
 
 
 class PeriodicEvaluator:
     """Called by train.py at the end of each epoch; does nothing unless --eval_freq > 0."""
 
-    def __init__(self, opt, model, visualizer):
+    def __init__(self, opt, model):
         self.opt = opt
         self.model = model
-        self.visualizer = visualizer
         self.freq = getattr(opt, 'eval_freq', 0)
         self.enabled = self.freq > 0 and getattr(opt, 'rank', 0) == 0
         self.dataset = None
@@ -40,6 +41,8 @@ class PeriodicEvaluator:
         self.phase = opt.eval_phase
         if self.enabled:
             self.metric_names = parse_metrics(opt.eval_metrics)  # fail at start-up, not after the first epoch
+            if opt.fidelity_weights and any(get_metric(m).kind == 'fidelity' for m in self.metric_names):
+                resolve_inception_weights(opt.fidelity_weights, download=False)  # the file must exist
             split = os.path.join(opt.dataroot, opt.eval_phase)
             if self.unconditional and not os.path.isdir(split):
                 self.phase = opt.phase
@@ -58,7 +61,8 @@ class PeriodicEvaluator:
         self.dataset.set_epoch(0)
         return self.dataset
 
-    def __call__(self, epoch):
+    def __call__(self, epoch, visualizer):
+        """Score the held-out split when ``epoch`` is due; the scores go to ``visualizer`` and the log."""
         if not self.enabled or epoch % self.freq != 0:
             return None
         image_dir = os.path.join(self.root, 'eval', f'epoch_{epoch:03d}', 'images')
@@ -94,7 +98,7 @@ class PeriodicEvaluator:
             util.set_rng_states(rng)
         metrics = result_metrics.score_images(image_dir, self.metric_names, weights_path=self.opt.fidelity_weights,
                                               device=self.opt.device)
-        self.visualizer.print_current_metrics(epoch, metrics, split=self.phase)
+        visualizer.print_current_metrics(epoch, metrics, split=self.phase)
         with open(self.log_path, 'a') as f:
             f.write(json.dumps({'epoch': epoch, 'split': self.phase, 'metrics': metrics}) + '\n')
         self.write_plot()

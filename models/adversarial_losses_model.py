@@ -2,6 +2,7 @@
 --gan_mode original | ls | hinge | w."""
 import torch
 
+from util.errors import OptionError
 from .pix2pix_model import Pix2PixModel
 
 
@@ -24,10 +25,11 @@ class AdversarialLossesModel(Pix2PixModel):
                                      'WGAN critic constraint, e.g. 0.01 with --gan_mode w); 0 disables it')
         return parser
 
-    def __init__(self, opt):
-        super().__init__(opt)
-        if self.isTrain and opt.clip_weights < 0:
-            raise ValueError(f'--clip_weights must be >= 0 (got {opt.clip_weights})')
+    @classmethod
+    def check_options(cls, opt):
+        super().check_options(opt)
+        if opt.isTrain and opt.clip_weights < 0:
+            raise OptionError(f'--clip_weights must be >= 0 (got {opt.clip_weights})')
 
     def step(self, optimizer):
         super().step(optimizer)

@@ -62,10 +62,17 @@ class BaseModel(ABC):
 
     @classmethod
     def check_options(cls, opt):
-        """Check option values together (raise util.errors.OptionError with one clear line) and fill values derived from
-        several options; called while parsing, before the options are saved. Here: --gan_mode is one the model takes."""
+        """The model's option checks, all in this one hook: raise util.errors.OptionError with one line that says
+        what to change, and fill values derived from several options. Called on the parsed options before anything
+        is built or written (train.py, test.py and the tools); a subclass extends its parent's checks with
+        ``super().check_options(opt)``. Here: --gan_mode is one the model takes."""
         if opt.isTrain and getattr(opt, 'gan_mode', None) is not None:
             objectives.accepted(opt.gan_mode, cls.objective_family, opt.model)
+
+    def check_training_data(self, dataset):
+        """Checks of the training data against the options that need the dataset itself (e.g. class labels
+        within --n_classes), made by train.py before the run writes anything; ``dataset`` is the dataset mode.
+        No-op here."""
 
     @abstractmethod
     def set_input(self, input):
@@ -167,6 +174,10 @@ class BaseModel(ABC):
             for name, net in self.networks():
                 setattr(self, 'net' + name, torch.compile(net))
 
+    # Options that set a learning rate besides --lr (e.g. --lr_G): saved with the training state and reported when a
+    # resume changes them (models/resume.py recomputes every rate from the current options either way).
+    rate_options = ('lr',)
+
     # Models whose updates call sub-networks (encoders, heads) directly, past DistributedDataParallel's gradient
     # synchronisation, set this to False: torchrun then stops with a clear error instead of letting replicas drift.
     supports_distributed = True
@@ -189,13 +200,22 @@ class BaseModel(ABC):
     def setup(self, opt):
         """Place the networks, create schedulers, load weights for testing and print the networks."""
         if self.isTrain:
-            self.schedulers = [networks.get_scheduler(optimizer, opt) for optimizer in self.optimizers]
+            self.schedulers = [self.make_scheduler(optimizer) for optimizer in self.optimizers]
+            # each parameter group's learning rate as built from the options: saved with the training state, so a
+            # resume with other rate options (--lr, --lr_G, ...) rescales every group by what its options changed
+            self.built_lrs = [[group.get('initial_lr', group['lr']) for group in optimizer.param_groups]
+                              for optimizer in self.optimizers]
         if not self.isTrain:
             self.load_networks(self.checkpoint_label(opt))
         self._place_networks()
         self.check_crop_size()
         if getattr(opt, 'rank', 0) == 0:
             self.print_networks(opt.verbose)
+
+    def make_scheduler(self, optimizer):
+        """The --lr_policy scheduler of one optimizer, made by setup and again by a resume that recomputes the
+        schedule from the current options (models/resume.py); models with their own schedule override it."""
+        return networks.get_scheduler(optimizer, self.opt)
 
     def check_crop_size(self):
         """An OptionError when --crop_size cannot pass through the --netG U-Net (it would fail in the first forward
@@ -315,6 +335,10 @@ class BaseModel(ABC):
         """Save every network as ``<label>_net_<name>.pth`` (plain state_dict, classic key names)."""
         for name, net in self.networks():
             checkpoint.save_network(net, self.network_path(label, name))
+
+    def network_files(self, label):
+        """The files :meth:`save_networks` writes for ``label`` (models that save more add theirs)."""
+        return [self.network_path(label, name) for name in self.model_names]
 
     def available_labels(self):
         """Checkpoint labels saved for this experiment (epochs, iter_N, latest)."""

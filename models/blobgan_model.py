@@ -17,6 +17,8 @@ import torch
 from metrics.clean_fid import GeneratorSamples
 from metrics.compute import FID_BY_BACKEND, evaluate
 from metrics.json_io import write_metrics_json
+from util import util
+from util.errors import OptionError
 from .base_model import BaseModel
 from .blobgan import (PUBLISHED_EMA_DECAY, BlobDiscriminator, BlobGenerator, d_logistic_loss, draw_layout,
                       g_nonsaturating_loss, layout_map, make_ema, r1_penalty, update_ema)
@@ -133,9 +135,26 @@ class BlobganModel(BaseModel):
                            help='folder of cached FID statistics (default: the project-local .fid_stats)')
         return parser
 
+    @classmethod
+    def check_options(cls, opt):
+        super().check_options(opt)
+        if opt.n_blobs < 1:
+            raise OptionError('--n_blobs must be at least 1')
+        if opt.isTrain and opt.gan_mode != 'vanilla':
+            raise OptionError(f'--gan_mode {opt.gan_mode} is not used by --model blobgan, which always trains with the '
+                             f'published non-saturating logistic loss and lazy R1 (--lambda_R1, --d_reg_every); '
+                             f'leave --gan_mode out')
+        if opt.isTrain and opt.accumulate_grad_batches < 1:
+            raise OptionError('--accumulate_grad_batches must be at least 1')
+        if opt.isTrain and opt.fid_every > 0 and not opt.fid_stats_name:
+            raise OptionError('--fid_every needs --fid_stats_name (precompute it with tools/blobgan/setup_fid.py)')
+        if opt.isTrain and opt.d_reg_every < 1:
+            raise OptionError('--d_reg_every must be at least 1')
+        if not 0.0 <= opt.truncate <= 1.0:
+            raise OptionError('--truncate must be in [0, 1]')
+
     def __init__(self, opt):
         super().__init__(opt)
-        self._check_options(opt)
         cfg = generator_config(opt)
         self.gen_config = cfg
         self.netG_ema = make_ema(BlobGenerator(**cfg))
@@ -166,10 +185,6 @@ class BlobganModel(BaseModel):
             self.fid_history = []
             self.fixed_z = self.netG.sample_noise(opt.n_fixed, torch.Generator().manual_seed(opt.noise_seed),
                                                   device='cpu')
-            if getattr(opt, 'rank', 0) == 0:
-                os.makedirs(self.save_dir, exist_ok=True)
-                with open(os.path.join(self.save_dir, CONFIG_NAME), 'w') as f:
-                    json.dump({'generator': cfg}, f, indent=2)
         for name in ('G', 'D', 'D_real', 'D_fake', 'R1', 'fid'):
             setattr(self, 'loss_' + name, None)
 
@@ -182,23 +197,6 @@ class BlobganModel(BaseModel):
             if 'betas' in group:
                 group['betas'] = (group['betas'][0], beta2)
         return optimizer
-
-    @staticmethod
-    def _check_options(opt):
-        if opt.n_blobs < 1:
-            raise ValueError('--n_blobs must be at least 1')
-        if opt.isTrain and opt.gan_mode != 'vanilla':
-            raise ValueError(f'--gan_mode {opt.gan_mode} is not used by --model blobgan, which always trains with the '
-                             f'published non-saturating logistic loss and lazy R1 (--lambda_R1, --d_reg_every); '
-                             f'leave --gan_mode out')
-        if opt.isTrain and opt.accumulate_grad_batches < 1:
-            raise ValueError('--accumulate_grad_batches must be at least 1')
-        if opt.isTrain and opt.fid_every > 0 and not opt.fid_stats_name:
-            raise ValueError('--fid_every needs --fid_stats_name (precompute it with tools/blobgan/setup_fid.py)')
-        if opt.isTrain and opt.d_reg_every < 1:
-            raise ValueError('--d_reg_every must be at least 1')
-        if not 0.0 <= opt.truncate <= 1.0:
-            raise ValueError('--truncate must be in [0, 1]')
 
     def architecture_options(self):
         return tuple(super().architecture_options()) + BLOBGAN_ARCHITECTURE
@@ -351,9 +349,18 @@ class BlobganModel(BaseModel):
     # ------------------------------------------------------------------ checkpoints
 
     def save_networks(self, label):
-        """Plain state dicts per network plus ``<label>_blobgan_G_ema.ckpt`` (config + weights) for the scripts."""
+        """Plain state dicts per network plus ``<label>_blobgan_G_ema.ckpt`` (config + weights) and the generator
+        config beside them (CONFIG_NAME) for the scripts."""
         super().save_networks(label)
-        save_generator(os.path.join(self.save_dir, f'{label}_blobgan_G_ema.ckpt'), self.netG_ema)
+        save_generator(self._bundle_path(label), self.netG_ema)
+        util.atomic_write_text(os.path.join(self.save_dir, CONFIG_NAME),
+                               json.dumps({'generator': self.gen_config}, indent=2))
+
+    def _bundle_path(self, label):
+        return os.path.join(self.save_dir, f'{label}_blobgan_G_ema.ckpt')
+
+    def network_files(self, label):
+        return super().network_files(label) + [self._bundle_path(label)]
 
     def state_dict_extra(self):
         """Accumulation counters, partial gradient sums, FID bookkeeping (G_ema is saved with the networks)."""

@@ -167,7 +167,9 @@ def save_training_state(model, path, epoch, epoch_iter, total_iters, epoch_sampl
         'epoch': epoch, 'epoch_iter': epoch_iter, 'total_iters': total_iters,
         # images of this epoch consumed per process: the resume position whatever --batch_size resumes it
         'epoch_samples': epoch_iter * opt.batch_size if epoch_samples is None else epoch_samples,
-        'schedule': resume.schedule_of(opt),  # what the learning rates of this state were computed from
+        'schedule': resume.schedule_of(opt, model.rate_options),  # what its learning rates were computed from
+        'built_lrs': getattr(model, 'built_lrs', None),  # each group's rate as built from those options
+        'optimizer_types': [type(o).__name__ for o in model.optimizers],
         'architecture': {k: getattr(opt, k) for k in model.architecture_options() if hasattr(opt, k)},
         'networks': {name: unwrap(net).state_dict() for name, net in model.networks()},
         'optimizers': [o.state_dict() for o in model.optimizers],
@@ -208,8 +210,11 @@ def load_training_state(model, path, state=None):
     for name, net in model.networks():
         model.load_network_state(unwrap(net), state['networks'][name], path)
     fresh_groups = [[dict(group, params=None) for group in optimizer.param_groups] for optimizer in model.optimizers]
-    for optimizer, saved in zip(model.optimizers, state['optimizers']):
+    for i, (optimizer, saved) in enumerate(zip(model.optimizers, state['optimizers'])):
         optimizer.load_state_dict(saved)
+        if resume.optimizer_changed(state, i, optimizer):  # another --optimizer of the same kind (adam -> adamw):
+            for group, fresh in zip(optimizer.param_groups, fresh_groups[i]):  # moments kept, its own settings
+                group.update({k: v for k, v in fresh.items() if k not in ('params', 'lr', 'initial_lr')})
     resume.restore_schedules(model, state, resume.saved_schedule(state, os.path.dirname(path)), fresh_groups)
     model.scaler.load_state_dict(state['scaler'])
     local, exact = distributed.select_rank_state(state)  # this rank's pools and RNG streams

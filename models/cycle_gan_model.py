@@ -4,6 +4,7 @@ import itertools
 
 import torch
 
+from util.errors import OptionError
 from .base_model import BaseModel
 from . import networks
 
@@ -26,6 +27,12 @@ class CycleGANModel(BaseModel):
                                      '(0.1 makes it 10x smaller than the cycle loss)')
         return parser
 
+    @classmethod
+    def check_options(cls, opt):
+        super().check_options(opt)
+        if opt.isTrain and opt.lambda_identity > 0.0 and opt.input_nc != opt.output_nc:
+            raise OptionError('the identity loss needs --input_nc == --output_nc; set --lambda_identity 0')
+
     def __init__(self, opt):
         super().__init__(opt)
         self.loss_names = ['D_A', 'G_A', 'cycle_A', 'idt_A', 'D_B', 'G_B', 'cycle_B', 'idt_B']
@@ -39,8 +46,6 @@ class CycleGANModel(BaseModel):
         self.netG_A = self.build_generator(opt.input_nc, opt.output_nc)
         self.netG_B = self.build_generator(opt.output_nc, opt.input_nc)
         if self.isTrain:
-            if opt.lambda_identity > 0.0 and opt.input_nc != opt.output_nc:
-                raise ValueError('the identity loss needs --input_nc == --output_nc; set --lambda_identity 0')
             self.netD_A = networks.define_D(opt.output_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.norm,
                                             opt.init_type, opt.init_gain, opt=opt)
             self.netD_B = networks.define_D(opt.input_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.norm,

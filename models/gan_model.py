@@ -56,6 +56,7 @@ class GanModel(BaseModel):
 
     objective_family = objectives.GAN
     page_rows = GRID_SAMPLES
+    rate_options = ('lr', 'lr_G', 'lr_D')
 
     @staticmethod
     def modify_commandline_options(parser, is_train=True):
@@ -235,6 +236,22 @@ class GanModel(BaseModel):
         if opt.hard_G_labels and not opt.soft_labels:
             raise OptionError('--hard_G_labels keeps the generator\'s targets hard under --soft_labels; add '
                               '--soft_labels or drop it')
+        cls.check_metrics(opt)
+
+    @staticmethod
+    def check_metrics(opt):
+        """Samples have no real counterpart: paired metrics (psnr, ssim, l1) would score them against unrelated
+        real images, so --eval_metrics and --save_best metric:X take only the distribution metrics."""
+        from metrics.registry import get_metric, metric_names, parse_metrics
+        wanted = parse_metrics(opt.eval_metrics) if opt.eval_freq > 0 else []
+        kind, _, name = str(opt.save_best).partition(':')
+        if kind == 'metric' and name:
+            wanted.append(get_metric(name).name)
+        paired = [m for m in dict.fromkeys(wanted) if get_metric(m).kind == 'paired']
+        if paired:
+            raise OptionError(f"--model gan draws samples that have no paired real image, so {', '.join(paired)} would "
+                              f"compare unrelated images: use {', '.join(metric_names('fidelity'))} in --eval_metrics "
+                              f"and --save_best metric:NAME")
 
     def __init__(self, opt):
         super().__init__(opt)
@@ -316,19 +333,23 @@ class GanModel(BaseModel):
     def run_D(self, images, labels=None):
         return self.netD(images, labels) if self.conditional else self.netD(images)
 
+    def check_training_data(self, dataset):
+        if not self.conditional:
+            return
+        labels = dataset.class_labels()
+        if min(labels) < 0 or max(labels) >= self.opt.n_classes:
+            raise OptionError(f'--condition class needs class labels in [0, {self.opt.n_classes}) (--n_classes '
+                              f'{self.opt.n_classes}); the data have {sorted(labels)} (-1: images outside class '
+                              f'subfolders): set --n_classes to the number of classes, or use data with class labels')
+
     def set_input(self, input):
         self.image_paths = input['A_paths']
         self.labels = None
         if 'A' in input:
             self.real = self.to_device(input['A'])
             self.z_index = None
-            if self.conditional:
-                labels = torch.as_tensor(input['label'])
-                if labels.min() < 0 or labels.max() >= self.opt.n_classes:
-                    raise ValueError(f'--condition class needs class labels in [0, {self.opt.n_classes}) (--n_classes); '
-                                     f'the data gave {sorted(set(labels.tolist()))} (-1: a folder without class '
-                                     f'subfolders)')
-                self.labels = labels.to(self.device)
+            if self.conditional:  # within --n_classes (check_training_data)
+                self.labels = torch.as_tensor(input['label']).to(self.device)
         else:
             self.real = None
             self.z_index = [int(i) for i in input['z_index']]

@@ -43,16 +43,17 @@ class LissModel(LissValidation, LissDiscriminators, LissReplicas, CycleGANModel)
     """
 
     modify_commandline_options = staticmethod(liss_options.modify_commandline_options)
+    rate_options = ('lr',) + tuple(LEARNING_RATES.values())  # the task heads' own rates (generator_parameters)
 
     @classmethod
     def check_options(cls, opt):
-        super().check_options(opt)
         liss_options.check_options(opt)
+        if opt.isTrain:  # CycleGAN's generator objective (and its checks) read these names
+            opt.lambda_A, opt.lambda_B, opt.lambda_identity = opt.lambda_CA, opt.lambda_CB, opt.lambda_I
+        super().check_options(opt)
 
     def __init__(self, opt):
         self.aux_tasks = parse_tasks(opt.auxiliary_tasks, getattr(opt, 'task_order', 'sorted'))
-        if opt.isTrain:  # CycleGAN's generator objective reads these names
-            opt.lambda_A, opt.lambda_B, opt.lambda_identity = opt.lambda_CA, opt.lambda_CB, opt.lambda_I
         super().__init__(opt)
         self._score_sums, self._score_count = OrderedDict(), 0  # test-time head accuracies (--show_heads)
         for d in ('A', 'B'):

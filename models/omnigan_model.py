@@ -26,7 +26,8 @@ from .omnigan import DOMAINS, DomainClassifier, OmniDiscriminator, OmniGenerator
 from .omnigan.losses import build_losses, d_update_plan, other
 from .omnigan.objective import TASK_LOSS_NAMES, OmniganObjective
 from .omnigan.optim import ExtraAdam
-from .omnigan.options import ARCHITECTURE_OPTIONS, add_omnigan_options
+from .omnigan.options import ARCHITECTURE_OPTIONS, add_omnigan_options, deeplab_layers
+from .omnigan.options import check_options as check_omnigan_options
 from .omnigan.validation import OmniganValidation
 from .omnigan.visuals import OmniganVisuals, segmentation_palette
 from util import distributed
@@ -42,10 +43,13 @@ class OmniganModel(OmniganObjective, OmniganValidation, OmniganVisuals, BaseMode
     # under torchrun: no DistributedDataParallel (the update calls the encoder, decoders and discriminators
     # directly); rank 0's weights are broadcast once and step() averages gradients before every update
     supports_distributed = True
+    rate_options = ("lr", "encoder_lr_mult")  # a resume with another multiplier rescales the encoder's rates
 
     @staticmethod
     def modify_commandline_options(parser, is_train=True):
         return add_omnigan_options(parser, is_train)
+
+    check_options = staticmethod(check_omnigan_options)
 
     def architecture_options(self):
         return tuple(super().architecture_options()) + ARCHITECTURE_OPTIONS
@@ -54,12 +58,7 @@ class OmniganModel(OmniganObjective, OmniganValidation, OmniganVisuals, BaseMode
     def __init__(self, opt):
         super().__init__(opt)
         self.tasks = parse_tasks(opt.tasks)
-        try:
-            layers = tuple(int(n) for n in str(opt.deeplab_layers).split(","))
-        except ValueError:
-            raise ValueError(f"--deeplab_layers {opt.deeplab_layers!r} must be 4 comma-separated integers") from None
-        if opt.input_nc != 3:
-            raise ValueError("omnigan works on RGB images: use --input_nc 3")
+        layers = deeplab_layers(opt)
         self.netG = OmniGenerator(
             self.tasks, opt.input_nc, opt.omni_encoder, opt.omni_enc_dim, opt.omni_n_downsample, opt.omni_enc_n_res,
             opt.omni_dec_n_res, opt.omni_n_classes, opt.omni_norm, layers, opt.deeplab_weights, opt.deeplab_proj_dim,
@@ -80,6 +79,7 @@ class OmniganModel(OmniganObjective, OmniganValidation, OmniganVisuals, BaseMode
         self.total_steps = 0
         self.epochs_done = int(getattr(opt, "epoch_count", 1)) - 1
         self.encoder_lr_scaled = False
+        self.encoder_lr_factor = 1.0  # the multiplier the encoder's learning rates carry now
         self.netD = self.netC = None
         self.adversarial = [h for h in ("a", "t") if h in self.tasks]
         if self.isTrain:
@@ -118,17 +118,14 @@ class OmniganModel(OmniganObjective, OmniganValidation, OmniganVisuals, BaseMode
         """--optimizer extraadam builds models.omnigan.optim.ExtraAdam; anything else goes to make_optimizer."""
         opt = self.opt
         if str(opt.optimizer).lower() == "extraadam":
-            if opt.lookahead:
-                raise ValueError("--lookahead does not combine with --optimizer extraadam")
             return ExtraAdam(params, lr=opt.lr, betas=(beta1, opt.beta2), idle=opt.extraadam_idle)
         return self.make_optimizer(params, beta1=beta1)
 
-    def setup(self, opt):
-        super().setup(opt)
-        if self.isTrain and opt.lr_policy == "step":
+    def make_scheduler(self, optimizer):
+        if self.opt.lr_policy == "step":
             # published StepLR(step_size 30, gamma 0.5); the shared scheduler's step policy uses gamma 0.1
-            self.schedulers = [lr_scheduler.StepLR(o, step_size=opt.lr_decay_iters, gamma=opt.lr_gamma)
-                               for o in self.optimizers]
+            return lr_scheduler.StepLR(optimizer, step_size=self.opt.lr_decay_iters, gamma=self.opt.lr_gamma)
+        return super().make_scheduler(optimizer)
 
     # ------------------------------------------------------------------ multi-process training
     def wrap_networks(self):
@@ -198,7 +195,7 @@ class OmniganModel(OmniganObjective, OmniganValidation, OmniganVisuals, BaseMode
         """Switch to `phase`; entering translation freezes the encoder (--repr_freeze) or scales its lr.
 
         When restoring a checkpoint the optimizers and schedulers already carry the scaled lr, so only the
-        freezing is re-applied.
+        freezing is re-applied (load_state_dict_extra rescales the lr when --encoder_lr_mult changed).
         """
         if phase not in PHASES:
             raise ValueError(f"unknown omnigan phase {phase!r}")
@@ -209,19 +206,23 @@ class OmniganModel(OmniganObjective, OmniganValidation, OmniganVisuals, BaseMode
             for p in self.G.encoder.parameters():
                 p.requires_grad_(False)
         elif self.opt.encoder_lr_mult != 1.0 and not self.encoder_lr_scaled and not restoring:
-            factor = self.opt.encoder_lr_mult
-            for group in self.optimizer_E.param_groups:
-                group["lr"] *= factor
-                if "initial_lr" in group:
-                    group["initial_lr"] *= factor
-            for scheduler in self.schedulers:
-                if getattr(scheduler, "optimizer", None) is self.optimizer_E and hasattr(scheduler, "base_lrs"):
-                    scheduler.base_lrs = [lr * factor for lr in scheduler.base_lrs]
-            self.encoder_lr_scaled = True
+            self._scale_encoder_lr(self.opt.encoder_lr_mult)
         if getattr(self.opt, "rank", 0) == 0 and not restoring:
             how = ("frozen" if self.opt.repr_freeze else "trainable" if self.opt.encoder_lr_mult == 1.0
                    else f"trainable at {self.opt.encoder_lr_mult}x lr")
             print(f"omnigan: translation phase starts after {self.total_steps} iterations (encoder {how})")
+
+    def _scale_encoder_lr(self, factor):
+        """Multiply the encoder's learning rates (optimizer groups and scheduler base rates) by ``factor``."""
+        for group in self.optimizer_E.param_groups:
+            group["lr"] *= factor
+            if "initial_lr" in group:
+                group["initial_lr"] *= factor
+        for scheduler in self.schedulers:
+            if getattr(scheduler, "optimizer", None) is self.optimizer_E and hasattr(scheduler, "base_lrs"):
+                scheduler.base_lrs = [lr * factor for lr in scheduler.base_lrs]
+        self.encoder_lr_factor *= factor
+        self.encoder_lr_scaled = self.encoder_lr_factor != 1.0
 
     def update_learning_rate(self):
         lr = super().update_learning_rate()
@@ -232,15 +233,20 @@ class OmniganModel(OmniganObjective, OmniganValidation, OmniganVisuals, BaseMode
 
     def state_dict_extra(self):
         return {"phase": self.phase, "epochs_done": self.epochs_done, "total_steps": self.total_steps,
-                "encoder_lr_scaled": self.encoder_lr_scaled}
+                "encoder_lr_scaled": self.encoder_lr_scaled, "encoder_lr_factor": self.encoder_lr_factor}
 
     def load_state_dict_extra(self, state):
         self.epochs_done = int(state.get("epochs_done", self.epochs_done))
         self.total_steps = int(state.get("total_steps", 0))
         self.encoder_lr_scaled = bool(state.get("encoder_lr_scaled", False))
+        self.encoder_lr_factor = float(state.get("encoder_lr_factor", self.opt.encoder_lr_mult if
+                                                 self.encoder_lr_scaled else 1.0))
         self.phase = "repr"
         # re-applies freezing; a scaled encoder lr came back with the optimizer and scheduler states
         self._enter_phase(state.get("phase", "repr"), restoring=True)
+        if self.isTrain and self.phase == "translation" and not self.opt.repr_freeze and \
+                self.encoder_lr_factor != self.opt.encoder_lr_mult:  # resumed with another --encoder_lr_mult
+            self._scale_encoder_lr(self.opt.encoder_lr_mult / self.encoder_lr_factor)
 
     # ------------------------------------------------------------------ data
     def set_input(self, input):

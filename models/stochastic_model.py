@@ -14,6 +14,7 @@ import itertools
 import torch
 import torch.nn as nn
 
+from util.errors import OptionError
 from .pix2pix_model import Pix2PixModel
 
 STOCHASTIC_MODES = ('dropout', 'weight_noise')
@@ -35,12 +36,16 @@ class StochasticModel(Pix2PixModel):
                             help='test: outputs drawn per input (shown side by side; diversity reported when > 1)')
         return parser
 
+    @classmethod
+    def check_options(cls, opt):
+        super().check_options(opt)
+        if opt.n_samples < 1:
+            raise OptionError(f'--n_samples must be at least 1 (got {opt.n_samples})')
+        if opt.noise_std < 0:
+            raise OptionError(f'--noise_std must be >= 0 (got {opt.noise_std})')
+
     def __init__(self, opt):
         super().__init__(opt)
-        if opt.n_samples < 1:
-            raise ValueError(f'--n_samples must be at least 1 (got {opt.n_samples})')
-        if opt.noise_std < 0:
-            raise ValueError(f'--noise_std must be >= 0 (got {opt.noise_std})')
         self.dropout_layers = [m for m in self.netG.modules() if isinstance(m, nn.Dropout)]
         if opt.stochastic_mode == 'dropout' and not self.dropout_layers:
             reason = '--no_dropout is set' if opt.no_dropout else f'--netG {opt.netG} has no dropout layers'

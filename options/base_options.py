@@ -319,7 +319,7 @@ class BaseOptions:
             if not self.is_train:
                 raise OptionError('--name auto names training runs; pass the name train.py printed (checkpoints_dir '
                                   'holds one folder per run)')
-            opt.name = run_name.auto_name(opt, self.options_dict(opt), RUN_OPTIONS, seed_given=opt.seed is not None)
+            opt.name = run_name.auto_name(opt, self.options_dict(opt), seed_given=opt.seed is not None)
             if int(os.environ.get('RANK', 0)) == 0:
                 print(f'--name auto: this run is {opt.name} (a hash of its options: the same options reuse the name)')
         if opt.suffix:

@@ -1,8 +1,16 @@
 """Options used by train.py only."""
-from .base_options import BaseOptions, OptionError
+import os
+
 from metrics import best_checkpoint
 from models.networks import objectives
+from util import util
 from visualizers import Visualizer
+from . import run_name
+from .base_options import BaseOptions, OptionError
+
+# Saved options a --continue_train does not start from: the run's place, this invocation's devices, and values
+# the resume derives itself (the epoch count comes from the checkpoint; --suffix is already part of the name).
+NOT_RESUMED = ('name', 'checkpoints_dir', 'gpu_ids', 'epoch_count', 'suffix')
 
 
 class TrainOptions(BaseOptions):
@@ -70,6 +78,18 @@ class TrainOptions(BaseOptions):
         parser.add_argument('--eval_metrics', type=str, default='psnr,ssim,l1',
                             help='metrics of --eval_freq: any of fid,kid,isc,psnr,ssim,l1 (FID/KID/IS use --fidelity_weights)')
         return parser
+
+    def saved_training_options(self, known):
+        """With --continue_train, the options the run of --name saved (train_opt.yaml): the resume starts from them,
+        and flags given on the command line (or in --config) are changes, checked and reported like any other.
+        Not taken: where the run lives and how this invocation runs (NOT_RESUMED)."""
+        if not known.continue_train or known.name == run_name.AUTO:
+            return {}
+        path = os.path.join(known.checkpoints_dir, known.name, 'train_opt.yaml')
+        if not os.path.isfile(path):
+            return {}
+        saved = util.read_yaml_or_json(path, OptionError, label='') or {}
+        return {k: v for k, v in saved.items() if k not in NOT_RESUMED}
 
     def gather_options(self):
         opt = super().gather_options()

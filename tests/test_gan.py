@@ -637,7 +637,8 @@ def test_bad_image_size_exits_2_from_the_command_line(tmp_path, shapes_root):
 
 # ---------------------------------------------------------------------------------------------- best checkpoints
 
-def test_save_best_by_generator_loss_and_by_metric(tmp_path, shapes_root):
+def test_save_best_by_generator_loss_and_by_metric(tmp_path, shapes_root, monkeypatch):
+    from metrics import results as result_metrics
     ck = tmp_path / 'ck'
     assert run_train(args_for(shapes_root, ck, 'bl', '--n_epochs', 3, '--max_batches_per_epoch', 2,
                               '--save_best', 'loss:G')) == 0
@@ -647,15 +648,63 @@ def test_save_best_by_generator_loss_and_by_metric(tmp_path, shapes_root):
     assert (ck / 'bl' / 'best_net_G.pth').is_file() and (ck / 'bl' / 'best_net_D.pth').is_file()
     # the recorded value is the mean generator loss of the best epoch: no other epoch's mean is lower
     assert record['value'] > 0 and 'nan' not in log
-    # metric: a periodic --eval_freq metric on generated samples against the training images (no val split)
+    # metric: a periodic --eval_freq metric on generated samples against the training images (no val split); the
+    # scorer is replaced by a cheap stand-in (FID itself is tested in test_metrics.py, and takes ~20 s on a CPU)
+    monkeypatch.setattr(result_metrics, 'score_images', fake_fid)
     assert run_train(args_for(shapes_root, ck, 'bm', '--n_epochs', 2, '--max_batches_per_epoch', 2, '--eval_freq', 1,
-                              '--eval_num', 8, '--eval_metrics', 'l1', '--save_best', 'metric:l1')) == 0
+                              '--eval_num', 8, '--eval_metrics', 'fid', '--save_best', 'metric:fid')) == 0
     record = json.loads((ck / 'bm' / 'best.json').read_text())
     history = [json.loads(line) for line in (ck / 'bm' / 'eval_metrics.jsonl').read_text().splitlines()]
     assert [h['split'] for h in history] == ['train', 'train']
-    best = min(history, key=lambda h: h['metrics']['l1'])
-    assert (record['epoch'], record['value']) == (best['epoch'], pytest.approx(best['metrics']['l1']))
+    best = min(history, key=lambda h: h['metrics']['fid'])
+    assert (record['epoch'], record['value']) == (best['epoch'], pytest.approx(best['metrics']['fid']))
     assert len(os.listdir(ck / 'bm' / 'eval' / 'epoch_001' / 'images')) == 16  # 8 generated + 8 real
+
+
+def fake_fid(folder, metrics, **kwargs):
+    """Stand-in for metrics.results.score_images: the mean distance of the generated images to the real ones."""
+    fakes = sorted(f for f in os.listdir(folder) if f.endswith('_fake_B.png'))
+    mean = lambda names: np.mean([np.asarray(Image.open(os.path.join(folder, n)), dtype=float) for n in names])  # noqa: E731
+    return {'fid': abs(mean(fakes) - mean([f.replace('_fake_B', '_real_B') for f in fakes]))}
+
+
+@pytest.mark.parametrize('extra', [['--eval_freq', 1, '--eval_metrics', 'fid,psnr,ssim'],
+                                   ['--eval_freq', 1, '--eval_metrics', 'l1', '--save_best', 'metric:l1'],
+                                   ['--save_best', 'metric:ssim']])
+def test_paired_metrics_are_refused_before_anything_is_written(tmp_path, shapes_root, capsys, extra):
+    status, err = cli_error('train', args_for(shapes_root, tmp_path, 'paired', *extra), capsys)
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert 'no paired real image' in err and 'use fid, kid, isc' in err, err
+    assert not (tmp_path / 'paired').exists()
+
+
+def test_class_labels_beyond_n_classes_are_refused_before_anything_is_written(tmp_path, shapes_root, capsys):
+    status, err = cli_error('train', args_for(shapes_root, tmp_path, 'two', '--condition', 'class', '--n_classes', 2),
+                            capsys)
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert 'class labels in [0, 2) (--n_classes 2); the data have [0, 1, 2]' in err, err
+    assert not (tmp_path / 'two').exists()
+
+
+def test_resume_with_other_rates_or_optimizer(tmp_path, shapes_root, capsys):
+    """A wgan run (RMSprop) resumed from its saved options: --lr_G is honoured and reported; --gan_mode vanilla with
+    Adam is refused in one line naming the saved optimizer, before anything is written."""
+    ck = tmp_path / 'ck'
+    assert run_train(args_for(shapes_root, ck, 'w', '--gan_mode', 'wgan', '--n_epochs', 1, '--max_batches_per_epoch', 2,
+                              '--gpu_ids', -1)) == 0
+    resume = ['--checkpoints_dir', ck, '--name', 'w', '--continue_train', '--n_epochs', 2]
+    before = {f: (ck / 'w' / f).read_bytes() for f in os.listdir(ck / 'w') if (ck / 'w' / f).is_file()}
+    status, err = cli_error('train', resume + ['--gan_mode', 'vanilla', '--optimizer', 'adam'], capsys)
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert 'trained with --optimizer rmsprop (RMSprop)' in err and 'resume with --optimizer rmsprop' in err, err
+    assert {f: (ck / 'w' / f).read_bytes() for f in os.listdir(ck / 'w') if (ck / 'w' / f).is_file()} == before
+    capsys.readouterr()
+    assert run_train(resume + ['--lr_G', 0.003]) == 0
+    assert '--lr_G 5e-05 -> 0.003 (the learning rate it sets x60' in capsys.readouterr().out
+    state = weights(ck / 'w' / 'latest_train_state.pth')
+    (g,), (d,) = state['optimizers'][0]['param_groups'], state['optimizers'][1]['param_groups']
+    assert g['initial_lr'] == pytest.approx(0.003) and d['initial_lr'] == pytest.approx(5e-5)
+    assert state['epoch'] == 3 and state['optimizer_types'] == ['RMSprop', 'RMSprop']
 
 
 def test_save_best_works_for_other_models_and_rejects_unknown_names(tmp_path, paired_root, capsys):
@@ -682,6 +731,11 @@ def test_name_auto_is_a_hash_of_the_options_reused_by_the_same_options(tmp_path,
     assert parse_train(base + ['--display_freq', 3]).name == first.name  # display options do not count
     assert parse_train(base + ['--nz', 9]).name != first.name
     assert parse_train(base + ['--seed', 4]).name != parse_train(base + ['--seed', 5]).name
+    # what changes the result counts: batch size, flips, dataset size; how long to train does not
+    names = {parse_train(base + extra).name for extra in ([], ['--batch_size', 8], ['--batch_size', 16], ['--flip'],
+                                                          ['--max_dataset_size', 8])}
+    assert len(names) == 5
+    assert parse_train(base + ['--n_epochs', 7, '--n_epochs_decay', 3, '--save_epoch_freq', 2]).name == first.name
     run = base + ['--n_epochs', 1, '--max_batches_per_epoch', 1]
     name = parse_train(run).name
     assert run_train(run) == 0 and (ck / name / 'latest_net_G.pth').is_file()
@@ -690,6 +744,10 @@ def test_name_auto_is_a_hash_of_the_options_reused_by_the_same_options(tmp_path,
     assert run_train(run + ['--continue_train']) == 0
     err = capsys.readouterr().err
     assert "nothing to train: checkpoint 'latest'" in err, err
+    # extending it, as that message says, finds it too
+    assert run_train(run + ['--n_epochs', 2, '--continue_train']) == 0
+    assert 'resuming with changed schedule options: --n_epochs 1 -> 2' in capsys.readouterr().out
+    assert weights(ck / name / 'latest_train_state.pth')['epoch'] == 3
     status, err = cli_error('test', ['--model', 'gan', '--name', 'auto', '--checkpoints_dir', ck], capsys)
     assert status == 2 and '--name auto names training runs' in err
 

@@ -248,7 +248,8 @@ def test_train_both_phases_resume_and_test(omni_root, tmp_path, train_cli, test_
     assert "G_repr" in out and "G_translation" in out
     assert "(epoch: 1, val) " in out and "val_task_d" in out  # validation on the val lists after every epoch
     state = torch.load(os.path.join(ck, "omni", "latest_train_state.pth"), weights_only=True)
-    assert state["extra"] == {"phase": "translation", "epochs_done": 2, "total_steps": 2, "encoder_lr_scaled": True}
+    assert state["extra"] == {"phase": "translation", "epochs_done": 2, "total_steps": 2, "encoder_lr_scaled": True,
+                              "encoder_lr_factor": 0.1}
     one = torch.load(os.path.join(ck, "omni", "1_train_state.pth"), weights_only=True)
     assert one["extra"]["phase"] == "translation"  # switched at the end of epoch 1
 
@@ -262,8 +263,15 @@ def test_train_both_phases_resume_and_test(omni_root, tmp_path, train_cli, test_
     sched_E = next(s for s in model.schedulers if s.optimizer is model.optimizer_E)
     sched_T = next(s for s in model.schedulers if s.optimizer is model.optimizer_T)
     assert sched_E.base_lrs == [pytest.approx(0.1 * opt.lr)] and sched_T.base_lrs == [pytest.approx(opt.lr)]
+    assert all(s.gamma == opt.lr_gamma == 0.5 for s in (sched_E, sched_T))  # the published StepLR, also on resume
     assert trainer.run()
     assert torch.load(os.path.join(ck, "omni", "latest_train_state.pth"), weights_only=True)["extra"]["epochs_done"] == 3
+    # resumed with another --encoder_lr_mult, the encoder's rate follows it, like every rate option (issue 21)
+    opt = TrainOptions(args[:-6] + ["--n_epochs", "4", "--n_epochs_decay", "0", "--continue_train",
+                                    "--encoder_lr_mult", "0.5"]).parse()
+    model = Trainer(opt).model
+    sched_E = next(s for s in model.schedulers if s.optimizer is model.optimizer_E)
+    assert sched_E.base_lrs == [pytest.approx(0.5 * opt.lr)] and model.encoder_lr_factor == 0.5
 
     # test.py: every head of every domain on the results page
     results = str(tmp_path / "results")

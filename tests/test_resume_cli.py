@@ -260,6 +260,9 @@ CASES = {
     '04_rejected_resume_writes_nothing': dict(
         script=TRAIN, args=['--continue_train', '--ngf', 16], rc=2, err=r'^error: .*trained with --ngf 8.*--ngf 16',
         unchanged=True),
+    '04b_late_check_refused_before_writing': dict(
+        script=TRAIN, args=['--continue_train', '--n_epochs', 2, '--save_best', 'metric:fid'], rc=2,
+        err=r'^error: --save_best metric:fid needs --eval_freq N and fid in --eval_metrics$', unchanged=True),
     '05_finished_schedule_does_nothing': dict(
         script=TRAIN, args=['--continue_train', '--epoch', 1], rc=0,
         err=r"^nothing to train: checkpoint '1' is at the end of epoch 1 and --n_epochs 1 --n_epochs_decay 0 end at "
@@ -462,3 +465,90 @@ def test_existing_run_prompt_on_a_terminal(tmp_path, monkeypatch):
         resume.check_existing_run(opt(), interactive=True)
     with pytest.raises(OptionError, match='--overwrite'):
         resume.check_existing_run(opt(), interactive=False)
+
+
+# ------------------------------------------------------------------------------------------------ refused runs
+
+def train_in_process(args, capsys):
+    """train.py's main through run_cli, in this process: (exit status, stdout, stderr); an uncaught exception (a
+    traceback on the command line) fails the test."""
+    from util.cli import run_cli
+    from util.util import load_script
+    capsys.readouterr()
+    try:
+        status = run_cli(load_script('train').main, [str(a) for a in args])
+    except SystemExit as exc:
+        status = exc.code
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+# checks that ran after the options and command were rewritten before (issue 21, item 1), and the optimizer item 2
+REFUSED = {
+    'save_best_unknown_loss': (['--save_best', 'loss:Q'], r'--save_best loss:Q: --model pix2pix has the losses G_GAN'),
+    'save_best_metric_not_evaluated': (['--save_best', 'metric:fid'],
+                                       r'--save_best metric:fid needs --eval_freq N and fid in --eval_metrics'),
+    'unknown_eval_metric': (['--eval_metrics', 'foo', '--eval_freq', 1], r"unknown metric 'foo'"),
+    'missing_eval_phase': (['--eval_freq', 1, '--eval_phase', 'nonexist'], r"no held-out split '.*nonexist'"),
+    'missing_fidelity_weights': (['--fidelity_weights', 'missing.pth', '--eval_freq', 1, '--eval_metrics', 'fid'],
+                                 r"Inception weights file 'missing\.pth' not found"),
+    'other_optimizer': (['--optimizer', 'sgd'],
+                        r'trained with --optimizer adam \(Adam\), whose state does not fit this run\'s --optimizer '
+                        r'sgd \(SGD\); resume with --optimizer adam, or train with --optimizer sgd from scratch'),
+}
+
+
+@pytest.mark.parametrize('case_id,resume', [(c, r) for c in sorted(REFUSED) for r in (True, False)
+                                            if r or c != 'other_optimizer'])  # a new run may use any optimizer
+def test_refused_run_writes_nothing(case_id, resume, base_run, paired_root, tmp_path, capsys):
+    """Each refusal is one line on stderr with exit status 2, before the first write: a resumed run's folder stays
+    byte-identical (a resume given only --name and --continue_train starts from the saved options), a new run's
+    folder is not created."""
+    extra, message = REFUSED[case_id]
+    ck = tmp_path / 'ck'
+    shutil.copytree(base_run, ck / 'run')
+    before = snapshot(ck / 'run')
+    if resume:
+        args = ['--checkpoints_dir', ck, '--name', 'run', '--gpu_ids', -1, '--continue_train', '--n_epochs', 2]
+    else:
+        args = ['--dataroot', paired_root, '--checkpoints_dir', ck, '--name', 'new'] + BASE
+    status, _, err = train_in_process(args + extra, capsys)
+    lines = err.strip().splitlines()
+    assert status == 2 and len(lines) == 1, err
+    assert lines[0].startswith('error: ') and re.search(message, lines[0]), lines[0]
+    assert snapshot(ck / 'run') == before
+    assert not (ck / 'new').exists()
+
+
+def test_resume_from_the_saved_options_with_changes(base_run, tmp_path, capsys):
+    """--name RUN --continue_train alone resumes from train_opt.yaml; a flag on the command line is a change,
+    reported like any other; adam -> adamw carries the moments over and takes adamw's own settings."""
+    ck = tmp_path / 'ck'
+    shutil.copytree(base_run, ck / 'run')
+    with open(ck / 'run' / 'train_opt.yaml') as f:
+        saved = yaml.safe_load(f)
+    status, out, err = train_in_process(['--checkpoints_dir', ck, '--name', 'run', '--gpu_ids', -1, '--continue_train',
+                                         '--n_epochs', 2, '--optimizer', 'adamw'], capsys)
+    assert status == 0 and not err.strip(), err
+    assert re.search(r'resuming with changed schedule options: --n_epochs 1 -> 2 .*; --optimizer adam -> adamw '
+                     r'\(the moment estimates carry over', out), out
+    with open(ck / 'run' / 'train_opt.yaml') as f:
+        now = yaml.safe_load(f)
+    assert {k for k in now if now[k] != saved.get(k)} == {'n_epochs', 'optimizer', 'checkpoints_dir'}
+    state = torch.load(ck / 'run' / 'latest_train_state.pth', weights_only=True)
+    assert state['epoch'] == 3 and state['optimizer_types'] == ['AdamW', 'AdamW']
+    assert all(g['decoupled_weight_decay'] for o in state['optimizers'] for g in o['param_groups'])
+
+
+def test_best_checkpoint_cut_at_the_resume_point(base_run, paired_root, tmp_path, capsys):
+    """A best recorded after the checkpoint a run resumes from belongs to the abandoned continuation: best.json and
+    best_net_*.pth go, so test.py --epoch best cannot pick those networks."""
+    ck = tmp_path / 'ck'
+    shutil.copytree(base_run, ck / 'run')
+    resume = ['--checkpoints_dir', ck, '--name', 'run', '--gpu_ids', -1, '--continue_train', '--load_iter', 2]
+    assert train_in_process(resume + ['--save_best', 'loss:G_L1'], capsys)[0] == 0  # best at the end of epoch 1
+    with open(ck / 'run' / 'best.json') as f:
+        assert json.load(f)['total_iters'] == 4
+    status, out, _ = train_in_process(resume + ['--save_best', 'none'], capsys)
+    assert status == 0 and 'best.json recorded epoch 1, after the resumed checkpoint: removed it' in out
+    assert not [f for f in os.listdir(ck / 'run') if f.startswith('best')]

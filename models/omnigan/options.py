@@ -5,6 +5,7 @@ from .discriminators import NETD_CHOICES
 from .generator import CONDITION_CHOICES, TASK_ACTIVATIONS
 from .losses import CLASSIFIER_CHOICES as CLASSIFIER_LOSS_CHOICES, RECON_CHOICES, WATER_CHOICES
 from .optim import IDLE_CHOICES
+from util.errors import OptionError
 
 # options that shape the saved networks: test.py takes them from the training run
 ARCHITECTURE_OPTIONS = (
@@ -145,3 +146,20 @@ def add_omnigan_options(parser, is_train=True):
                             help="factor of the lr every --lr_decay_iters epochs with --lr_policy step")
     # comet's --log_level (0 none, 1 aggregated, 2 all) is a visualizer option; see aggregated_loss_names
     return parser
+
+
+def deeplab_layers(opt):
+    """--deeplab_layers as a tuple of 4 integers (OptionError otherwise)."""
+    try:
+        return tuple(int(n) for n in str(opt.deeplab_layers).split(","))
+    except ValueError:
+        raise OptionError(f"--deeplab_layers {opt.deeplab_layers!r} must be 4 comma-separated integers") from None
+
+
+def check_options(opt):
+    """The OmniGAN option checks (OmniganModel.check_options, run while parsing, before anything is written)."""
+    deeplab_layers(opt)
+    if opt.input_nc != 3:
+        raise OptionError("omnigan works on RGB images: use --input_nc 3")
+    if opt.isTrain and str(opt.optimizer).lower() == "extraadam" and opt.lookahead:
+        raise OptionError("--lookahead does not combine with --optimizer extraadam")

@@ -49,7 +49,10 @@ class OmniganModel(OmniganObjective, OmniganValidation, OmniganVisuals, BaseMode
     def modify_commandline_options(parser, is_train=True):
         return add_omnigan_options(parser, is_train)
 
-    check_options = staticmethod(check_omnigan_options)
+    @classmethod
+    def check_options(cls, opt):
+        check_omnigan_options(opt)
+        super().check_options(opt)  # the --gan_mode check of every image-to-image model
 
     def architecture_options(self):
         return tuple(super().architecture_options()) + ARCHITECTURE_OPTIONS

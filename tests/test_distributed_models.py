@@ -42,11 +42,33 @@ MODELS = {
                    '--pool_size', '2'),
     # representation phase for one step, then translation (19 classes: the synthetic labels go up to 10)
     'omnigan': preset('omni', '--omni_n_classes', '19', '--repr_steps', '1', '--omni_val_freq', '0'),
-    # 4 images, 2 ranks x batch 1: 2 steps per epoch, R1 in every 2nd, the EMA after each
-    'blobgan': preset('blob', '--d_reg_every', '2', '--fixed_noise', '--display_freq', '2'),
+    # 4 images, 2 ranks x batch 1: 2 steps per epoch, R1 in every 2nd, the EMA after each, blob features jittered
+    'blobgan': preset('blob', '--d_reg_every', '2', '--fixed_noise', '--display_freq', '2', '--feature_jitter_xy',
+                      '0.04'),
     # 8 images: 4 critic steps per epoch, the generator's turn after the 5th (in epoch 2), weights clipped
     'gan': preset('gan', '--gan_mode', 'wgan', '--d_iters', '5', '--batch_size', '1'),
 }
+
+
+def check_blobgan(run, state):
+    """2 optimizer steps per epoch; the replicas' digest is that of the saved G, D and G_ema; the EMA is its own."""
+    from models.blobgan import BlobDiscriminator, BlobGenerator
+    from util.distributed import parameter_digest
+    assert state['extra']['steps'] == 4
+    cfg = dict(size=32, size_in=8, n_blobs=3, hidden_dim=16, n_mlp=3, noise_dim=8, style_dim=8, feature_dim=8,
+               c_model=2, jitter_xy=0.04)
+    nets = []
+    for name, net in [('G', BlobGenerator(**cfg)), ('D', BlobDiscriminator(32, 1.0, 2)),
+                      ('G_ema', BlobGenerator(**cfg))]:
+        net.load_state_dict(torch.load(run / f'latest_net_{name}.pth', weights_only=True))
+        nets.append((name, net))
+    assert state['ranks'][0]['param_digest'] == parameter_digest(nets)
+    g, ema = (dict(net.named_parameters()) for _, net in (nets[0], nets[2]))
+    assert any(not torch.equal(g[k], ema[k]) for k in g if k.endswith('weight'))
+
+
+# model -> its own checks of the uninterrupted run (run folder, latest_train_state.pth)
+MODEL_CHECKS = {'blobgan': check_blobgan}
 
 
 def selected_models(request):
@@ -99,6 +121,7 @@ def test_model_trains_and_resumes_under_torchrun(model, runs):
     assert len(digests) == 2 and digests[0] == digests[1]
     nets = sorted(p.name[len('latest_'):] for p in run.glob('latest_net_*.pth'))
     assert nets and sorted(p.name[len('1_'):] for p in run.glob('1_net_*.pth')) == nets
+    MODEL_CHECKS.get(model, lambda *args: None)(run, state)
 
     assert (tmp / f'{model}.resumed').exists(), runs['resume_log']
     resumed = tmp / 'resumed' / model

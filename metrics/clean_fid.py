@@ -84,7 +84,7 @@ def load_inception(weights=None, device='cpu'):
 
     @torch.no_grad()
     def features(x):  # clean mode: already resized to 299; the network takes (x - 128) / 128
-        return base.layers.forward((x.to(device).float() - 128) / 128).view(x.shape[0], 2048)
+        return base.layers.forward((x.to(device).float() - 128) / 128).flatten(1)
     return features
 
 
@@ -201,16 +201,17 @@ def _distance(fid, feats, reference):
     return float(fid.frechet_distance(feats.mean(0), np.cov(feats, rowvar=False), mu_ref, sigma_ref))
 
 
-def make_random_inception(path, seed=0):
-    """A TorchScript stand-in with the clean-fid Inception interface (``layers``: (B,3,299,299) -> (B,2048)),
-    random weights -- for tests and offline smoke runs only."""
+def make_random_inception(path, seed=0, features=2048):
+    """A TorchScript stand-in with the clean-fid Inception interface (``layers``: (B,3,299,299) -> (B,features)),
+    random weights -- for tests and offline smoke runs only. Tests pass a small ``features``: the FID's matrix
+    square root costs O(features^3), a minute on one core at Inception's 2048."""
     torch.manual_seed(seed)
 
     class Layers(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.conv = torch.nn.Conv2d(3, 16, 8, stride=8)
-            self.fc = torch.nn.Linear(16 * 16, 2048)
+            self.fc = torch.nn.Linear(16 * 16, features)
 
         def forward(self, x):
             y = torch.nn.functional.adaptive_avg_pool2d(torch.relu(self.conv(x)), 4)

@@ -211,11 +211,12 @@ def test_training_fid_samples_clamped_jittered_and_50k_by_default(tmp_path, monk
     assert calls == [True] and model.loss_fid == 1.0
 
 
-def test_clean_fid_is_a_registered_metric_and_both_fid_paths_write_metrics_json(tmp_path, images_root, monkeypatch):
+def test_clean_fid_is_a_registered_metric_and_both_fid_paths_write_metrics_json(tmp_path, images_root, monkeypatch,
+                                                                                  clean_fid_inception):
     """clean_fid is registered (lower is better, computed only when named) and reached through metrics.evaluate:
     tools.evaluate (the writer of test.py and --eval_freq) scores an image folder with it, and BlobGAN's training-time
     FID hands its generator samples to it; both write the one metrics.json format, read by one reader. (One real
-    FID: each costs a 2048x2048 matrix square root; test_blobgan_train runs the generator path for real.)"""
+    FID, with the 64-feature stand-in Inception; test_blobgan_train runs the generator path for real.)"""
     import shutil
     import metrics as M
     from metrics import clean_fid
@@ -226,7 +227,7 @@ def test_clean_fid_is_a_registered_metric_and_both_fid_paths_write_metrics_json(
     assert (m.kind, m.backend, m.higher_is_better, M.higher_is_better('clean_fid')) == \
         ('fidelity', 'clean-fid', False, False)
     assert 'clean_fid' in M.metric_names('fidelity') and 'clean_fid' not in M.metric_names(default_only=True)
-    weights = clean_fid.make_random_inception(str(tmp_path / 'inception-2015-12-05.pt'))
+    weights = clean_fid_inception
     stats = str(tmp_path / 'stats')
     files = clean_fid.list_files(images_root)
     clean_fid.make_stats(files[:4], 'tiny', 32, weights=weights, stats_dir=stats, batch_size=4)

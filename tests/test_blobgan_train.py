@@ -140,10 +140,10 @@ def test_published_optimisers_r1_schedule_and_ema(tmp_path):
     assert r1_steps == [2, 5]  # published run_at_step: (step + 1) % every == 0
 
 
-def test_training_time_fid_with_clean_fid(tmp_path, images_root, train_cli):
+def test_training_time_fid_with_clean_fid(tmp_path, images_root, clean_fid_inception, train_cli):
     """--fid_every with the published clean-fid backend (TorchScript stand-in Inception): best_fid kept."""
     from metrics import clean_fid
-    weights = clean_fid.make_random_inception(str(tmp_path / 'inception-2015-12-05.pt'))
+    weights = clean_fid_inception
     stats = str(tmp_path / 'stats')
     files = clean_fid.list_files(images_root)
     clean_fid.make_stats(files, 'tiny', 32, weights=weights, stats_dir=stats, batch_size=4)

@@ -72,9 +72,9 @@ def test_setup_fid_and_compute_fid_with_generated_inception(tmp_path, images_roo
                           weights, '--stats_dir', stats, '--device', 'cpu'])
 
 
-def test_clean_fid_backend_with_generated_inception(tmp_path, images_root, generator_file):
+def test_clean_fid_backend_with_generated_inception(tmp_path, images_root, clean_fid_inception, generator_file):
     from metrics import clean_fid
-    weights = clean_fid.make_random_inception(str(tmp_path / 'inception-2015-12-05.pt'))
+    weights = clean_fid_inception
     stats = str(tmp_path / 'clean_stats')
     names = tmp_path / 'files.txt'
     names.write_text('\n'.join(sorted(os.listdir(images_root))[:4]))
@@ -242,12 +242,15 @@ def test_assignment_entropy_drives_blobs_to_one_counterfactual(tiny_generator, d
     assert entropy < 0.8 * start_entropy
 
 
-def test_the_readme_workflow_script_runs_end_to_end(tmp_path):
-    """scripts/blobgan_workflow.sh: train, sample, FID, encoders, inversion, counterfactuals (stand-in weights)."""
+def test_the_readme_workflow_script_runs_end_to_end(tmp_path, clean_fid_inception, lpips_files, decision_file):
+    """scripts/blobgan_workflow.sh: train, sample, FID, encoders, inversion, counterfactuals (stand-in weights,
+    given as the script's INCEPTION/VGG/DECISION files: the 64-feature Inception keeps its FID step fast)."""
     import subprocess
     work = tmp_path / 'workflow'
+    env = dict(os.environ, PYTHON=sys.executable, INCEPTION=clean_fid_inception, VGG=lpips_files[0],
+               DECISION=decision_file)
     out = subprocess.run(['bash', os.path.join(ROOT, 'scripts', 'blobgan_workflow.sh'), str(work)],
-                         env=dict(os.environ, PYTHON=sys.executable), capture_output=True, text=True, timeout=1500)
+                         env=env, capture_output=True, text=True, timeout=1500)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert 'blobgan workflow finished' in out.stdout
     assert (work / 'results' / 'tiny_blobgan' / 'test_latest' / 'index.html').is_file()

@@ -1,71 +1,25 @@
-"""Train any model of the zoo.
+"""The training loop behind train.py (:class:`Trainer`): epochs of batches, periodic logging and checkpoints,
+held-out evaluation, best networks, stop signals and exact resume.
 
-    python train.py --dataroot ./datasets/synthetic_facades --name facades_pix2pix --model pix2pix --direction BtoA
-
-Checkpoints, options, the loss log and the training web page go to ./checkpoints/NAME/. Stop with Ctrl-C
-(or SIGTERM, e.g. a SLURM pre-emption) at any time: the state is saved after the current iteration, the run ends
-with exit status 130 (SIGINT) or 143 (SIGTERM), and ``--continue_train`` resumes exactly there. One trainer per
-run: a second train.py on the same run is refused while the first holds checkpoints/NAME/.train.lock.
+Every check that can refuse a run comes before the first write (:meth:`Trainer.check_run`); the run-folder checks
+live in training/run_folder.py, the schedule state of a resume in models/resume.py.
 """
-import os
-import signal
 import sys
 import time
 
 from tqdm import tqdm
 
 from data import create_dataset, create_eval_dataset
-from metrics.periodic_eval import PeriodicEvaluator
 from models import create_model, resume
 from models.base_model import BaseModel
-from options.train_options import TrainOptions
 from util import distributed
-from metrics.best_checkpoint import BestCheckpoint
-from metrics.registry import higher_is_better
-from util.cli import run_cli
-from util.reproducibility import write_run_info
-from util.run_lock import RunLock
-from util.stop_signals import StopNow, StopRequest, exit_status, signal_name
+from util.stop_signals import StopRequest, signal_name
 from util.util import seed_everything
 from visualizers import Visualizer
-
-
-class PlateauMetric:
-    """What --lr_policy plateau steps on: the --eval_freq metric (the first of --eval_metrics, at the epochs it is
-    measured) when held-out evaluation is on, else the epoch's mean generator loss (every loss not named D*)."""
-
-    def __init__(self, opt, evaluator):
-        self.enabled = getattr(opt, 'lr_policy', None) == 'plateau'
-        self.metric_name = None
-        if self.enabled and evaluator.enabled and getattr(opt, 'world_size', 1) == 1:  # (rank 0 evaluates alone)
-            self.metric_name = evaluator.metric_names[0]
-        self.total, self.count = 0.0, 0
-
-    def describe(self):
-        if self.metric_name:
-            return (f'--lr_policy plateau: learning rates drop x0.2 when the held-out {self.metric_name} (--eval_freq) '
-                    f'stops improving for 5 evaluations')
-        return ('--lr_policy plateau: learning rates drop x0.2 when the epoch\'s mean generator loss (the sum of the '
-                'losses not named D*) stops improving for 5 epochs')
-
-    def add_losses(self, model):
-        if self.enabled and self.metric_name is None:
-            losses = model.get_current_losses()
-            self.total += sum(v for k, v in losses.items() if not k.startswith('D'))
-            self.count += 1
-
-    def epoch_value(self, eval_metrics):
-        """The value to minimise for the epoch that just ended, or None (no new measurement)."""
-        if not self.enabled:
-            return None
-        if self.metric_name is not None:
-            if not eval_metrics or self.metric_name not in eval_metrics:
-                return None
-            value = float(eval_metrics[self.metric_name])
-            return -value if higher_is_better(self.metric_name) else value
-        value = self.total / self.count if self.count else None
-        self.total, self.count = 0.0, 0
-        return value
+from .best_checkpoint import BestCheckpoint
+from .periodic_eval import PeriodicEvaluator
+from .plateau import PlateauMetric
+from . import run_folder
 
 
 class Trainer:
@@ -84,7 +38,7 @@ class Trainer:
             write_run_files()
         # ---- from here on the run is accepted and writes
         if self.is_main:  # the loss plot, snapshots, held-out scores and best networks restart at the resumed point
-            resume.cut_history(self.model.save_dir, int(resume_state['total_iters']) if resume_state else 0,
+            run_folder.cut_history(self.model.save_dir, int(resume_state['total_iters']) if resume_state else 0,
                                int(resume_state['epoch']) if resume_state else 1)
             if resume_state is not None:
                 self.best.forget_after(int(resume_state['total_iters']))
@@ -128,12 +82,12 @@ class Trainer:
         """
         opt = self.opt
         if opt.auto_resume:  # resume when the run folder holds a training state, else start it
-            resume.choose_auto_resume(opt)
-        resume.check_existing_run(opt)
+            run_folder.choose_auto_resume(opt)
+        run_folder.check_existing_run(opt)
         label = BaseModel.checkpoint_label(opt)
         resume_state = saved_schedule = None
         if opt.continue_train:  # readable, same architecture, epochs left under the current options
-            resume_state, saved_schedule = resume.preflight(opt, label)
+            resume_state, saved_schedule = run_folder.preflight(opt, label)
         distributed.init(opt)  # process group under torchrun (NCCL on GPU, gloo on CPU); no-op otherwise
         seed_everything(opt.seed)  # same seed everywhere: every rank initialises identical networks
         self.dataset = create_dataset(opt)
@@ -268,46 +222,3 @@ class Trainer:
                 self.saved_intervals = agreed
                 self.log(f'saving the latest model (--save_latest_minutes; epoch {self.epoch}, total_iters {total})')
                 self.save(['latest'])
-
-
-def main(args=None):
-    """Exit status: 0 trained (or nothing left to train), 130/143 stopped by SIGINT/SIGTERM (state saved, or at
-    once on a second Ctrl-C), 2 refused (bad options, a run another trainer holds), 1 failed."""
-    options = TrainOptions(args)
-    opt = options.parse(save=False)  # written below, once the run is checked (a refused run writes nothing)
-    with RunLock(os.path.join(opt.checkpoints_dir, opt.name)) as lock:  # held until train() returns or the process dies
-        return train(options, opt, args, lock)
-
-
-def train(options, opt, args, lock):
-    """Build the trainer and run it; ``lock`` is taken once the run is accepted. Returns main's exit status."""
-    def write_run_files():
-        if opt.rank == 0:
-            lock.acquire()  # one trainer per run: a second one is refused here, before its first byte
-            options.save_options(opt, 'train')
-        write_run_info(opt, args)  # git commit, command line, library versions (rank 0)
-
-    try:
-        trainer = Trainer(opt, write_run_files)
-    except resume.NothingToTrain as done:
-        print(str(done), file=sys.stderr)
-        return 0
-    except KeyboardInterrupt:
-        print('interrupted before training started: nothing to save', file=sys.stderr)
-        return exit_status(signal.SIGINT)
-    finished = None
-    try:
-        finished = trainer.run()
-    except StopNow as stop:
-        if trainer.is_main:
-            print(f'stopped at once by a second {signal_name(stop.signum)}: nothing saved since the last checkpoint',
-                  file=sys.stderr)
-        return exit_status(stop.signum)
-    finally:
-        trainer.visualizer.close()  # final loss plot, pending visdom posts, comet archive
-        distributed.cleanup(wait_for_peers=finished is not None)  # after an error, peers may never arrive
-    return 0 if finished else exit_status(trainer.stopped_by)
-
-
-if __name__ == '__main__':
-    sys.exit(run_cli(main))

@@ -1,4 +1,5 @@
-"""Image quality metrics, one file per concern (every public function returns a plain dict of floats):
+"""Image quality metrics, one file per concern (every public function returns a plain dict of floats;
+the held-out evaluation during training and the best networks of a run are in training/):
 
 registry.py     metric names and directions: register_metric / get_metric / metric_names / parse_metrics /
                 higher_is_better
@@ -11,8 +12,6 @@ paired.py       psnr, ssim, l1 between images paired by name
 compute.py      evaluate(): every requested metric in one call; FID_BY_BACKEND (--fid_backend -> metric name)
 json_io.py      metrics.json files: the one format of metric results (test.py, tools, BlobGAN's FID files)
 results.py      scores of a test.py results folder (test.py --metrics, train.py --eval_freq, tools/compare.py)
-periodic_eval.py  the held-out evaluation during training (train.py --eval_freq)
-best_checkpoint.py  the best networks of a run by a loss or metric (train.py --save_best)
 
 ``import metrics as M`` gives the public names below; importing the package registers every metric.
 """

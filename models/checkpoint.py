@@ -23,6 +23,7 @@ import torch.nn as nn
 from util import distributed, util
 from util.distributed import unwrap
 from util.errors import CheckpointError
+from . import resume
 
 # Options describing what a checkpoint contains: test.py takes them from the training run even when testing
 # with a different model (e.g. --model test on a cycle_gan run).
@@ -160,7 +161,6 @@ def save_training_state(model, path, epoch, epoch_iter, total_iters, epoch_sampl
         'param_digest': distributed.parameter_digest(model.networks()) if distributed.is_distributed() else None})
     if ranks is None:
         return
-    from . import resume
     opt = model.opt
     state = {
         'format': TRAINING_STATE_FORMAT,
@@ -203,7 +203,6 @@ def load_training_state(model, path, state=None):
     learning rates and schedulers are recomputed from the model's current options at the saved position
     (models/resume.py). RNG states are restored last, so the run continues as if never stopped.
     """
-    from . import resume
     if state is None:
         state = read_training_state(path)
     model.check_architecture(state['architecture'], path)

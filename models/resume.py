@@ -10,30 +10,22 @@ the options changed. Another --optimizer is refused before anything is written w
 extended from ``--n_epochs 1 --n_epochs_decay 0`` to ``--n_epochs 2 --n_epochs_decay 1`` continues exactly
 like a run started with the extended options.
 
-This module also holds the checks made before a run writes anything (:func:`preflight`): a run folder that
-already holds checkpoints is only trained again with ``--continue_train`` or ``--overwrite``, and a resume
-whose schedule is already complete does nothing (:class:`NothingToTrain`).
+The schedule state lives here, below models/checkpoint.py, which saves it (:func:`schedule_of`) and restores it
+(:func:`restore_schedules`); the checks made on the run folder before a run writes anything are in
+training/run_folder.py.
 """
-import json
 import os
-import sys
 import warnings
 
 import yaml
 
-from util import util
 from util.errors import OptionError
-from . import checkpoint
 
 # What train.py's one resume line compares between the saved run and the current options (plus the model's
 # rate_options).
 SCHEDULE_OPTIONS = ('n_epochs', 'n_epochs_decay', 'lr', 'lr_policy', 'batch_size', 'beta1', 'optimizer')
 # Saved alongside them: what the position and the schedule also depend on.
 POSITION_OPTIONS = ('epoch_count', 'lr_decay_iters', 'world_size')
-
-
-class NothingToTrain(Exception):
-    """A resume whose schedule is already complete: train.py says so, writes nothing and exits with 0."""
 
 
 def schedule_of(opt, rate_options=()):
@@ -64,83 +56,6 @@ def epoch_samples(state, saved):
     return int(state.get('epoch_iter', 0)) * int(saved.get('batch_size', 1))
 
 
-# ---------------------------------------------------------------------------------------------- before writing
-
-def run_exists(save_dir):
-    """Checkpoint labels already saved in ``save_dir`` (empty for a new run)."""
-    return checkpoint.available_labels(save_dir) if os.path.isdir(save_dir) else []
-
-
-def _ask(question, answers):
-    """Read one of ``answers`` (first letters accepted) from the terminal; None on end of input."""
-    while True:
-        try:
-            reply = input(question).strip().lower()
-        except EOFError:
-            return None
-        for answer in answers:
-            if reply and answer.startswith(reply):
-                return answer
-
-
-def check_existing_run(opt, interactive=None):
-    """A new run (no --continue_train) under a --name that already holds checkpoints is refused, unless
-    --overwrite; on an interactive terminal (one process) the user is asked instead."""
-    save_dir = os.path.join(opt.checkpoints_dir, opt.name)
-    labels = run_exists(save_dir)
-    if opt.continue_train or getattr(opt, 'overwrite', False) or not labels:
-        return
-    if interactive is None:
-        interactive = sys.stdin is not None and sys.stdin.isatty() and getattr(opt, 'world_size', 1) == 1
-    if interactive:
-        answer = _ask(f'{save_dir} already holds a run (saved: {", ".join(labels)}). [c]ontinue it, '
-                      f'[o]verwrite it, or [a]bort? ', ('continue', 'overwrite', 'abort'))
-        if answer == 'continue':
-            opt.continue_train = True
-            return
-        if answer == 'overwrite':
-            opt.overwrite = True
-            return
-    raise OptionError(f"{save_dir} already holds a trained run (saved: {', '.join(labels)}); add --continue_train "
-                      f"to resume it, --overwrite to train it again from scratch, or choose another --name")
-
-
-def choose_auto_resume(opt):
-    """--auto_resume: resume from the latest training state when the run folder holds one (as --continue_train
-    --epoch latest would), else start a new run. Every process decides from the (shared) run folder, which nobody
-    writes before training starts. Returns whether the run resumes."""
-    save_dir = os.path.join(opt.checkpoints_dir, opt.name)
-    opt.continue_train = os.path.isfile(checkpoint.training_state_path(save_dir, 'latest'))
-    if opt.continue_train:
-        opt.epoch, opt.load_iter = 'latest', 0
-    return opt.continue_train
-
-
-def preflight(opt, label):
-    """Read the training state to resume and check the schedule before anything is written.
-
-    Returns ``(state, saved_schedule)``. Sets ``opt.epoch_count`` to the resumed run's (the linear schedule
-    counts from it). Raises CheckpointError for a missing or unreadable state and NothingToTrain when the
-    current options end before the saved position.
-    """
-    save_dir = os.path.join(opt.checkpoints_dir, opt.name)
-    path = checkpoint.training_state_path(save_dir, label)
-    state = checkpoint.read_training_state(path)
-    # a checkpoint of other networks is refused first (the model checks again with its own option list)
-    checkpoint.check_architecture(opt, tuple(state.get('architecture', {})), state.get('architecture', {}), path)
-    saved = saved_schedule(state, save_dir)
-    if 'epoch_count' in saved:
-        opt.epoch_count = int(saved['epoch_count'])
-    last = opt.n_epochs + opt.n_epochs_decay
-    if int(state['epoch']) > last:
-        raise NothingToTrain(
-            f"nothing to train: checkpoint '{label}' is at the end of epoch {int(state['epoch']) - 1} and "
-            f"--n_epochs {opt.n_epochs} "
-            f"--n_epochs_decay {opt.n_epochs_decay} end at epoch {last}; nothing was written (raise --n_epochs or "
-            f"--n_epochs_decay to train further)")
-    return state, saved
-
-
 def _hyperparameters(group):
     return set(group) - {'params', 'lr', 'initial_lr'}
 
@@ -154,7 +69,7 @@ def optimizer_changed(state, i, optimizer):
 def check_optimizers(model, state, saved):
     """Refuse, before anything is written, a resume whose optimizers cannot take the saved optimizer states
     (another --optimizer whose state has other fields: adam vs sgd or rmsprop); one of the same kind (adam vs
-    adamw) is carried over by checkpoint.load_training_state and reported by :func:`describe_changes`."""
+    adamw) is carried over by models/checkpoint.py: load_training_state and reported by :func:`describe_changes`."""
     opt = model.opt
     for i, (optimizer, saved_state) in enumerate(zip(model.optimizers, state.get('optimizers') or [])):
         saved_groups = saved_state.get('param_groups') or [{}]
@@ -276,33 +191,3 @@ def _group_ratios(saved_built, fresh, n_groups, lr_ratio):
         return [lr_ratio] * n_groups
     now = [group.get('initial_lr', group['lr']) for group in fresh]
     return [1.0 if new == old else (new / old if old else 1.0) for new, old in zip(now, saved_built)]
-
-
-# ---------------------------------------------------------------------------------------------- history
-
-def cut_history(save_dir, total_iters, epoch):
-    """Drop what an abandoned continuation logged: loss and snapshot records after ``total_iters`` images
-    (web/loss_history.jsonl, web/snapshots.jsonl) and held-out evaluations of epochs from ``epoch`` on
-    (eval_metrics.jsonl), so resuming from an earlier checkpoint does not leave the plots running backwards.
-    Returns how many records were dropped."""
-    dropped = 0
-    logs = (('web/loss_history.jsonl', 'iters', total_iters), ('web/snapshots.jsonl', 'iters', total_iters),
-            ('eval_metrics.jsonl', 'epoch', epoch - 1))
-    for name, key, limit in logs:
-        path = os.path.join(save_dir, name)
-        if not os.path.isfile(path):
-            continue
-        with open(path) as f:
-            lines = [line for line in f if line.strip()]
-        keep = []
-        for line in lines:
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if int(record.get(key, 0)) <= limit:
-                keep.append(line if line.endswith('\n') else line + '\n')
-        if len(keep) != len(lines):
-            dropped += len(lines) - len(keep)
-            util.atomic_write_text(path, ''.join(keep))
-    return dropped

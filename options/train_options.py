@@ -1,8 +1,8 @@
 """Options used by train.py only."""
 import os
 
-from metrics import best_checkpoint
 from models.networks import objectives
+from training import best_checkpoint
 from util import util
 from visualizers import Visualizer
 from . import run_name
@@ -69,7 +69,7 @@ class TrainOptions(BaseOptions):
         parser.add_argument('--lr_policy', type=str, default='linear', choices=['linear', 'step', 'plateau', 'cosine'],
                             help='learning rate policy')
         parser.add_argument('--lr_decay_iters', type=int, default=50, help='multiply by a gamma every lr_decay_iters epochs (step policy)')
-        # metrics on a held-out split during training (metrics/periodic_eval.py)
+        # metrics on a held-out split during training (training/periodic_eval.py)
         parser.add_argument('--eval_freq', type=int, default=0,
                             help='every this many epochs, score --eval_num images of --eval_phase with --eval_metrics '
                                  '(logged with the losses, plotted in checkpoints/NAME/eval_metrics.png); 0 disables it')

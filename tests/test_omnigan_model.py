@@ -10,7 +10,6 @@ from data import create_dataset
 from datasets.synthetic_omni import make_omni_dataset
 from models import create_model
 from options.train_options import TrainOptions
-from util.util import load_script
 
 # 32 px, widths of 4-8: every step takes well under a second on 2 cores
 TINY = ["--model", "omnigan", "--omni_enc_dim", "4", "--omni_enc_n_res", "1", "--omni_dec_n_res", "1",
@@ -254,7 +253,7 @@ def test_train_both_phases_resume_and_test(omni_root, tmp_path, train_cli, test_
     assert one["extra"]["phase"] == "translation"  # switched at the end of epoch 1
 
     # resume for one more epoch: the phase and the lowered encoder lr come back from the checkpoint
-    Trainer = load_script("train").Trainer
+    from training.trainer import Trainer
     opt = TrainOptions(args[:-6] + ["--n_epochs", "3", "--n_epochs_decay", "0", "--continue_train",
                                     "--print_freq", "2", "--display_freq", "2"]).parse()
     trainer = Trainer(opt)
@@ -291,7 +290,7 @@ def test_resume_keeps_frozen_representation(omni_root, tmp_path, train_cli):
                    "--repr_freeze", "--n_epochs", "1", "--n_epochs_decay", "0", "--print_freq", "0",
                    "--display_freq", "0", "--max_dataset_size", "1", "--batch_size", "1"]
     assert train_cli(args) == 0
-    Trainer = load_script("train").Trainer
+    from training.trainer import Trainer
     opt = TrainOptions(args[:-10] + ["--n_epochs", "2", "--n_epochs_decay", "0", "--print_freq", "0",
                                      "--display_freq", "0", "--max_dataset_size", "1", "--batch_size", "1",
                                      "--continue_train"]).parse()

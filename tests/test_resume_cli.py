@@ -450,7 +450,7 @@ def test_config_values_get_command_line_types_and_no_forms(tmp_path, paired_root
 
 def test_existing_run_prompt_on_a_terminal(tmp_path, monkeypatch):
     from types import SimpleNamespace
-    from models import resume
+    from training import run_folder
     from util.errors import OptionError
     os.makedirs(tmp_path / 'r')
     (tmp_path / 'r' / 'latest_net_G.pth').write_bytes(b'x')
@@ -458,13 +458,13 @@ def test_existing_run_prompt_on_a_terminal(tmp_path, monkeypatch):
     for reply, attribute in (('c', 'continue_train'), ('overwrite', 'overwrite')):
         monkeypatch.setattr('builtins.input', lambda question: reply)
         o = opt()
-        resume.check_existing_run(o, interactive=True)
+        run_folder.check_existing_run(o, interactive=True)
         assert getattr(o, attribute) is True
     monkeypatch.setattr('builtins.input', lambda question: 'a')
     with pytest.raises(OptionError, match='--continue_train'):
-        resume.check_existing_run(opt(), interactive=True)
+        run_folder.check_existing_run(opt(), interactive=True)
     with pytest.raises(OptionError, match='--overwrite'):
-        resume.check_existing_run(opt(), interactive=False)
+        run_folder.check_existing_run(opt(), interactive=False)
 
 
 # ------------------------------------------------------------------------------------------------ refused runs

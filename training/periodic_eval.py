@@ -8,9 +8,10 @@ checkpoints/NAME/eval_metrics.jsonl and drawn in checkpoints/NAME/eval_metrics.p
 Evaluation must not change training: RNG states and normalisation statistics are restored afterwards, so a
 run with --eval_freq follows the same trajectory as one without it.
 
-The evaluator builds no loader: train.py builds the held-out split with ``data.create_eval_dataset`` and
-hands it over with :meth:`PeriodicEvaluator.set_dataset`. Building the evaluator checks its options (metric
-names, the split, a --fidelity_weights file) and writes nothing, so train.py makes it before the run is accepted.
+The evaluator builds no loader: the Trainer (training/trainer.py) builds the held-out split with
+``data.create_eval_dataset`` and hands it over with :meth:`PeriodicEvaluator.set_dataset`. Building the evaluator
+checks its options (metric names, the split, a --fidelity_weights file) and writes nothing, so the Trainer makes it
+before the run is accepted.
 """
 import json
 import os
@@ -24,7 +25,7 @@ from util import util
 
 
 class PeriodicEvaluator:
-    """Called by train.py at the end of each epoch; does nothing unless --eval_freq > 0."""
+    """Called by the Trainer at the end of each epoch; does nothing unless --eval_freq > 0."""
 
     def __init__(self, opt, model):
         self.opt = opt

@@ -9,7 +9,7 @@ best.json records the criterion, its value and the epoch. A resumed run reads be
 the best networks with better ones; resumed from a checkpoint older than the recorded best, it first removes
 that best (it belongs to the abandoned continuation, like the loss history after the resume point).
 
-Building a BestCheckpoint checks --save_best and writes nothing; train.py does so before the run is accepted.
+Building a BestCheckpoint checks --save_best and writes nothing; the Trainer does so before the run is accepted.
 """
 import json
 import math
@@ -42,7 +42,7 @@ def parse_criterion(spec):
 
 
 class BestCheckpoint:
-    """Called by train.py after every step (losses) and at the end of every epoch (decides and saves)."""
+    """Called by the Trainer after every step (losses) and at the end of every epoch (decides and saves)."""
 
     def __init__(self, opt, model):
         self.opt = opt

@@ -130,7 +130,22 @@ class DCGANGenerator(nn.Module):
         return self.net(z.view(z.shape[0], -1, 1, 1))
 
 
-class DCGANDiscriminator(nn.Module):
+class ConvStackDiscriminator(nn.Module):
+    """A discriminator whose ``self.net`` is a stack of convolutions ending in one start x start conv to a logit:
+    ``features`` are the activations under that conv (what projection conditioning and feature losses read)."""
+
+    def features(self, x):
+        """(B, width, start, start) activations under the output convolution."""
+        return self.net[:-1](x)
+
+    def head(self, features):
+        return self.net[-1](features).view(-1)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+class DCGANDiscriminator(ConvStackDiscriminator):
     def __init__(self, size, channels, ndf=64, n_extra=0, dropout=0.0, norm='batch'):
         super().__init__()
         start, n_down = check_image_size(size)  # size -> start x start
@@ -148,15 +163,6 @@ class DCGANDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers)
         self.feature_dim = width
 
-    def features(self, x):
-        """(B, width, start, start) activations under the output convolution."""
-        return self.net[:-1](x)
-
-    def head(self, features):
-        return self.net[-1](features).view(-1)
-
-    def forward(self, x):
-        return self.head(self.features(x))
 
 
 # ---------------------------------------------------------------------------------------------- conv (Ganzo)
@@ -183,7 +189,7 @@ class GanzoConvGenerator(nn.Module):
         return self.net(z.view(z.shape[0], -1, 1, 1))
 
 
-class GanzoConvDiscriminator(nn.Module):
+class GanzoConvDiscriminator(ConvStackDiscriminator):
     """Ganzo's ``conv`` discriminator: strided 4x4 convolutions from 8 channels, doubling them as the side halves,
     each followed by the normalisation (batch norm in Ganzo, the first layer included) and leaky ReLU(0.2); a
     start x start conv to one logit."""
@@ -202,15 +208,6 @@ class GanzoConvDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers)
         self.feature_dim = width
 
-    def features(self, x):
-        """(B, width, start, start) activations under the output convolution."""
-        return self.net[:-1](x)
-
-    def head(self, features):
-        return self.net[-1](features).view(-1)
-
-    def forward(self, x):
-        return self.head(self.features(x))
 
 
 # ---------------------------------------------------------------------------------------------- resnet
